@@ -1,0 +1,136 @@
+"""couple: two partners rebuilding trust, live.
+
+`create_app(config)` builds the Flask app, binds the extensions, registers the blueprints and
+the Socket.IO handlers. Run it with `python app.py` (see the README).
+"""
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+
+from . import config as config_module
+from .extensions import csrf, db, limiter, login_manager, migrate, socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+@sa_event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        # WAL lets pages read while a write commits; FULL makes an acknowledged commit survive
+        # a crash or power cut (NORMAL may lose the last transactions in WAL mode).
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app; `test_config` overrides settings read from the environment."""
+    instance = Path(
+        (test_config or {}).get("INSTANCE_PATH")
+        or os.environ.get("COUPLE_INSTANCE_PATH")
+        or ROOT / "instance"
+    ).resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(config_module.from_environment(instance))
+    if test_config:
+        app.config.update(test_config)
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite") and app.config.get("SOCKETIO_ASYNC_MODE") == "gevent":
+        # SQLite's busy wait blocks in C and would freeze every greenlet; one pooled
+        # connection makes greenlets queue for it cooperatively instead.
+        options.setdefault("pool_size", 1)
+        options.setdefault("max_overflow", 0)
+    else:
+        options.setdefault("pool_pre_ping", not uri.startswith("sqlite"))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
+        message_queue=app.config.get("REDIS_URL"),
+        cors_allowed_origins=app.config.get("ALLOWED_ORIGINS"),
+        max_http_buffer_size=app.config["MAX_SOCKET_MESSAGE"],
+        # One client's events are handled in the order it sent them.
+        async_handlers=False,
+        ping_interval=20,
+        ping_timeout=20,
+    )
+
+    from . import models  # noqa: F401  (every table registered before create_all/migrations)
+    from .accounts.routes import bp as accounts_bp
+    from .core.routes import bp as core_bp
+    from .guides.routes import bp as guides_bp
+    from .pairing.routes import bp as pairing_bp
+    from .web import init_web
+
+    for bp in (core_bp, accounts_bp, pairing_bp, guides_bp):
+        app.register_blueprint(bp)
+    for name in ("boundaries", "commitments"):
+        _register_optional(app, name)
+    init_web(app)
+
+    from . import sockets  # noqa: F401  (registers the Socket.IO handlers)
+    from .cli import register_cli
+
+    register_cli(app)
+
+    if app.config.get("AUTO_MIGRATE"):
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade(directory=str(MIGRATIONS), revision="heads")
+    return app
+
+
+def _register_optional(app: Flask, name: str) -> None:
+    """Capabilities that ship their own blueprint and socket handlers."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f".{name}.routes", __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}" and exc.name != f"{__name__}.{name}.routes":
+            raise
+        return
+    app.register_blueprint(module.bp)
+    try:
+        importlib.import_module(f".{name}.sockets", __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}.sockets":
+            raise
+
+
+def _init_login(app: Flask) -> None:
+    from .accounts.operations import user_for_session_token
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(token):
+        return user_for_session_token(token)

@@ -1,0 +1,20 @@
+"""Reusable access checks: load something *for this user*, or 404 (never 403, never a hint)."""
+from flask_login import current_user
+
+from .errors import NotFound
+
+
+def current_couple():
+    """The signed-in person's active couple; NotFound when they have none."""
+    couple = current_user.couple if current_user.is_authenticated else None
+    if couple is None or not couple.active:
+        raise NotFound("Link with your partner first.")
+    return couple
+
+
+def check_member(obj_couple_id: int | None):
+    """NotFound unless the object belongs to the signed-in person's active couple."""
+    couple = current_couple()
+    if obj_couple_id != couple.id:
+        raise NotFound()
+    return couple

@@ -1,0 +1,1 @@
+"""Accounts: sign up, log in, log out, sessions, password, export and deletion."""

@@ -1,0 +1,70 @@
+"""A person, and each signed-in device of theirs (a login session)."""
+import hashlib
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..models_base import UTCDateTime, utcnow
+
+
+def token_digest(token: str) -> str:
+    """What is stored for a secret token: its SHA-256, never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(60))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The active couple, if any: a person is in at most one couple, by construction.
+    couple_id: Mapped[int | None] = mapped_column(
+        ForeignKey("couples.id", ondelete="SET NULL", use_alter=True), index=True
+    )
+    # Sequence of this person's private event stream (room "user:<id>").
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+    couple = relationship("Couple", foreign_keys=[couple_id])
+
+    # Set by the user loader: the login session this request is signed in with (not columns).
+    session_token = None
+    login_session_id = None
+
+    def get_id(self):
+        # Flask-Login keeps this in the session and the remember cookie: it names one login
+        # session row, so logging out deletes that row and a replayed cookie signs nobody in.
+        return self.session_token
+
+    @property
+    def role(self) -> str | None:
+        """'rebuilding' or 'supporting' in the active couple, else None."""
+        if self.couple is None:
+            return None
+        return self.couple.role_of(self)
+
+    @property
+    def partner(self):
+        if self.couple is None:
+            return None
+        return self.couple.partner_of(self)
+
+
+class LoginSession(db.Model):
+    """One signed-in browser; deleting the row signs that browser out everywhere it is used."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user = relationship(User)

@@ -1,0 +1,181 @@
+"""Account operations: sign up, authenticate, login sessions, password change, deletion."""
+import secrets
+import unicodedata
+from datetime import timedelta
+from functools import lru_cache
+from importlib import resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import realtime
+from ..errors import InvalidInput
+from ..events import LiveSocket
+from ..extensions import db
+from ..models_base import utcnow
+from .models import LoginSession, User, token_digest
+
+# argon2-cffi's defaults are argon2id with parameters that meet OWASP's recommendation.
+hasher = PasswordHasher()
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024  # generous, never truncated; only a guard against hashing megabytes
+SESSION_DAYS = 1
+REMEMBER_DAYS = 30
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Hashed once per process: verifying against it makes "no such email" cost what a
+    # wrong password costs, so timing does not tell who has an account.
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    text = resources.files(__package__).joinpath("common_passwords.txt").read_text()
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def check_password_rules(password: str, *, email: str = "", field: str = "password") -> None:
+    """ASVS 6.2: at least 8 characters, long ones kept whole, no composition rules."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"Use at least {MIN_PASSWORD} characters.", field)
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(f"Use at most {MAX_PASSWORD} characters.", field)
+    lowered = password.lower()
+    if lowered in common_passwords() or (email and lowered == email.lower()):
+        raise InvalidInput("That password is too easy to guess. Try a few unrelated words.", field)
+
+
+def check_display_name(name: str) -> str:
+    name = unicodedata.normalize("NFC", (name or "").strip())
+    if not name:
+        raise InvalidInput("Tell us what to call you.", "display_name")
+    if len(name) > 60:
+        raise InvalidInput("Keep your name under 60 characters.", "display_name")
+    if any(unicodedata.category(c) in {"Cc", "Cf"} for c in name):
+        raise InvalidInput("Your name has characters we cannot show.", "display_name")
+    return name
+
+
+def sign_up(email: str, display_name: str, password: str) -> User:
+    """Create an account; raises InvalidInput naming the field to fix."""
+    email = normalize_email(email)
+    if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
+        raise InvalidInput("Enter an email address like name@example.com.", "email")
+    display_name = check_display_name(display_name)
+    check_password_rules(password, email=email)
+    user = User(email=email, display_name=display_name, password_hash=hasher.hash(password))
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The email was already taken (perhaps a moment ago by a double-submitted form).
+        db.session.rollback()
+        raise InvalidInput("An account with this email already exists. Try logging in.", "email")
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user with this email and password, or None; the same cost either way."""
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    if len(password or "") > MAX_PASSWORD:
+        return None
+    if user is None:
+        try:
+            hasher.verify(_dummy_hash(), password or "")
+        except (VerificationError, InvalidHashError):
+            pass
+        return None
+    try:
+        hasher.verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return None
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+        db.session.commit()
+    return user
+
+
+def start_session(user: User, remember: bool = False) -> str:
+    """A new login session for this browser; returns the token kept in its cookie."""
+    token = secrets.token_urlsafe(32)
+    days = REMEMBER_DAYS if remember else SESSION_DAYS
+    db.session.add(
+        LoginSession(
+            user_id=user.id,
+            token_hash=token_digest(token),
+            remember=remember,
+            expires_at=utcnow() + timedelta(days=days),
+        )
+    )
+    db.session.commit()
+    user.session_token = token
+    return token
+
+
+def user_for_session_token(token: str | None) -> User | None:
+    """The user signed in by this token, if the session exists and has not expired."""
+    if not token or not isinstance(token, str) or len(token) > 100:
+        return None
+    row = db.session.scalar(
+        select(LoginSession).where(LoginSession.token_hash == token_digest(token))
+    )
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = db.session.get(User, row.user_id)
+    if user is not None:
+        user.session_token = token
+        user.login_session_id = row.id
+    return user
+
+
+def current_login_session_id(user: User) -> int | None:
+    return db.session.scalar(
+        select(LoginSession.id).where(LoginSession.token_hash == token_digest(user.session_token or ""))
+    )
+
+
+def _sids(*conditions) -> list[str]:
+    return list(db.session.scalars(select(LiveSocket.sid).where(*conditions)))
+
+
+def end_session(user: User) -> None:
+    """Log out this browser: its session row goes, so its cookie no longer signs anyone in."""
+    session_id = current_login_session_id(user)
+    if session_id is None:
+        return
+    sids = _sids(LiveSocket.login_session_id == session_id)
+    db.session.execute(delete(LoginSession).where(LoginSession.id == session_id))
+    realtime.on_commit(lambda: realtime.disconnect(sids))
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Change the password; every other session and its open sockets end at once."""
+    try:
+        hasher.verify(user.password_hash, current or "")
+    except (VerificationError, InvalidHashError):
+        raise InvalidInput("That is not your current password.", "current_password")
+    check_password_rules(new, email=user.email, field="new_password")
+    keep = current_login_session_id(user)
+    user.password_hash = hasher.hash(new)
+    others = LoginSession.user_id == user.id
+    if keep is not None:
+        others = others & (LoginSession.id != keep)
+    sids = _sids(LiveSocket.user_id == user.id, LiveSocket.login_session_id != keep)
+    db.session.execute(delete(LoginSession).where(others))
+    realtime.on_commit(lambda: realtime.disconnect(sids))
+    db.session.commit()
+
+
+def sessions_count(user: User) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(LoginSession).where(LoginSession.user_id == user.id)
+    )

@@ -1,0 +1,109 @@
+"""Sign up, log in, log out, account settings."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..errors import InvalidInput
+from ..extensions import limiter
+from . import operations
+from .forms import LoginForm, PasswordForm, SignupForm
+
+bp = Blueprint("accounts", __name__)
+LOGIN_FAILED = "That email and password do not match an account."
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a local path: never an open redirect to another site.
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("core.home")
+
+
+def _account_key() -> str:
+    return "account:" + operations.normalize_email(request.form.get("email", ""))
+
+
+def _begin(user, remember: bool) -> None:
+    # A fresh session on every login: nothing from before (fixation) carries over.
+    session.clear()
+    operations.start_session(user, remember=remember)
+    login_user(user, remember=remember)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 50 per day", methods=["POST"])
+def signup():
+    """Create an account and sign in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = operations.sign_up(form.email.data, form.display_name.data, form.password.data)
+        except InvalidInput as err:
+            getattr(form, err.field or "email").errors.append(err.message)
+        else:
+            _begin(user, remember=False)
+            flash(f"Welcome, {user.display_name}.", "success")
+            return redirect(_safe_next(request.args.get("next")), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/signup.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit("10 per 15 minutes", key_func=_account_key, methods=["POST"])
+def login():
+    """Sign in; an unknown email and a wrong password get the same answer."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm()
+    failed = False
+    if form.validate_on_submit():
+        user = operations.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            _begin(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")), code=303)
+        failed = True
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/login.html", form=form, failed=failed,
+                           failed_message=LOGIN_FAILED), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign this browser out: its session ends on the server and its sockets close."""
+    operations.end_session(current_user)
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("accounts.login"), code=303)
+
+
+@bp.route("/account", methods=["GET"])
+@login_required
+def account():
+    """Your account: password, sessions, export, deletion."""
+    return render_template("accounts/account.html", form=PasswordForm(),
+                           sessions=operations.sessions_count(current_user))
+
+
+@bp.post("/account/password")
+@login_required
+@limiter.limit("10 per hour")
+def change_password():
+    """Change your password; every other signed-in device is signed out."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            operations.change_password(current_user, form.current_password.data,
+                                       form.new_password.data)
+        except InvalidInput as err:
+            getattr(form, err.field or "new_password").errors.append(err.message)
+        else:
+            flash("Password changed. Every other device has been signed out.", "success")
+            return redirect(url_for("accounts.account"), code=303)
+    return render_template("accounts/account.html", form=form,
+                           sessions=operations.sessions_count(current_user)), 400

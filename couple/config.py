@@ -1,0 +1,69 @@
+"""Configuration from the environment, with safe defaults for one machine."""
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _secret_key(instance_path: Path) -> str:
+    """COUPLE_SECRET_KEY, or a key generated once and kept in the instance folder."""
+    if os.environ.get("COUPLE_SECRET_KEY"):
+        return os.environ["COUPLE_SECRET_KEY"]
+    path = instance_path / "secret_key"
+    if not path.exists():
+        # O_EXCL: two processes starting at once must not end up with two different keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment(instance_path: Path) -> dict:
+    """Settings read from COUPLE_* variables; see the README's Configuration table."""
+    database_url = os.environ.get("COUPLE_DATABASE_URL") or (
+        f"sqlite:///{instance_path / 'couple.sqlite3'}"
+    )
+    if database_url.startswith("postgresql://"):
+        # psycopg 3 is the driver we declare; SQLAlchemy's bare postgresql:// means psycopg2.
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    https = _flag("COUPLE_HTTPS", False)
+    redis_url = os.environ.get("COUPLE_REDIS_URL") or None
+    origins = os.environ.get("COUPLE_ALLOWED_ORIGINS")
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        # None = same origin only (python-engineio's check); a list adds trusted front ends.
+        "ALLOWED_ORIGINS": [o.strip() for o in origins.split(",")] if origins else None,
+        "SOCKETIO_ASYNC_MODE": os.environ.get("COUPLE_ASYNC_MODE") or None,
+        "AUTO_MIGRATE": _flag("COUPLE_AUTO_MIGRATE", database_url.startswith("sqlite")),
+        "SESSION_COOKIE_SECURE": https,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_ENABLED": _flag("COUPLE_RATELIMIT", True),
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        # engineio's default is 1,000,000 bytes; nothing here needs a tenth of that.
+        "MAX_SOCKET_MESSAGE": int(os.environ.get("COUPLE_MAX_SOCKET_MESSAGE", 256 * 1024)),
+        "MAX_CONTENT_LENGTH": 256 * 1024,
+        "EVENT_REPLAY_LIMIT": 1000,
+        "LOG_LEVEL": os.environ.get("COUPLE_LOG_LEVEL", "INFO"),
+    }

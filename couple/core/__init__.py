@@ -1,0 +1,1 @@
+"""Pages that belong to no single capability: landing, home, state, health, safety."""

@@ -1,0 +1,220 @@
+"""Guide operations: set a step's state, write a reflection, share or unshare it."""
+import unicodedata
+
+from sqlalchemy import select
+
+from .. import events
+from ..accounts.models import User
+from ..errors import Conflict, InvalidInput, NotFound
+from ..extensions import db
+from ..models_base import utcnow
+from ..pairing.models import Couple, Invite
+from .content import GUIDES
+from .models import STEP_STATES, GuideProgress, Reflection
+
+MAX_REFLECTION = 10_000
+
+
+def guide_of(user: User) -> str | None:
+    """The guide this person works on: their role now, else in their last couple or invite."""
+    if user.role:
+        return user.role
+    last = db.session.scalar(
+        select(Couple)
+        .where((Couple.rebuilding_id == user.id) | (Couple.supporting_id == user.id))
+        .order_by(Couple.id.desc())
+    )
+    if last is not None:
+        return last.role_of(user)
+    invite = db.session.scalar(
+        select(Invite).where(Invite.inviter_id == user.id).order_by(Invite.id.desc())
+    )
+    return invite.inviter_role if invite is not None else None
+
+
+def _step_or_404(user: User, step: int) -> tuple[str, int]:
+    guide = guide_of(user)
+    if guide is None or GUIDES[guide].step(step) is None:
+        raise NotFound("There is no such step in your guide.")
+    return guide, step
+
+
+def progress_key(user_id: int, guide: str, step: int) -> str:
+    return f"{user_id}:{guide}:{step}"
+
+
+def progress_item(row: GuideProgress) -> dict:
+    return {"user_id": row.user_id, "guide": row.guide, "step": row.step, "state": row.state}
+
+
+def own_reflection_item(row: Reflection, couple_id: int | None) -> dict:
+    return {
+        "guide": row.guide,
+        "step": row.step,
+        "text": row.text,
+        "shared": row.shared_with(couple_id),
+        "version": row.version,
+    }
+
+
+def shared_reflection_item(row: Reflection) -> dict:
+    return {"user_id": row.user_id, "guide": row.guide, "step": row.step, "text": row.text}
+
+
+def _progress_stream(user: User) -> str:
+    # Linked: the partner sees it. Not linked: only this person's own tabs.
+    if user.couple_id is not None:
+        return events.couple_stream(user.couple_id)
+    return events.user_stream(user.id)
+
+
+def set_step_state(user: User, step: int, state: str, op_id: str | None = None) -> dict:
+    """Set where this person is on one step of their guide."""
+    if state not in STEP_STATES:
+        raise InvalidInput("Choose not started, working on it, or practising.", "state")
+    guide, step = _step_or_404(user, step)
+    done = events.already_applied(user, op_id)
+    if done is not None:
+        return done.result
+    row = db.session.scalar(
+        select(GuideProgress).where(
+            GuideProgress.user_id == user.id, GuideProgress.guide == guide, GuideProgress.step == step
+        )
+    )
+    if row is None:
+        row = GuideProgress(user_id=user.id, guide=guide, step=step)
+        db.session.add(row)
+    row.state = state
+    row.updated_at = utcnow()
+    db.session.flush()
+    item = progress_item(row)
+    events.record(
+        _progress_stream(user),
+        "guide.progress",
+        {"set": {"progress": {progress_key(user.id, guide, step): item}}},
+        actor=user,
+        op_id=op_id,
+    )
+    events.remember_op(user, op_id, item)
+    db.session.commit()
+    return item
+
+
+def _reflection(user: User, guide: str, step: int) -> Reflection | None:
+    return db.session.scalar(
+        select(Reflection).where(
+            Reflection.user_id == user.id, Reflection.guide == guide, Reflection.step == step
+        )
+    )
+
+
+def _record_reflection(user: User, row: Reflection, op_id: str | None, was_shared: bool) -> dict:
+    """Events for a changed reflection: always to the writer's own tabs; to the couple only
+    when it is (or just stopped being) shared. A private reflection never enters the couple room.
+    """
+    couple_id = user.couple_id
+    own = own_reflection_item(row, couple_id)
+    key = f"{row.guide}:{row.step}"
+    events.record(events.user_stream(user.id), "guide.reflection",
+                  {"set": {"reflections": {key: own}}}, actor=user, op_id=op_id)
+    shared_key = progress_key(user.id, row.guide, row.step)
+    if row.shared_with(couple_id):
+        events.record(events.couple_stream(couple_id), "guide.reflection_shared",
+                      {"set": {"shared_reflections": {shared_key: shared_reflection_item(row)}}},
+                      actor=user, op_id=op_id)
+    elif was_shared:
+        events.record(events.couple_stream(couple_id), "guide.reflection_unshared",
+                      {"del": {"shared_reflections": [shared_key]}}, actor=user, op_id=op_id)
+    return own
+
+
+def save_reflection(user: User, step: int, text: str, base_version: int | None,
+                    op_id: str | None = None) -> dict:
+    """Save this person's reflection on a step; a save based on an old copy is refused (409)."""
+    guide, step = _step_or_404(user, step)
+    if not isinstance(text, str):
+        raise InvalidInput("A reflection is text.", "text")
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
+    if len(text) > MAX_REFLECTION:
+        raise InvalidInput(f"Keep a reflection under {MAX_REFLECTION:,} characters.", "text")
+    done = events.already_applied(user, op_id)
+    if done is not None:
+        return done.result
+    row = _reflection(user, guide, step)
+    current_version = row.version if row is not None else 0
+    if base_version is not None and base_version != current_version:
+        raise Conflict(
+            "You changed this reflection somewhere else meanwhile. Here is the saved copy.",
+            "text",
+            current=own_reflection_item(row, user.couple_id) if row else None,
+        )
+    if row is None:
+        row = Reflection(user_id=user.id, guide=guide, step=step, text=text, version=1)
+        db.session.add(row)
+    elif row.text == text:
+        return own_reflection_item(row, user.couple_id)
+    else:
+        row.text = text
+        row.version += 1
+    row.updated_at = utcnow()
+    db.session.flush()
+    was_shared = row.shared_with(user.couple_id)
+    own = _record_reflection(user, row, op_id, was_shared)
+    events.remember_op(user, op_id, own)
+    db.session.commit()
+    return own
+
+
+def share_reflection(user: User, step: int, shared: bool, op_id: str | None = None) -> dict:
+    """Share one reflection with the current partner, or take it back."""
+    guide, step = _step_or_404(user, step)
+    if shared and user.couple_id is None:
+        raise InvalidInput("Link with your partner first: there is nobody to share with yet.")
+    row = _reflection(user, guide, step)
+    if row is None or not row.text.strip():
+        raise InvalidInput("Write something first; an empty reflection cannot be shared.", "text")
+    done = events.already_applied(user, op_id)
+    if done is not None:
+        return done.result
+    was_shared = row.shared_with(user.couple_id)
+    if was_shared == shared:
+        return own_reflection_item(row, user.couple_id)
+    row.shared_couple_id = user.couple_id if shared else None
+    row.version += 1
+    row.updated_at = utcnow()
+    db.session.flush()
+    own = _record_reflection(user, row, op_id, was_shared)
+    events.remember_op(user, op_id, own)
+    db.session.commit()
+    return own
+
+
+def state_collections(user: User) -> dict:
+    """This person's view of guide progress and reflections (see couple/state.py)."""
+    out = {"progress": {}, "reflections": {}, "shared_reflections": {}}
+    couple = user.couple
+    people = [user] + ([couple.partner_of(user)] if couple and couple.partner_of(user) else [])
+    for person in people:
+        guide = guide_of(person)
+        if guide is None:
+            continue
+        for row in db.session.scalars(
+            select(GuideProgress).where(GuideProgress.user_id == person.id,
+                                        GuideProgress.guide == guide)
+        ):
+            out["progress"][progress_key(person.id, guide, row.step)] = progress_item(row)
+    mine = guide_of(user)
+    if mine:
+        for row in db.session.scalars(
+            select(Reflection).where(Reflection.user_id == user.id, Reflection.guide == mine)
+        ):
+            out["reflections"][f"{row.guide}:{row.step}"] = own_reflection_item(row, user.couple_id)
+    if couple is not None:
+        for row in db.session.scalars(
+            select(Reflection).where(Reflection.shared_couple_id == couple.id)
+        ):
+            if row.user_id in couple.member_ids():
+                out["shared_reflections"][progress_key(row.user_id, row.guide, row.step)] = (
+                    shared_reflection_item(row)
+                )
+    return out

@@ -1,0 +1,67 @@
+"""Read your guide, set where you are on each step, write and share reflections."""
+from flask import Blueprint, abort, render_template, url_for
+from flask_login import current_user, login_required
+
+from ..state import state_for
+from ..web import done, int_field, op_id_from, payload
+from . import operations
+from .content import GUIDES
+from .models import STEP_STATE_LABELS, STEP_STATES
+
+bp = Blueprint("guides", __name__, url_prefix="/guide")
+
+
+@bp.get("")
+@login_required
+def mine():
+    """Your role's guide, with your progress and reflections."""
+    guide = operations.guide_of(current_user)
+    if guide is None:
+        return render_template("guides/choose.html", guides=GUIDES)
+    return render_template("guides/guide.html", guide=GUIDES[guide], editable=True,
+                           state=state_for(current_user), states=STEP_STATES,
+                           labels=STEP_STATE_LABELS)
+
+
+@bp.get("/<role>")
+@login_required
+def read(role):
+    """Either guide, to read (e.g. the one your partner follows)."""
+    if role not in GUIDES:
+        abort(404)
+    if role == operations.guide_of(current_user):
+        return mine()
+    return render_template("guides/guide.html", guide=GUIDES[role], editable=False,
+                           state=state_for(current_user), states=STEP_STATES,
+                           labels=STEP_STATE_LABELS)
+
+
+@bp.post("/steps/<int:step>/state")
+@login_required
+def set_state(step):
+    """Set where you are on a step; your partner's open pages update."""
+    data = payload()
+    item = operations.set_step_state(current_user, step, str(data.get("state", "")),
+                                     op_id_from(data))
+    return done(item, then=url_for("guides.mine", _anchor=f"step-{step}"))
+
+
+@bp.post("/steps/<int:step>/reflection")
+@login_required
+def save_reflection(step):
+    """Save your reflection on a step (private unless you share it)."""
+    data = payload()
+    item = operations.save_reflection(current_user, step, data.get("text", ""),
+                                      int_field(data, "version"), op_id_from(data))
+    return done(item, then=url_for("guides.mine", _anchor=f"step-{step}"), message="Saved.")
+
+
+@bp.post("/steps/<int:step>/share")
+@login_required
+def share(step):
+    """Share a reflection with your partner, or make it private again."""
+    data = payload()
+    shared = data.get("shared") in (True, "true", "1", "on", "yes")
+    item = operations.share_reflection(current_user, step, shared, op_id_from(data))
+    return done(item, then=url_for("guides.mine", _anchor=f"step-{step}"),
+                message="Shared with your partner." if shared else "Private again.")

@@ -1,0 +1,1 @@
+"""Pairing: invitations, linking two people as a couple, unlinking."""

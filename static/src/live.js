@@ -1,0 +1,189 @@
+// The live connection of one tab: state, sequence numbers, sync, and the outbox of changes.
+//
+// The page starts from the JSON state the server rendered (#initial-state), with the last
+// sequence number of each stream. Events arrive as "ev" ({stream, seq, type, data}); one that
+// skips a number triggers a sync, which replays what was missed or answers "reset" (then the
+// state is fetched again and the difference applied). The same sync runs on every (re)connect
+// and every 25 s as a heartbeat, so a silent loss is noticed too.
+import { io } from "socket.io-client";
+
+const HEARTBEAT_MS = 25000;
+
+export function applyEvent(state, data) {
+  // The twin of couple/realtime.py apply_event: a state patch of whole items.
+  for (const [collection, items] of Object.entries(data.set || {})) {
+    state[collection] = state[collection] || {};
+    Object.assign(state[collection], items);
+  }
+  for (const [collection, keys] of Object.entries(data.del || {})) {
+    const bucket = state[collection] || {};
+    for (const key of keys) delete bucket[key];
+  }
+}
+
+function diff(oldState, newState) {
+  // The patch that turns oldState into newState: a reset is applied like any event.
+  const patch = { set: {}, del: {} };
+  const names = new Set([...Object.keys(oldState), ...Object.keys(newState)]);
+  for (const name of names) {
+    const a = oldState[name] || {};
+    const b = newState[name] || {};
+    for (const [key, item] of Object.entries(b)) {
+      if (JSON.stringify(a[key]) !== JSON.stringify(item)) (patch.set[name] ||= {})[key] = item;
+    }
+    for (const key of Object.keys(a)) if (!(key in b)) (patch.del[name] ||= []).push(key);
+  }
+  return patch;
+}
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+export function newOpId() {
+  if (crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export class Live {
+  constructor() {
+    const el = document.getElementById("initial-state");
+    const initial = el ? JSON.parse(el.textContent) : { seqs: { user: null, couple: null }, data: {} };
+    this.state = initial.data;
+    this.seqs = { ...initial.seqs };
+    this.coupleId = (initial.data.pairing && initial.data.pairing.status.couple_id) || null;
+    this.me = Number(document.body.dataset.userId);
+    this.renderers = {};
+    this.listeners = [];
+    this.outbox = 0;
+    this.connected = false;
+    this.syncing = false;
+    this.socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
+    this.socket.on("connect", () => { this.connected = true; this.status(); this.sync(); });
+    this.socket.on("disconnect", (reason) => {
+      this.connected = false;
+      this.status();
+      // The server closed us (logout, password change, account deletion): go to the login page.
+      if (reason === "io server disconnect") window.location.assign("/login");
+    });
+    this.socket.on("connect_error", () => { this.connected = false; this.status(); });
+    this.socket.on("ev", (ev) => this.receive(ev));
+    window.addEventListener("online", () => this.status());
+    window.addEventListener("offline", () => this.status());
+    setInterval(() => this.sync(), HEARTBEAT_MS);
+  }
+
+  // Page modules: on("progress", (key, item, ev) => ...) is called for each changed item
+  // (item is null when it was removed); onEvent(fn) for every applied event.
+  on(collection, fn) { (this.renderers[collection] ||= []).push(fn); }
+  onEvent(fn) { this.listeners.push(fn); }
+
+  receive(ev) {
+    const last = this.seqs[ev.stream];
+    if (last === null || last === undefined || ev.seq <= last) return;
+    if (ev.seq > last + 1) { this.sync(); return; }
+    this.seqs[ev.stream] = ev.seq;
+    if (ev.data.reload) { window.location.reload(); return; }
+    this.apply(ev.data, ev);
+  }
+
+  apply(data, ev) {
+    applyEvent(this.state, data);
+    for (const [collection, items] of Object.entries(data.set || {})) {
+      for (const [key, item] of Object.entries(items)) this.render(collection, key, item, ev);
+    }
+    for (const [collection, keys] of Object.entries(data.del || {})) {
+      for (const key of keys) this.render(collection, key, null, ev);
+    }
+    for (const fn of this.listeners) fn(ev, this.state);
+  }
+
+  render(collection, key, item, ev) {
+    for (const fn of this.renderers[collection] || []) fn(key, item, ev);
+  }
+
+  sync() {
+    if (!this.connected || this.syncing) return;
+    this.syncing = true;
+    const ask = { user: this.seqs.user, couple: this.seqs.couple, couple_id: this.coupleId };
+    this.socket.timeout(10000).emit("sync", ask, (err, answer) => {
+      this.syncing = false;
+      if (err || !answer || answer.error) return;
+      let reset = false;
+      for (const stream of ["user", "couple"]) {
+        const part = answer[stream];
+        if (!part) continue;
+        if (part.reset) { reset = true; continue; }
+        for (const ev of part.events || []) this.receive(ev);
+      }
+      if (reset) this.reset();
+    });
+  }
+
+  async reset() {
+    const response = await fetch("/api/state", { headers: { Accept: "application/json" } });
+    if (response.status === 401 || response.redirected) { window.location.assign("/login"); return; }
+    const fresh = await response.json();
+    const freshCouple = fresh.data.pairing.status.couple_id || null;
+    if (freshCouple !== this.coupleId) { window.location.reload(); return; }
+    const patch = diff(this.state, fresh.data);
+    this.seqs = { ...fresh.seqs };
+    this.apply(patch, { type: "reset", actor: null, stream: null });
+  }
+
+  status() {
+    const el = document.getElementById("conn-status");
+    if (!el) return;
+    let state = "connected";
+    let text = "Live";
+    if (!navigator.onLine) { state = "offline"; text = "Offline"; }
+    else if (!this.connected) { state = "reconnecting"; text = "Reconnecting…"; }
+    if (this.outbox > 0 && state !== "connected") text += ` — ${this.outbox} change${this.outbox === 1 ? "" : "s"} not saved yet`;
+    else if (this.outbox > 0) text = "Saving…";
+    el.dataset.state = state;
+    el.textContent = text;
+  }
+
+  // Send a change over HTTP with a client op id; retried with the same op id until the server
+  // answers, so a change made offline is applied once, when the connection is back.
+  async mutate(url, body) {
+    const payload = { ...body, op_id: newOpId() };
+    this.outbox += 1;
+    this.status();
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        let response;
+        try {
+          response = await fetch(url, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+            body: JSON.stringify(payload),
+            credentials: "same-origin",
+          });
+        } catch (networkError) {
+          await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 10000)));
+          continue;
+        }
+        if (response.status >= 500 || response.status === 429) {
+          await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 10000)));
+          continue;
+        }
+        const answer = await response.json().catch(() => ({ error: "Something went wrong." }));
+        return { ok: response.ok, status: response.status, ...answer };
+      }
+    } finally {
+      this.outbox -= 1;
+      this.status();
+    }
+  }
+
+  announce(text) {
+    const el = document.getElementById("announcer");
+    if (!el) return;
+    el.textContent = "";
+    // A separate task, so screen readers notice the change even when the text repeats.
+    setTimeout(() => { el.textContent = text; }, 50);
+  }
+}

@@ -1,0 +1,173 @@
+"""Fixtures: the app, an HTTP client that speaks CSRF, user and couple factories, sockets.
+
+Conventions (flaskr / indico): `app`, `client`, factories that return a callable
+(`make_user`, `make_couple`), `login(client, user)`, `socket_for(client)`.
+"""
+import itertools
+import os
+import re
+import shutil
+
+import pytest
+from flask.testing import FlaskClient
+
+from couple import create_app
+from couple.extensions import db, socketio
+
+PASSWORD = "correct horse battery staple"
+_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+_counter = itertools.count(1)
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need(condition: bool, why: str):
+    """Skip loudly on a developer machine without a service; in CI a missing service fails."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must have this: {why}")
+    pytest.skip(f"not available here: {why}")
+
+
+class CsrfClient(FlaskClient):
+    """A test client that sends the page's CSRF token with every state-changing request,
+    as the real forms and fetch calls do (CSRF stays on in tests)."""
+
+    def csrf_token(self) -> str:
+        page = super().open("/safety", method="GET")
+        match = _CSRF.search(page.get_data(as_text=True))
+        assert match, "no csrf meta tag on the page"
+        return match.group(1)
+
+    def open(self, *args, **kwargs):
+        method = (kwargs.get("method") or "GET").upper()
+        csrf = kwargs.pop("csrf", True)
+        if csrf and method in {"POST", "PUT", "PATCH", "DELETE"}:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
+def app_config(tmp_path, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "SECRET_KEY": "tests-only-" + "x" * 32,
+        "SOCKETIO_ASYNC_MODE": "threading",
+        "AUTO_MIGRATE": False,
+        "REDIS_URL": None,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SERVER_NAME": "couple.test",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app_factory(tmp_path):
+    """Build an app with overrides; tables are created from the models (migrations have
+    their own test in test_migrations.py)."""
+    made = []
+
+    def factory(**overrides):
+        app = create_app(app_config(tmp_path, **overrides))
+        app.test_client_class = CsrfClient
+        with app.app_context():
+            db.create_all()
+        made.append(app)
+        return app
+
+    yield factory
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory):
+    app = app_factory()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    from couple.accounts.operations import sign_up
+
+    def factory(name: str | None = None, email: str | None = None, password: str = PASSWORD):
+        n = next(_counter)
+        name = name or f"Person {n}"
+        email = email or f"person{n}@example.com"
+        return sign_up(email, name, password)
+
+    return factory
+
+
+@pytest.fixture
+def make_couple(app, make_user):
+    """Returns (rebuilding, supporting), linked through the real invite operations."""
+    from couple.pairing.operations import accept_invite, create_invite
+
+    def factory(rebuilding=None, supporting=None):
+        rebuilding = rebuilding or make_user(name="Riley")
+        supporting = supporting or make_user(name="Sam")
+        invite, _token, _code = create_invite(rebuilding, "rebuilding")
+        accept_invite(invite, supporting)
+        db.session.expire_all()
+        return rebuilding, supporting
+
+    return factory
+
+
+def login(client, user, password: str = PASSWORD, remember: bool = False):
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": password, **({"remember": "y"} if remember else {})},
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture
+def login_as(app):
+    """login_as(user) -> a new HTTP client signed in as that user."""
+
+    def factory(user, **kwargs):
+        c = app.test_client()
+        login(c, user, **kwargs)
+        return c
+
+    return factory
+
+
+@pytest.fixture
+def socket_for(app):
+    """socket_for(client) -> a Socket.IO test client carrying that client's login session."""
+    made = []
+
+    def factory(http_client, **kwargs):
+        sock = socketio.test_client(app, flask_test_client=http_client, **kwargs)
+        made.append(sock)
+        return sock
+
+    yield factory
+    for sock in made:
+        if sock.is_connected():
+            sock.disconnect()
+
+
+def events_named(received: list, name: str = "ev") -> list:
+    return [packet["args"][0] for packet in received if packet["name"] == name]
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("COUPLE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
