@@ -71,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
         message_queue=app.config.get("REDIS_URL"),
+        channel=app.config["SOCKETIO_CHANNEL"],
         cors_allowed_origins=app.config.get("ALLOWED_ORIGINS"),
         max_http_buffer_size=app.config["MAX_SOCKET_MESSAGE"],
         # One client's events are handled in the order it sent them.

@@ -65,5 +65,8 @@ def from_environment(instance_path: Path) -> dict:
         "MAX_SOCKET_MESSAGE": int(os.environ.get("COUPLE_MAX_SOCKET_MESSAGE", 256 * 1024)),
         "MAX_CONTENT_LENGTH": 256 * 1024,
         "EVENT_REPLAY_LIMIT": 1000,
+        # Several deployments (or test runs) can share one Redis: each uses its own channel.
+        "SOCKETIO_CHANNEL": os.environ.get("COUPLE_REDIS_CHANNEL", "couple"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("COUPLE_REDIS_CHANNEL", "couple"),
         "LOG_LEVEL": os.environ.get("COUPLE_LOG_LEVEL", "INFO"),
     }

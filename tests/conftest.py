@@ -171,3 +171,51 @@ def events_named(received: list, name: str = "ev") -> list:
 
 def chromium_path() -> str | None:
     return os.environ.get("COUPLE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+POSTGRES_URL = os.environ.get("COUPLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("COUPLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _postgres_admin():
+    import psycopg
+
+    try:
+        return psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        return None
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for this test (dropped afterwards), so test runs and
+    parallel suites never see each other's rows."""
+    admin = _postgres_admin()
+    need(admin is not None, f"PostgreSQL at {POSTGRES_URL}")
+    name = f"couple_t_{os.getpid()}_{next(_counter)}_{os.urandom(3).hex()}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    admin = _postgres_admin()
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis server, with a channel name of this test's own (COUPLE_REDIS_CHANNEL)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        ok = True
+    except redis.exceptions.RedisError:
+        ok = False
+    need(ok, f"Redis at {REDIS_URL}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def unique_channel():
+    return f"couple-test-{os.getpid()}-{os.urandom(4).hex()}"
