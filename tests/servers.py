@@ -1,0 +1,139 @@
+"""Real app processes for tests that must cross a real socket: `python app.py` on a free port.
+
+Used by the origin / unauthenticated-connect tests, the Yjs convergence run, the two-process
+and kill -9 tests. Each server gets its own instance folder; pass COUPLE_DATABASE_URL and
+COUPLE_REDIS_URL in `env` to share a database or a message queue between processes.
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery staple"
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|<meta name="csrf-token" content="([^"]+)">')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    port: int
+    proc: subprocess.Popen
+    env: dict
+    log_path: Path
+    instance: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 10) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+    def kill9(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+
+def start_server(workdir: Path, *, env: dict | None = None, port: int | None = None,
+                 name: str = "server", timeout: float = 30) -> Server:
+    """Start `python app.py` and wait until /healthz answers."""
+    port = port or free_port()
+    instance = workdir / f"{name}-instance"
+    instance.mkdir(parents=True, exist_ok=True)
+    full_env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "COUPLE_INSTANCE_PATH": str(instance),
+        "COUPLE_SECRET_KEY": "servers-test-" + "k" * 32,
+        "COUPLE_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    full_env.pop("COUPLE_ASYNC_MODE", None)
+    full_env.update(env or {})
+    log_path = workdir / f"{name}.log"
+    with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=full_env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", port, proc, full_env, log_path, instance)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{server.log()}")
+        try:
+            if requests.get(server.url + "/healthz", timeout=1).status_code == 200:
+                return server
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{name} did not answer /healthz within {timeout}s:\n{server.log()}")
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+def signup(base_url: str, name: str, email: str, password: str = PASSWORD) -> requests.Session:
+    """A requests session signed up (and so signed in) on a running server."""
+    s = requests.Session()
+    token = csrf_from(s.get(base_url + "/signup").text)
+    r = s.post(base_url + "/signup", data={"csrf_token": token, "display_name": name,
+                                           "email": email, "password": password},
+               allow_redirects=False)
+    assert r.status_code == 303, r.text[:500]
+    return s
+
+
+def login(base_url: str, email: str, password: str = PASSWORD) -> requests.Session:
+    s = requests.Session()
+    token = csrf_from(s.get(base_url + "/login").text)
+    r = s.post(base_url + "/login", data={"csrf_token": token, "email": email, "password": password},
+               allow_redirects=False)
+    assert r.status_code == 303, r.text[:500]
+    return s
+
+
+def post_json(session: requests.Session, base_url: str, path: str, body: dict) -> requests.Response:
+    """A JSON mutation as the page's fetch sends it (CSRF header from the page's meta tag)."""
+    token = csrf_from(session.get(base_url + "/safety").text)
+    return session.post(base_url + path, json=body,
+                        headers={"X-CSRFToken": token, "Accept": "application/json"})
+
+
+def link_couple(base_url: str, rebuilding: requests.Session, supporting: requests.Session) -> int:
+    """Invite as the rebuilding partner, accept as the supporting one; returns the couple id."""
+    r = post_json(rebuilding, base_url, "/pair/invite", {"role": "rebuilding"})
+    assert r.status_code == 200, r.text
+    page = rebuilding.get(base_url + "/pair").text
+    token = re.search(r"/pair/join/([A-Za-z0-9_-]+)", page).group(1)
+    r = post_json(supporting, base_url, "/pair/accept", {"token": token})
+    assert r.status_code == 200, r.text
+    return r.json()["result"]["couple_id"]
+
+
+def cookie_header(session: requests.Session) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
