@@ -19,3 +19,9 @@ class LoginForm(FlaskForm):
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField("New password (at least 8 characters)", validators=[DataRequired()])
+
+
+class DeleteForm(FlaskForm):
+    password = PasswordField("Your password, to confirm it is you", validators=[DataRequired()])
+    confirm = BooleanField("I understand that this cannot be undone",
+                           validators=[DataRequired("Tick the box to confirm.")])

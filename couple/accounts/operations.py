@@ -179,3 +179,40 @@ def sessions_count(user: User) -> int:
     return db.session.scalar(
         select(func.count()).select_from(LoginSession).where(LoginSession.user_id == user.id)
     )
+
+
+def check_password(user: User, password: str, field: str = "password") -> None:
+    """InvalidInput unless `password` is this person's password (re-entry before a big step)."""
+    try:
+        hasher.verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        raise InvalidInput("That is not your password.", field)
+
+
+def export_account(user: User) -> dict:
+    """Everything of this person's as JSON: private notes included, the partner's never."""
+    from .data import export_for
+
+    return export_for(user)
+
+
+def delete_account(user: User, password: str) -> None:
+    """Delete this account for good: unlink first, then every row of theirs; sockets close.
+
+    What happens to shared items is in docs/safety.md ("Unlinking and deleting").
+    """
+    check_password(user, password)
+    if user.couple_id is not None:
+        # The same unlink as the button: the partner's open screens learn it at once and the
+        # couple room is closed before anything is deleted.
+        from ..pairing.operations import unlink
+
+        unlink(user)
+    from .data import erase_for
+
+    user_id = user.id
+    sids = _sids(LiveSocket.user_id == user_id)
+    erase_for(user)
+    realtime.on_commit(lambda: realtime.disconnect(sids))
+    db.session.commit()
+    db.session.expunge_all()

@@ -1,13 +1,15 @@
 """Sign up, log in, log out, account settings."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+import json
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import InvalidInput
 from ..extensions import limiter
 from . import operations
-from .forms import LoginForm, PasswordForm, SignupForm
+from .forms import DeleteForm, LoginForm, PasswordForm, SignupForm
 
 bp = Blueprint("accounts", __name__)
 LOGIN_FAILED = "That email and password do not match an account."
@@ -86,8 +88,12 @@ def logout():
 @login_required
 def account():
     """Your account: password, sessions, export, deletion."""
-    return render_template("accounts/account.html", form=PasswordForm(),
-                           sessions=operations.sessions_count(current_user))
+    return _account_page(PasswordForm(), DeleteForm())
+
+
+def _account_page(form, delete_form, status=200):
+    return render_template("accounts/account.html", form=form, delete_form=delete_form,
+                           sessions=operations.sessions_count(current_user)), status
 
 
 @bp.post("/account/password")
@@ -105,5 +111,35 @@ def change_password():
         else:
             flash("Password changed. Every other device has been signed out.", "success")
             return redirect(url_for("accounts.account"), code=303)
-    return render_template("accounts/account.html", form=form,
-                           sessions=operations.sessions_count(current_user)), 400
+    return _account_page(form, DeleteForm(formdata=None), 400)
+
+
+@bp.get("/account/export")
+@login_required
+@limiter.limit("30 per hour")
+def export():
+    """Download everything of yours as JSON (your private notes too, never your partner's)."""
+    body = json.dumps(operations.export_account(current_user), ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json", headers={
+        # A neutral file name: a downloads folder is as visible as a page title.
+        "Content-Disposition": 'attachment; filename="couple-export.json"',
+    })
+
+
+@bp.post("/account/delete")
+@login_required
+@limiter.limit("10 per hour")
+def delete():
+    """Delete your account for good (password again): unlinks first, then erases your data."""
+    form = DeleteForm()
+    if form.validate_on_submit():
+        try:
+            operations.delete_account(current_user, form.password.data)
+        except InvalidInput as err:
+            form.password.errors.append(err.message)
+        else:
+            logout_user()
+            session.clear()
+            flash("Your account and everything in it have been deleted.", "info")
+            return redirect(url_for("core.index"), code=303)
+    return _account_page(PasswordForm(formdata=None), form, 400)

@@ -1,0 +1,158 @@
+"""Your data: the export of everything that is yours, and its erasure when you delete your account.
+
+A registry, so each capability contributes its own part without this module knowing its tables.
+The core parts (account, couples, invites, guides) are written here; any other capability
+`couple.<name>` joins by defining, in `couple/<name>/operations.py`:
+
+    def export_for(user) -> dict | list
+        Everything of this person's in the capability, JSON-serialisable (datetimes are turned
+        into ISO strings). Private items included; never the partner's private items.
+
+    def erase_for(user) -> None
+        Called inside the deletion transaction, after the couple has been unlinked and before
+        the user row is deleted (rows with ON DELETE CASCADE go by themselves afterwards). Delete
+        or scrub what this person wrote that would otherwise survive in shared rows: items of
+        ended couples authored by them, text copies kept in history or approval rows, binary
+        logs. Must not commit; must not touch the former partner's own items.
+
+A capability missing either function simply contributes nothing to that side.
+"""
+import importlib
+from datetime import date, datetime
+
+from sqlalchemy import delete, or_, select, update
+
+from ..events import Event, couple_stream, user_stream
+from ..extensions import db
+from .models import LoginSession, User
+
+# Capabilities that may contribute (imported only if present: they are built independently).
+CAPABILITIES = ("boundaries", "commitments")
+
+
+def _hook(name: str, attr: str):
+    try:
+        module = importlib.import_module(f"couple.{name}.operations")
+    except ModuleNotFoundError as exc:
+        if exc.name in (f"couple.{name}", f"couple.{name}.operations"):
+            return None
+        raise
+    return getattr(module, attr, None)
+
+
+def hooks(attr: str) -> list[tuple[str, object]]:
+    """(capability, function) for every capability that defines `attr`."""
+    found = []
+    for name in CAPABILITIES:
+        fn = _hook(name, attr)
+        if callable(fn):
+            found.append((name, fn))
+    return found
+
+
+def jsonable(value):
+    """Dates to ISO strings, recursively; everything else as it is."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def former_couples(user: User):
+    """Every couple this person has been in, active or ended."""
+    from ..pairing.models import Couple
+
+    return list(db.session.scalars(
+        select(Couple).where(or_(Couple.rebuilding_id == user.id, Couple.supporting_id == user.id))
+        .order_by(Couple.id)
+    ))
+
+
+def _core_export(user: User) -> dict:
+    from ..guides.models import GuideProgress, Reflection
+    from ..pairing.models import Invite
+
+    sessions = db.session.scalars(
+        select(LoginSession).where(LoginSession.user_id == user.id).order_by(LoginSession.id)
+    )
+    invites = db.session.scalars(
+        select(Invite).where(Invite.inviter_id == user.id).order_by(Invite.id)
+    )
+    progress = db.session.scalars(
+        select(GuideProgress).where(GuideProgress.user_id == user.id)
+        .order_by(GuideProgress.guide, GuideProgress.step)
+    )
+    reflections = db.session.scalars(
+        select(Reflection).where(Reflection.user_id == user.id)
+        .order_by(Reflection.guide, Reflection.step)
+    )
+    return {
+        "account": {
+            "email": user.email,
+            "display_name": user.display_name,
+            "created_at": user.created_at,
+        },
+        # Devices you are signed in on; the secret part of a session is never exported.
+        "sessions": [
+            {"created_at": s.created_at, "expires_at": s.expires_at, "remember": s.remember}
+            for s in sessions
+        ],
+        "couples": [
+            {"id": c.id, "your_role": c.role_of(user), "created_at": c.created_at,
+             "ended_at": c.ended_at}
+            for c in former_couples(user)
+        ],
+        "invitations": [
+            {"your_role": i.inviter_role, "created_at": i.created_at, "expires_at": i.expires_at,
+             "used_at": i.used_at, "declined_at": i.declined_at, "revoked_at": i.revoked_at}
+            for i in invites
+        ],
+        "guides": {
+            "progress": [
+                {"guide": p.guide, "step": p.step, "state": p.state, "updated_at": p.updated_at}
+                for p in progress
+            ],
+            # Yours, private ones included: `shared_with_couple` names the couple it is shared with.
+            "reflections": [
+                {"guide": r.guide, "step": r.step, "text": r.text,
+                 "shared_with_couple": r.shared_couple_id, "updated_at": r.updated_at}
+                for r in reflections
+            ],
+        },
+    }
+
+
+def export_for(user: User) -> dict:
+    """Everything of this person's, as one JSON-serialisable document."""
+    out = {"format": "couple-export/1", **_core_export(user)}
+    for name, fn in hooks("export_for"):
+        out[name] = fn(user)
+    return jsonable(out)
+
+
+def erase_for(user: User) -> None:
+    """Remove this person from every table, in the caller's transaction (see module doc).
+
+    The couple must already be unlinked. What it removes beyond the cascades:
+    - the event log of their own stream and of every couple they were in: those couples have
+      ended, nobody replays them any more, and the payloads hold copies of what they wrote
+      (shared reflection text, boundary and commitment text);
+    - their id as the actor of events left in other streams (the former partner's own stream).
+    Rows that CASCADE with the user: login sessions, live sockets, invites they sent, guide
+    progress, reflections, applied op ids (whose results hold copies of their text).
+    """
+    for _name, fn in hooks("erase_for"):
+        fn(user)
+    streams = [user_stream(user.id)] + [couple_stream(c.id) for c in former_couples(user)]
+    db.session.execute(delete(Event).where(Event.stream.in_(streams)))
+    db.session.execute(
+        update(Event).where(Event.actor_id == user.id).values(actor_id=None),
+        execution_options={"synchronize_session": False},
+    )
+    # A Core DELETE, so the database's ON DELETE rules (CASCADE / SET NULL) do the rest.
+    db.session.execute(delete(User).where(User.id == user.id))
