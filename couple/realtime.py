@@ -53,8 +53,21 @@ def close_room(room: str) -> None:
 
 def disconnect(sids) -> None:
     """Close these sockets, wherever they are connected (the message queue routes it)."""
+    from flask import current_app, has_app_context
+
     for sid in sids:
-        socketio.server.disconnect(sid, namespace="/")
+        try:
+            if has_app_context():
+                # A local socket's disconnect handler runs right here, and it writes: give it
+                # an app context (so a database session) of its own; the caller's session is
+                # mid-commit when this runs after a commit and may emit no more SQL.
+                with current_app.app_context():
+                    socketio.server.disconnect(sid, namespace="/")
+            else:
+                socketio.server.disconnect(sid, namespace="/")
+        except Exception:  # noqa: BLE001
+            # One socket failing to close must not leave the others of this user open.
+            log.exception("could not disconnect a socket")
 
 
 def apply_event(state: dict, envelope: dict) -> dict:
