@@ -17,6 +17,8 @@ from .extensions import csrf, db, limiter, login_manager, migrate, socketio
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Capabilities that bring their own blueprint (routes.py: bp) and Socket.IO handlers (sockets.py).
+CAPABILITIES = ("boundaries", "commitments")
 
 
 @sa_event.listens_for(Engine, "connect")
@@ -67,6 +69,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     _init_login(app)
+    # Socket handlers must be imported before socketio.init_app: Flask-SocketIO remembers an
+    # @socketio.on handler for later init_app calls only if it was decorated while no server
+    # existed yet; decorated afterwards, it reaches the first app's server only.
+    from . import sockets  # noqa: F401
+    for name in CAPABILITIES:
+        _import_optional(f"{name}.sockets")
     socketio.init_app(
         app,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
@@ -89,11 +97,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for bp in (core_bp, accounts_bp, pairing_bp, guides_bp):
         app.register_blueprint(bp)
-    for name in ("boundaries", "commitments"):
-        _register_optional(app, name)
+    for name in CAPABILITIES:
+        routes = _import_optional(f"{name}.routes")
+        if routes is not None:
+            app.register_blueprint(routes.bp)
     init_web(app)
 
-    from . import sockets  # noqa: F401  (registers the Socket.IO handlers)
     from .cli import register_cli
 
     register_cli(app)
@@ -106,22 +115,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _register_optional(app: Flask, name: str) -> None:
-    """Capabilities that ship their own blueprint and socket handlers."""
+def _import_optional(dotted: str):
+    """A capability module (e.g. "boundaries.routes"), or None while it does not exist yet."""
     import importlib
 
+    full = f"{__name__}.{dotted}"
     try:
-        module = importlib.import_module(f".{name}.routes", __name__)
+        return importlib.import_module(full)
     except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.{name}" and exc.name != f"{__name__}.{name}.routes":
-            raise
-        return
-    app.register_blueprint(module.bp)
-    try:
-        importlib.import_module(f".{name}.sockets", __name__)
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.{name}.sockets":
-            raise
+        # Only "this module is absent" is optional; a broken import inside it is an error.
+        if exc.name is not None and full.startswith(exc.name):
+            return None
+        raise
 
 
 def _init_login(app: Flask) -> None:

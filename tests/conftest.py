@@ -3,6 +3,7 @@
 Conventions (flaskr / indico): `app`, `client`, factories that return a callable
 (`make_user`, `make_couple`), `login(client, user)`, `socket_for(client)`.
 """
+import contextvars
 import itertools
 import os
 import re
@@ -35,7 +36,7 @@ class CsrfClient(FlaskClient):
     as the real forms and fetch calls do (CSRF stays on in tests)."""
 
     def csrf_token(self) -> str:
-        page = super().open("/safety", method="GET")
+        page = self._isolated(super().open, "/safety", method="GET")
         match = _CSRF.search(page.get_data(as_text=True))
         assert match, "no csrf meta tag on the page"
         return match.group(1)
@@ -47,7 +48,26 @@ class CsrfClient(FlaskClient):
             headers = dict(kwargs.pop("headers", None) or {})
             headers.setdefault("X-CSRFToken", self.csrf_token())
             kwargs["headers"] = headers
-        return super().open(*args, **kwargs)
+        return self._isolated(super().open, *args, **kwargs)
+
+    @staticmethod
+    def _isolated(fn, *args, **kwargs):
+        # Each request runs as in production: its own app context, its own g (Flask-Login's
+        # cached user) and its own database session, even while the test holds a context.
+        return contextvars.Context().run(fn, *args, **kwargs)
+
+
+class IsolatedSocket:
+    """A Socket.IO test client whose handler calls run in a fresh context (see CsrfClient)."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        attr = getattr(self._inner, name)
+        if name in {"connect", "disconnect", "emit", "send"}:
+            return lambda *a, **k: contextvars.Context().run(attr, *a, **k)
+        return attr
 
 
 def app_config(tmp_path, **overrides) -> dict:
@@ -155,7 +175,8 @@ def socket_for(app):
     made = []
 
     def factory(http_client, **kwargs):
-        sock = socketio.test_client(app, flask_test_client=http_client, **kwargs)
+        sock = IsolatedSocket(contextvars.Context().run(
+            socketio.test_client, app, flask_test_client=http_client, **kwargs))
         made.append(sock)
         return sock
 
