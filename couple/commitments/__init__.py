@@ -1,0 +1,1 @@
+"""Commitments and follow-through: promises each partner makes, marks, acknowledgements."""

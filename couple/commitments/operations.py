@@ -1,0 +1,518 @@
+"""Commitment operations: make, mark, acknowledge, reword, pause, resume, end.
+
+Each runs in one transaction: it first takes the couple's row (`_lock_couple`), so every write
+of one couple is ordered by the database and each event's whole-item patch is composed from
+committed rows in sequence order; then it changes rows, records the couple's event, remembers
+the client's op id, and commits. The event is sent after the commit (couple/realtime.py).
+
+Concurrency (safety.md, security.md F.27): rewording and marking carry the version the tab saw;
+a stale one gets a 409 with the current copy, so nobody's words are silently overwritten.
+Pause, resume and end name the state they want and are applied in the server's order (last
+writer wins, per property). A unique (commitment, day) key backs the marks.
+"""
+import functools
+import unicodedata
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import events
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, OperationError
+from ..extensions import db
+from ..guides.content import GUIDES
+from ..guides.operations import guide_of
+from ..models_base import utcnow
+from ..pairing.models import Couple
+from .followthrough import rates
+from .models import (MARK_STATUSES, SCHEDULE_KINDS, Acknowledgement, Commitment,
+                     CommitmentChange, FollowThrough)
+from .schedule import Schedule, describe, local_today, occurrences, valid_tz
+
+# Marks (and acknowledgements) can be made for the last WINDOW_DAYS local days; the client
+# state carries exactly these, so initial state + events == a fresh fetch. Older days are
+# history: shown on the calendar, never changed.
+WINDOW_DAYS = 90
+MAX_WORDING = 280
+MAX_NOTE = 1000
+MAX_ACK_NOTE = 500
+MAX_OPEN_PER_PERSON = 50
+MAX_AHEAD_DAYS = 366
+MAX_LENGTH_DAYS = 3660
+
+COMMITMENTS = "commitments"
+MARKS = "commitment_marks"
+
+
+# ---------------------------------------------------------------- helpers
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds") if value else None
+
+
+def _text(value, field: str, limit: int, *, required: bool = False, what: str = "text") -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"The {what} must be text.", field)
+    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
+    if required and not value:
+        raise InvalidInput(f"Write the {what}.", field)
+    if len(value) > limit:
+        raise InvalidInput(f"Keep the {what} under {limit:,} characters.", field)
+    return value
+
+
+def parse_day(value, field: str = "day", *, required: bool = True) -> date | None:
+    """A local date from "YYYY-MM-DD" (or a date); InvalidInput otherwise."""
+    if isinstance(value, date):
+        return value
+    if value in (None, ""):
+        if required:
+            raise InvalidInput("Give a date as YYYY-MM-DD.", field)
+        return None
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InvalidInput("Give a date as YYYY-MM-DD.", field)
+
+
+def _couple_of(user) -> Couple:
+    couple = user.couple
+    if couple is None or not couple.active:
+        raise NotFound("Link with your partner first.")
+    return couple
+
+
+def _lock_couple(couple_id: int) -> None:
+    """Take the couple's row for the rest of the transaction (a row lock on PostgreSQL; the
+    write lock on SQLite), so this couple's writes run one after another."""
+    db.session.execute(
+        update(Couple).where(Couple.id == couple_id).values(last_seq=Couple.last_seq),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _one_transaction(fn):
+    """An operation either commits everything or leaves nothing behind (and no lock held)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (OperationError, IntegrityError):
+            db.session.rollback()
+            raise
+
+    return wrapper
+
+
+def commitment_for(user, commitment_id) -> Commitment:
+    """The commitment if it belongs to this person's active couple; NotFound otherwise."""
+    couple = _couple_of(user)
+    if not isinstance(commitment_id, int) or isinstance(commitment_id, bool):
+        raise NotFound()
+    row = db.session.scalar(
+        select(Commitment)
+        .where(Commitment.id == commitment_id, Commitment.couple_id == couple.id)
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def _changes(commitment_ids) -> dict[int, list[CommitmentChange]]:
+    out: dict[int, list[CommitmentChange]] = {cid: [] for cid in commitment_ids}
+    if not commitment_ids:
+        return out
+    for ch in db.session.scalars(
+        select(CommitmentChange)
+        .where(CommitmentChange.commitment_id.in_(list(commitment_ids)))
+        .order_by(CommitmentChange.id)
+        .execution_options(populate_existing=True)
+    ):
+        out[ch.commitment_id].append(ch)
+    return out
+
+
+def schedule_of(c: Commitment, changes: list[CommitmentChange]) -> Schedule:
+    """The commitment's schedule with its pauses and its end folded in."""
+    pauses = []
+    open_from = None
+    for ch in changes:
+        if ch.kind == "paused" and open_from is None:
+            open_from = ch.day
+        elif ch.kind == "resumed" and open_from is not None:
+            pauses.append((open_from, ch.day))
+            open_from = None
+    if open_from is not None:
+        pauses.append((open_from, None))
+    end = c.end_on
+    if c.ended_on is not None:
+        last = c.ended_on - timedelta(days=1)
+        end = last if end is None else min(end, last)
+    weekdays = tuple(int(ch) for ch in (c.weekdays or ""))
+    return Schedule(kind=c.schedule, start=c.start_on, end=end, weekdays=weekdays,
+                    pauses=tuple(pauses))
+
+
+def _marks_in_window(commitments: list[Commitment]):
+    """Marks (with acknowledgements) of these commitments inside each one's window."""
+    if not commitments:
+        return {}
+    firsts = {c.id: local_today(c.tz) - timedelta(days=WINDOW_DAYS - 1) for c in commitments}
+    rows = db.session.execute(
+        select(FollowThrough, Acknowledgement)
+        .outerjoin(Acknowledgement, Acknowledgement.follow_through_id == FollowThrough.id)
+        .where(FollowThrough.commitment_id.in_(list(firsts)),
+               FollowThrough.day >= min(firsts.values()))
+        .execution_options(populate_existing=True)
+    ).all()
+    out: dict[int, list] = {c.id: [] for c in commitments}
+    for mark, ack in rows:
+        if mark.day >= firsts[mark.commitment_id]:
+            out[mark.commitment_id].append((mark, ack))
+    return out
+
+
+def mark_key(commitment_id: int, day: date) -> str:
+    return f"{commitment_id}:{day.isoformat()}"
+
+
+def mark_item(c: Commitment, mark: FollowThrough, ack: Acknowledgement | None) -> dict:
+    return {
+        "commitment_id": c.id,
+        "owner_id": c.owner_id,
+        "day": mark.day.isoformat(),
+        "status": mark.status,
+        "note": mark.note,
+        "version": mark.version,
+        "marked_at": _iso(mark.marked_at),
+        "corrected_at": _iso(mark.corrected_at),
+        "ack": None if ack is None else {
+            "by": ack.user_id,
+            "note": ack.note,
+            "seen_status": ack.seen_status,
+            "at": _iso(ack.at),
+        },
+    }
+
+
+def step_title(c: Commitment) -> str | None:
+    if c.guide in GUIDES and c.step:
+        step = GUIDES[c.guide].step(c.step)
+        return step.title if step else None
+    return None
+
+
+def commitment_item(c: Commitment, changes: list[CommitmentChange], marks: list) -> dict:
+    """The whole item both partners' clients hold for one commitment."""
+    today = local_today(c.tz)
+    schedule = schedule_of(c, changes)
+    first = today - timedelta(days=WINDOW_DAYS - 1)
+    due = occurrences(schedule, first, today)
+    by_day = {m.day: m.status for m, _ack in marks}
+    return {
+        "id": c.id,
+        "owner_id": c.owner_id,
+        "wording": c.wording,
+        "guide": c.guide,
+        "step": c.step,
+        "step_title": step_title(c),
+        "schedule": c.schedule,
+        "weekdays": [int(ch) for ch in (c.weekdays or "")],
+        "schedule_text": describe(schedule),
+        "start": c.start_on.isoformat(),
+        "end": c.end_on.isoformat() if c.end_on else None,
+        "ended_on": c.ended_on.isoformat() if c.ended_on else None,
+        "tz": c.tz,
+        "status": c.status,
+        "version": c.version,
+        "today": today.isoformat(),
+        "due_today": bool(due) and due[-1] == today,
+        # Recent due days with no mark: the owner's to-do list, the partner's "not marked yet".
+        "unmarked": [d.isoformat() for d in due if d not in by_day][-14:],
+        "rates": rates(due, by_day, today),
+        "history": [
+            {"kind": ch.kind, "wording": ch.wording, "previous": ch.previous,
+             "day": ch.day.isoformat(), "at": _iso(ch.at)}
+            for ch in changes
+        ],
+        "created_at": _iso(c.created_at),
+    }
+
+
+def item_for(c: Commitment) -> dict:
+    return commitment_item(c, _changes([c.id])[c.id], _marks_in_window([c])[c.id])
+
+
+def _owner_only(user, c: Commitment, doing: str) -> None:
+    if c.owner_id != user.id:
+        raise Forbidden(f"Only the person who made this commitment can {doing} it. "
+                        "You can acknowledge what they mark.")
+
+
+def _record(user, couple_id: int, type_: str, data: dict, op_id: str | None, result) -> None:
+    events.record(events.couple_stream(couple_id), type_, data, actor=user, op_id=op_id)
+    events.remember_op(user, op_id, result)
+    db.session.commit()
+
+
+def _begin(user, op_id):
+    """Lock the couple; return (couple, stored result of this op id or None)."""
+    couple = _couple_of(user)
+    _lock_couple(couple.id)
+    done = events.already_applied(user, op_id)
+    return couple, (done.result if done is not None else None)
+
+
+# ---------------------------------------------------------------- operations
+
+@_one_transaction
+def create_commitment(user, *, wording, schedule, start=None, end=None, weekdays=(), tz="UTC",
+                      step=None, op_id: str | None = None) -> dict:
+    """Make a commitment: its words, when it falls due (in the owner's time zone), a guide step."""
+    wording = _text(wording, "wording", MAX_WORDING, required=True, what="commitment")
+    if schedule not in SCHEDULE_KINDS:
+        raise InvalidInput("Choose once, daily, chosen weekdays or weekly.", "schedule")
+    if not valid_tz(tz):
+        raise InvalidInput("Choose your time zone (for example Europe/London).", "tz")
+    today = local_today(tz)
+    start = parse_day(start, "start", required=False) or today
+    end = parse_day(end, "end", required=False)
+    if start < today - timedelta(days=WINDOW_DAYS - 1):
+        raise InvalidInput(f"Start within the last {WINDOW_DAYS} days, or later.", "start")
+    if start > today + timedelta(days=MAX_AHEAD_DAYS):
+        raise InvalidInput("Start within the next year.", "start")
+    if schedule == "once":
+        end = start
+    if end is not None and end < start:
+        raise InvalidInput("The end comes after the start.", "end")
+    if end is not None and end > start + timedelta(days=MAX_LENGTH_DAYS):
+        raise InvalidInput("End within ten years of the start.", "end")
+    days = ""
+    if schedule == "weekdays":
+        try:
+            chosen = sorted({int(d) for d in (weekdays or ())})
+        except (TypeError, ValueError):
+            raise InvalidInput("Choose the days of the week.", "weekdays") from None
+        if not chosen or any(d < 0 or d > 6 for d in chosen):
+            raise InvalidInput("Choose at least one day of the week.", "weekdays")
+        days = "".join(str(d) for d in chosen)
+    guide = None
+    if step not in (None, ""):
+        guide = guide_of(user)
+        if not isinstance(step, int) or guide is None or GUIDES[guide].step(step) is None:
+            raise InvalidInput("Choose a step of your guide, or none.", "step")
+    else:
+        step = None
+
+    couple, done = _begin(user, op_id)
+    if done is not None:
+        return done
+    open_count = db.session.scalar(
+        select(db.func.count(Commitment.id)).where(
+            Commitment.couple_id == couple.id, Commitment.owner_id == user.id,
+            Commitment.status != "ended")
+    )
+    if open_count >= MAX_OPEN_PER_PERSON:
+        raise InvalidInput(f"You have {MAX_OPEN_PER_PERSON} open commitments: end one first.")
+    c = Commitment(couple_id=couple.id, owner_id=user.id, wording=wording, guide=guide,
+                   step=step, schedule=schedule, weekdays=days or None, start_on=start,
+                   end_on=end, tz=tz, status="active", version=1, created_at=utcnow())
+    db.session.add(c)
+    db.session.flush()
+    db.session.add(CommitmentChange(commitment_id=c.id, kind="made", wording=wording,
+                                    day=today, at=c.created_at))
+    db.session.flush()
+    item = item_for(c)
+    _record(user, couple.id, "commitments.made", {"set": {COMMITMENTS: {str(c.id): item}}},
+            op_id, item)
+    return item
+
+
+@_one_transaction
+def mark_follow_through(user, commitment_id, day, status, note="", base_version=None,
+                        op_id: str | None = None) -> dict:
+    """The owner marks one occurrence kept or missed (or corrects their own mark)."""
+    day = parse_day(day, "day")
+    if status not in MARK_STATUSES:
+        raise InvalidInput("Mark it kept or missed.", "status")
+    note = _text(note, "note", MAX_NOTE, what="note")
+    couple, done = _begin(user, op_id)
+    if done is not None:
+        return done
+    c = commitment_for(user, commitment_id)
+    _owner_only(user, c, "mark")
+    today = local_today(c.tz)
+    if day > today:
+        raise InvalidInput("That day has not come yet.", "day")
+    if day < today - timedelta(days=WINDOW_DAYS - 1):
+        raise InvalidInput(f"Marks older than {WINDOW_DAYS} days stay as they are.", "day")
+    mark = db.session.scalar(
+        select(FollowThrough)
+        .where(FollowThrough.commitment_id == c.id, FollowThrough.day == day)
+        .execution_options(populate_existing=True)
+    )
+    changes = _changes([c.id])[c.id]
+    if mark is None and day not in occurrences(schedule_of(c, changes), day, day):
+        raise InvalidInput("This commitment was not due that day.", "day")
+    ack = _ack_of(mark)
+    if mark is not None and mark.status == status and mark.note == note:
+        return mark_item(c, mark, ack)  # what this tab wants is already there
+    seen = mark.version if mark is not None else 0
+    if base_version is not None and base_version != seen:
+        raise Conflict("This day was marked in another tab meanwhile. Here is what is saved.",
+                       "status", current=mark_item(c, mark, ack) if mark else None)
+    now = utcnow()
+    if mark is None:
+        mark = FollowThrough(commitment_id=c.id, day=day, status=status, note=note,
+                             version=1, marked_at=now)
+        try:
+            with db.session.begin_nested():
+                db.session.add(mark)
+        except IntegrityError:
+            # Another writer inserted the same (commitment, day) first: the unique key decides.
+            current = db.session.scalar(select(FollowThrough).where(
+                FollowThrough.commitment_id == c.id, FollowThrough.day == day))
+            raise Conflict("This day was marked in another tab meanwhile.", "status",
+                           current=mark_item(c, current, _ack_of(current))) from None
+    else:
+        mark.status = status
+        mark.note = note
+        mark.version += 1
+        mark.corrected_at = now
+    db.session.flush()
+    item = mark_item(c, mark, ack)
+    data = {"set": {COMMITMENTS: {str(c.id): item_for(c)}, MARKS: {mark_key(c.id, day): item}}}
+    _record(user, couple.id, "commitments.marked", data, op_id, item)
+    return item
+
+
+def _ack_of(mark: FollowThrough | None) -> Acknowledgement | None:
+    if mark is None:
+        return None
+    return db.session.scalar(
+        select(Acknowledgement).where(Acknowledgement.follow_through_id == mark.id)
+        .execution_options(populate_existing=True)
+    )
+
+
+@_one_transaction
+def acknowledge_mark(user, commitment_id, day, note="", op_id: str | None = None) -> dict:
+    """The partner says "I noticed" about a mark, with an optional kind note; never changes it."""
+    day = parse_day(day, "day")
+    note = _text(note, "note", MAX_ACK_NOTE, what="note")
+    couple, done = _begin(user, op_id)
+    if done is not None:
+        return done
+    c = commitment_for(user, commitment_id)
+    if c.owner_id == user.id:
+        raise Forbidden("This is your own commitment: your partner acknowledges your marks.")
+    today = local_today(c.tz)
+    mark = db.session.scalar(
+        select(FollowThrough)
+        .where(FollowThrough.commitment_id == c.id, FollowThrough.day == day)
+        .execution_options(populate_existing=True)
+    )
+    if mark is None or day < today - timedelta(days=WINDOW_DAYS - 1):
+        raise InvalidInput("There is no recent mark on that day to acknowledge.", "day")
+    ack = _ack_of(mark)
+    if ack is not None and ack.note == note and ack.seen_status == mark.status:
+        return mark_item(c, mark, ack)
+    if ack is None:
+        ack = Acknowledgement(follow_through_id=mark.id, user_id=user.id)
+        db.session.add(ack)
+    ack.user_id = user.id
+    ack.note = note
+    ack.seen_status = mark.status
+    ack.at = utcnow()
+    db.session.flush()
+    item = mark_item(c, mark, ack)
+    _record(user, couple.id, "commitments.acknowledged",
+            {"set": {MARKS: {mark_key(c.id, day): item}}}, op_id, item)
+    return item
+
+
+@_one_transaction
+def reword_commitment(user, commitment_id, wording, base_version=None,
+                      op_id: str | None = None) -> dict:
+    """The owner rewords a commitment; what was promised before stays in its history."""
+    wording = _text(wording, "wording", MAX_WORDING, required=True, what="commitment")
+    couple, done = _begin(user, op_id)
+    if done is not None:
+        return done
+    c = commitment_for(user, commitment_id)
+    _owner_only(user, c, "reword")
+    if c.wording == wording:
+        return item_for(c)
+    if base_version is not None and base_version != c.version:
+        raise Conflict("This commitment was reworded elsewhere meanwhile. Here is the saved copy.",
+                       "wording", current=item_for(c))
+    if c.status == "ended":
+        raise InvalidInput("This commitment has ended; make a new one instead.", "wording")
+    db.session.add(CommitmentChange(commitment_id=c.id, kind="reworded", wording=wording,
+                                    previous=c.wording, day=local_today(c.tz), at=utcnow()))
+    c.wording = wording
+    c.version += 1
+    db.session.flush()
+    item = item_for(c)
+    _record(user, couple.id, "commitments.reworded", {"set": {COMMITMENTS: {str(c.id): item}}},
+            op_id, item)
+    return item
+
+
+_TRANSITIONS = {
+    # target status: (allowed from, history kind)
+    "paused": (("active",), "paused"),
+    "active": (("paused",), "resumed"),
+    "ended": (("active", "paused"), "ended"),
+}
+
+
+@_one_transaction
+def set_commitment_status(user, commitment_id, target: str, op_id: str | None = None) -> dict:
+    """Pause, resume or end a commitment (the owner only); asking for the current state is a
+    no-op, so two tabs doing the same thing agree."""
+    if target not in _TRANSITIONS:
+        raise InvalidInput("Pause, resume or end.", "status")
+    couple, done = _begin(user, op_id)
+    if done is not None:
+        return done
+    c = commitment_for(user, commitment_id)
+    verb = {"paused": "pause", "active": "resume", "ended": "end"}[target]
+    _owner_only(user, c, verb)
+    if c.status == target:
+        return item_for(c)
+    allowed, kind = _TRANSITIONS[target]
+    if c.status not in allowed:
+        raise InvalidInput("This commitment has ended; make a new one instead.", "status")
+    today = local_today(c.tz)
+    c.status = target
+    if target == "ended":
+        c.ended_on = today
+    db.session.add(CommitmentChange(commitment_id=c.id, kind=kind, wording=c.wording,
+                                    day=today, at=utcnow()))
+    db.session.flush()
+    item = item_for(c)
+    _record(user, couple.id, f"commitments.{kind}", {"set": {COMMITMENTS: {str(c.id): item}}},
+            op_id, item)
+    return item
+
+
+def pause_commitment(user, commitment_id, op_id=None) -> dict:
+    """Pause: from today it does not fall due until resumed; nothing already marked changes."""
+    return set_commitment_status(user, commitment_id, "paused", op_id)
+
+
+def resume_commitment(user, commitment_id, op_id=None) -> dict:
+    """Resume a paused commitment: it falls due again from today."""
+    return set_commitment_status(user, commitment_id, "active", op_id)
+
+
+def end_commitment(user, commitment_id, op_id=None) -> dict:
+    """End a commitment: from today it no longer falls due; its history stays for both."""
+    return set_commitment_status(user, commitment_id, "ended", op_id)

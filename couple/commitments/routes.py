@@ -1,0 +1,170 @@
+"""Commitments pages and their changes: thin views that parse, call one operation, answer."""
+from datetime import date
+
+from flask import Blueprint, jsonify, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..access import current_couple
+from ..errors import NotFound
+from ..guides.content import GUIDES
+from ..guides.operations import guide_of
+from ..state import state_for
+from ..web import done, int_field, op_id_from, payload
+from . import operations, reading
+from .schedule import WEEKDAY_NAMES, local_today, short_date
+
+bp = Blueprint("commitments", __name__, url_prefix="/commitments")
+
+
+def _people():
+    couple = current_couple()
+    partner = couple.partner_of(current_user)
+    return couple, [current_user] + ([partner] if partner is not None else [])
+
+
+def _weeks() -> int:
+    weeks = request.args.get("weeks", type=int)
+    return weeks if weeks in reading.TREND_WEEKS else reading.TREND_WEEKS[0]
+
+
+@bp.get("")
+@login_required
+def index():
+    """Both partners' commitments: what is due today, each one's rates, each partner's trend."""
+    if current_user.couple is None or not current_user.couple.active:
+        return render_template("commitments/unlinked.html")
+    couple, people = _people()
+    weeks = _weeks()
+    trends = {p.id: reading.weekly_trend(couple.id, p.id, weeks) for p in people}
+    guide = guide_of(current_user)
+    return render_template(
+        "commitments/index.html", state=state_for(current_user), people=people, trends=trends,
+        weeks=weeks, week_options=reading.TREND_WEEKS, weekday_names=WEEKDAY_NAMES,
+        steps=GUIDES[guide].steps if guide else (), page_script="commitments",
+        today=local_today("UTC").isoformat(),
+    )
+
+
+@bp.post("")
+@login_required
+def create():
+    """Make a commitment; both partners' open pages show it."""
+    data = payload()
+    weekdays = data.get("weekdays") if request.is_json else request.form.getlist("weekdays")
+    if not isinstance(weekdays, list):
+        weekdays = []
+    item = operations.create_commitment(
+        current_user,
+        wording=data.get("wording"),
+        schedule=data.get("schedule"),
+        start=data.get("start") or None,
+        end=data.get("end") or None,
+        weekdays=weekdays,
+        tz=data.get("tz") or "UTC",
+        step=int_field(data, "step") if data.get("step") not in (None, "") else None,
+        op_id=op_id_from(data),
+    )
+    return done(item, then=url_for("commitments.detail", commitment_id=item["id"]),
+                message="Commitment made.")
+
+
+@bp.get("/<int:commitment_id>")
+@login_required
+def detail(commitment_id):
+    """One commitment: its calendar, rates over 7/30/90 days, marks, acknowledgements, history."""
+    c = operations.commitment_for(current_user, commitment_id)
+    today = local_today(c.tz)
+    month = request.args.get("month", "")
+    try:
+        last_month = (int(month[:4]), int(month[5:7])) if len(month) == 7 else None
+        if last_month and not (1 <= last_month[1] <= 12 and 2000 <= last_month[0] <= 2200):
+            last_month = None
+    except ValueError:
+        last_month = None
+    last_month = last_month or (today.year, today.month)
+    months = reading.calendar_months(c, last_month)
+    selected = request.args.get("day")
+    try:
+        selected = date.fromisoformat(selected) if selected and len(selected) == 10 else None
+    except ValueError:
+        selected = None
+    state = state_for(current_user)
+    owner = c.owner
+    return render_template(
+        "commitments/detail.html", c=c, item=state["data"]["commitments"][str(c.id)],
+        state=state, months=months, today=today, selected=selected, owner=owner,
+        mine=c.owner_id == current_user.id, page_script="commitments",
+        prev_month="%04d-%02d" % reading.month_add(*last_month, -3),
+        next_month=("%04d-%02d" % reading.month_add(*last_month, 3))
+        if reading.month_add(*last_month, 3) <= (today.year, today.month) else None,
+        short_date=short_date, window_days=operations.WINDOW_DAYS,
+    )
+
+
+@bp.get("/trend/<int:person_id>")
+@login_required
+def trend(person_id):
+    """A partner's weekly follow-through as data, for the chart's live refresh."""
+    couple, people = _people()
+    if person_id not in {p.id for p in people}:
+        raise NotFound()
+    return jsonify({"person_id": person_id,
+                    "weeks": reading.weekly_trend(couple.id, person_id, _weeks())})
+
+
+@bp.post("/<int:commitment_id>/reword")
+@login_required
+def reword(commitment_id):
+    """The owner rewords a commitment (409 with the saved copy if another tab did meanwhile)."""
+    data = payload()
+    item = operations.reword_commitment(current_user, commitment_id, data.get("wording"),
+                                        int_field(data, "version"), op_id_from(data))
+    return done(item, then=url_for("commitments.detail", commitment_id=commitment_id),
+                message="Reworded. The earlier words stay in its history.")
+
+
+def _status_view(target: str, message: str):
+    def view(commitment_id):
+        data = payload()
+        item = operations.set_commitment_status(current_user, commitment_id, target,
+                                                op_id_from(data))
+        return done(item, then=url_for("commitments.detail", commitment_id=commitment_id),
+                    message=message)
+    return view
+
+
+for _name, _target, _message, _doc in (
+    ("pause", "paused", "Paused. It will not fall due until you resume it.",
+     "The owner pauses a commitment."),
+    ("resume", "active", "Resumed.", "The owner resumes a paused commitment."),
+    ("end", "ended", "Ended. Its history stays.", "The owner ends a commitment."),
+):
+    _view = _status_view(_target, _message)
+    _view.__name__ = _name
+    _view.__doc__ = _doc
+    bp.post(f"/<int:commitment_id>/{_name}", endpoint=_name)(login_required(_view))
+
+
+@bp.post("/<int:commitment_id>/days/<day>/mark")
+@login_required
+def mark(commitment_id, day):
+    """The owner marks a due day kept or missed, or corrects their own mark."""
+    data = payload()
+    item = operations.mark_follow_through(
+        current_user, commitment_id, day, data.get("status"), data.get("note", ""),
+        int_field(data, "version"), op_id_from(data))
+    return done(item, then=url_for("commitments.detail", commitment_id=commitment_id,
+                                   day=item["day"]),
+                message="Marked. Thank you for being honest about it.")
+
+
+@bp.post("/<int:commitment_id>/days/<day>/acknowledge")
+@login_required
+def acknowledge(commitment_id, day):
+    """The partner acknowledges a mark ("I noticed"), with an optional kind note."""
+    data = payload()
+    item = operations.acknowledge_mark(current_user, commitment_id, day, data.get("note", ""),
+                                       op_id_from(data))
+    return done(item, then=url_for("commitments.detail", commitment_id=commitment_id,
+                                   day=item["day"]),
+                message="Your partner will see that you noticed.")

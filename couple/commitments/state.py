@@ -1,0 +1,30 @@
+"""The commitments part of a person's client state (see couple/state.py).
+
+Both partners hold the same collections: every commitment of their current couple, and the
+marks (with acknowledgements) of each commitment's last WINDOW_DAYS local days. Events patch
+exactly these collections with whole items.
+"""
+from sqlalchemy import select
+
+from ..extensions import db
+from .models import Commitment
+from .operations import (COMMITMENTS, MARKS, _changes, _marks_in_window, commitment_item,
+                         mark_item, mark_key)
+
+
+def state_collections(user) -> dict:
+    out = {COMMITMENTS: {}, MARKS: {}}
+    couple = user.couple
+    if couple is None or not couple.active:
+        return out
+    commitments = list(db.session.scalars(
+        select(Commitment).where(Commitment.couple_id == couple.id).order_by(Commitment.id)
+    ))
+    ids = [c.id for c in commitments]
+    changes = _changes(ids)
+    marks = _marks_in_window(commitments)
+    for c in commitments:
+        out[COMMITMENTS][str(c.id)] = commitment_item(c, changes[c.id], marks[c.id])
+        for mark, ack in marks[c.id]:
+            out[MARKS][mark_key(c.id, mark.day)] = mark_item(c, mark, ack)
+    return out
