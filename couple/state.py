@@ -37,6 +37,9 @@ def providers():
         pass
     else:
         found.append(commitments)
+    from .boundaries.operations import state_collections as boundaries
+
+    found.append(boundaries)
     return found
 
 

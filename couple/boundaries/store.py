@@ -1,0 +1,227 @@
+"""The couple's Yjs document on the server: a replica per process, the durable log behind it.
+
+The database is the source of truth; a replica is only a cache of it. Every use of a replica
+first catches up from the log, so several processes (sharing PostgreSQL and Redis) may each
+hold one. Writers take the couple's `boundary_docs` row lock, which orders them across
+processes: updates commit in `seq` order, and "everything after the seq I have" is exact.
+
+A replica's `lock` guards its pycrdt Doc (pycrdt transactions are not thread-safe) and must be
+taken *before* a database connection is held: with SQLite under gevent there is one pooled
+connection, and a greenlet waiting for the lock while holding it would starve the holder.
+"""
+import threading
+from collections import OrderedDict
+
+from flask import current_app
+from pycrdt import Array, Doc
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from .models import BoundaryDoc, BoundarySnapshot, BoundaryUpdate
+
+CACHE_SIZE = 256
+_CACHE_KEY = "couple.boundaries.replicas"
+
+
+def new_doc() -> Doc:
+    doc = Doc(allow_multithreading=True)
+    doc.get("boundaries", type=Array)
+    return doc
+
+
+def boundaries_array(doc: Doc) -> Array:
+    return doc.get("boundaries", type=Array)
+
+
+class Replica:
+    """One couple's document as this process last saw it (`seen_seq`), rebuilt on demand."""
+
+    def __init__(self, couple_id: int):
+        self.couple_id = couple_id
+        self.lock = threading.RLock()
+        self.doc: Doc | None = None
+        self.seen_seq = 0
+
+    def invalidate(self) -> None:
+        """Forget the in-memory copy: the next use rebuilds it from the database."""
+        self.doc = None
+        self.seen_seq = 0
+
+    def catch_up(self) -> Doc:
+        """Apply what the log holds beyond `seen_seq` (Yjs updates are idempotent).
+
+        A compaction may delete rows between our two reads; a gap in the sequence shows it, and
+        the read is simply retried (the new snapshot then covers the gap).
+        """
+        for _attempt in range(4):
+            if self.doc is None:
+                self.doc, self.seen_seq = new_doc(), 0
+            snap = db.session.execute(
+                select(BoundarySnapshot.id, BoundarySnapshot.upto_seq)
+                .where(BoundarySnapshot.couple_id == self.couple_id)
+                .order_by(BoundarySnapshot.upto_seq.desc())
+                .limit(1)
+            ).first()
+            seen = self.seen_seq
+            if snap is not None and snap.upto_seq > seen:
+                data = db.session.scalar(
+                    select(BoundarySnapshot.data).where(BoundarySnapshot.id == snap.id)
+                )
+                if data is None:  # deleted by a newer compaction meanwhile
+                    continue
+                self.doc.apply_update(data)
+                seen = snap.upto_seq
+            rows = db.session.execute(
+                select(BoundaryUpdate.seq, BoundaryUpdate.data)
+                .where(BoundaryUpdate.couple_id == self.couple_id, BoundaryUpdate.seq > seen)
+                .order_by(BoundaryUpdate.seq)
+            ).all()
+            gap = False
+            for row in rows:
+                if row.seq != seen + 1:
+                    gap = True
+                    break
+                self.doc.apply_update(row.data)
+                seen = row.seq
+            self.seen_seq = seen
+            if not gap:
+                return self.doc
+        raise RuntimeError("the boundaries log kept changing under a catch-up")
+
+
+class ReplicaCache:
+    """Replicas of the most recently used documents, per app (a test run builds many apps)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._items: OrderedDict[int, Replica] = OrderedDict()
+
+    def get(self, couple_id: int) -> Replica:
+        with self._lock:
+            replica = self._items.get(couple_id)
+            if replica is None:
+                replica = self._items[couple_id] = Replica(couple_id)
+            self._items.move_to_end(couple_id)
+            while len(self._items) > CACHE_SIZE:
+                self._items.popitem(last=False)
+            return replica
+
+
+def replica_for(couple_id: int) -> Replica:
+    cache = current_app.extensions.get(_CACHE_KEY)
+    if cache is None:
+        cache = current_app.extensions.setdefault(_CACHE_KEY, ReplicaCache())
+    return cache.get(couple_id)
+
+
+def release_connection() -> None:
+    """End the session's transaction so its pooled connection is free while we wait for a lock."""
+    db.session.rollback()
+
+
+def ensure_doc_row(couple_id: int) -> None:
+    if db.session.get(BoundaryDoc, couple_id) is not None:
+        return
+    try:
+        db.session.execute(insert(BoundaryDoc).values(
+            couple_id=couple_id, last_seq=0, stored_bytes=0, updates_since_snapshot=0))
+        db.session.commit()
+    except IntegrityError:
+        # Another process created it first: the row exists, which is all we need.
+        db.session.rollback()
+
+
+def lock_doc(couple_id: int, *, bump: bool = False):
+    """Take the couple's doc row lock for this transaction; with `bump`, the next seq.
+
+    Returns (last_seq, stored_bytes, updates_since_snapshot) after the change.
+    """
+    ensure_doc_row(couple_id)
+    return db.session.execute(
+        update(BoundaryDoc)
+        .where(BoundaryDoc.couple_id == couple_id)
+        .values(last_seq=BoundaryDoc.last_seq + (1 if bump else 0))
+        .returning(BoundaryDoc.last_seq, BoundaryDoc.stored_bytes,
+                   BoundaryDoc.updates_since_snapshot),
+        execution_options={"synchronize_session": False},
+    ).one()
+
+
+def append_update(couple_id: int, seq: int, data: bytes, user_id: int | None) -> None:
+    """Add one update to the log in the caller's transaction (the caller holds the row lock)."""
+    db.session.add(BoundaryUpdate(couple_id=couple_id, seq=seq, data=data, user_id=user_id))
+    db.session.execute(
+        update(BoundaryDoc)
+        .where(BoundaryDoc.couple_id == couple_id)
+        .values(stored_bytes=BoundaryDoc.stored_bytes + len(data),
+                updates_since_snapshot=BoundaryDoc.updates_since_snapshot + 1),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def load_doc(couple_id: int) -> Doc:
+    """A fresh Doc rebuilt from the log alone (what a restarted server would hold)."""
+    return Replica(couple_id).catch_up()
+
+
+def compact(couple_id: int) -> dict:
+    """Fold the snapshot and the updates into one snapshot row, losing nothing.
+
+    The fold is read without a lock, so writers keep going; then, under the row lock, exactly
+    the rows that were folded are deleted *by id* (an update committed meanwhile has a higher
+    seq and is kept). If another compaction got there first, this one gives up.
+    """
+    db.session.rollback()
+    snap = db.session.execute(
+        select(BoundarySnapshot.id, BoundarySnapshot.upto_seq, BoundarySnapshot.data)
+        .where(BoundarySnapshot.couple_id == couple_id)
+        .order_by(BoundarySnapshot.upto_seq.desc())
+    ).all()
+    rows = db.session.execute(
+        select(BoundaryUpdate.id, BoundaryUpdate.seq, BoundaryUpdate.data)
+        .where(BoundaryUpdate.couple_id == couple_id)
+        .order_by(BoundaryUpdate.seq)
+    ).all()
+    db.session.rollback()
+    if not rows:
+        return {"folded": 0}
+    doc = new_doc()
+    upto = 0
+    for s in snap:
+        doc.apply_update(s.data)
+        upto = max(upto, s.upto_seq)
+    folded_ids = []
+    for row in rows:
+        doc.apply_update(row.data)
+        folded_ids.append(row.id)
+        upto = max(upto, row.seq)
+    merged = doc.get_update()
+
+    lock_doc(couple_id)
+    current = db.session.scalars(
+        select(BoundarySnapshot.id).where(BoundarySnapshot.couple_id == couple_id)
+    ).all()
+    if sorted(current) != sorted(s.id for s in snap):
+        db.session.rollback()
+        return {"folded": 0, "raced": True}
+    db.session.add(BoundarySnapshot(couple_id=couple_id, upto_seq=upto, data=merged,
+                                    folded=len(folded_ids)))
+    if current:
+        db.session.execute(delete(BoundarySnapshot).where(BoundarySnapshot.id.in_(current)))
+    for start in range(0, len(folded_ids), 500):
+        db.session.execute(
+            delete(BoundaryUpdate).where(BoundaryUpdate.id.in_(folded_ids[start:start + 500]))
+        )
+    remaining = db.session.execute(
+        select(func.count(BoundaryUpdate.id), func.coalesce(func.sum(func.length(BoundaryUpdate.data)), 0))
+        .where(BoundaryUpdate.couple_id == couple_id)
+    ).one()
+    db.session.execute(
+        update(BoundaryDoc)
+        .where(BoundaryDoc.couple_id == couple_id)
+        .values(stored_bytes=len(merged) + int(remaining[1]), updates_since_snapshot=remaining[0]),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    return {"folded": len(folded_ids), "upto": upto, "bytes": len(merged)}
