@@ -9,9 +9,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const pages = join(here, "src", "pages");
 const entryPoints = readdirSync(pages).filter((f) => f.endsWith(".js")).sort().map((f) => join(pages, f));
 
+// An output folder may be given (the test suite builds into a temporary one and compares).
+const outdir = process.argv[2] || join(here, "dist");
+
 await build({
   entryPoints,
-  outdir: join(here, "dist"),
+  outdir,
   bundle: true,
   format: "esm",
   minify: true,
