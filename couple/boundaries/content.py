@@ -27,9 +27,14 @@ MAX_BOUNDARIES = 300
 HASH_VERSION = "v1"
 
 
+# Only ASCII whitespace is trimmed: Python's str.strip and JavaScript's trim disagree on
+# others (U+001C..U+001F, U+0085, U+FEFF), and the hash must be the same on both sides.
+ASCII_SPACE = " \t\n\r\f\v"
+
+
 def canonical_text(text: str) -> str:
-    """The wording as agreed: Unicode NFC, line ends unified, outer whitespace ignored."""
-    return unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()
+    """The wording as agreed: line ends unified, Unicode NFC, outer ASCII whitespace ignored."""
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip(ASCII_SPACE)
 
 
 def content_hash(text: str, category: str) -> str:
