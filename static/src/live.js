@@ -8,6 +8,8 @@
 import { io } from "socket.io-client";
 
 const HEARTBEAT_MS = 25000;
+// A note that must survive the reload a pairing change causes (sessionStorage: this tab only).
+const NOTICE_KEY = "couple.notice";
 
 export function applyEvent(state, data) {
   // The twin of couple/realtime.py apply_event: a state patch of whole items.
@@ -53,15 +55,18 @@ export class Live {
     const initial = el ? JSON.parse(el.textContent) : { seqs: { user: null, couple: null }, data: {} };
     this.state = initial.data;
     this.seqs = { ...initial.seqs };
-    this.coupleId = (initial.data.pairing && initial.data.pairing.status.couple_id) || null;
+    // undefined on pages rendered without a state (account, safety, pairing…): the first sync
+    // answers "reset" and the fetched state is adopted as it is, never reloaded for.
+    this.coupleId = el ? (initial.data.pairing && initial.data.pairing.status.couple_id) || null : undefined;
     this.me = Number(document.body.dataset.userId);
     this.renderers = {};
     this.listeners = [];
     this.outbox = 0;
+    this.wakers = [];
     this.connected = false;
     this.syncing = false;
     this.socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
-    this.socket.on("connect", () => { this.connected = true; this.status(); this.sync(); });
+    this.socket.on("connect", () => { this.connected = true; this.status(); this.sync(); this.wakeRetries(); });
     this.socket.on("disconnect", (reason) => {
       this.connected = false;
       this.status();
@@ -70,9 +75,15 @@ export class Live {
     });
     this.socket.on("connect_error", () => { this.connected = false; this.status(); });
     this.socket.on("ev", (ev) => this.receive(ev));
-    window.addEventListener("online", () => this.status());
+    window.addEventListener("online", () => { this.status(); this.wakeRetries(); });
     window.addEventListener("offline", () => this.status());
+    // A page that is already navigating (a form posted, a link followed) must not reload itself:
+    // a reload would cancel that navigation, e.g. the very "Accept" that caused the event.
+    this.leavingAt = 0;
+    window.addEventListener("beforeunload", () => { this.leavingAt = Date.now(); });
+    document.addEventListener("submit", (event) => { if (!event.defaultPrevented) this.leavingAt = Date.now(); });
     setInterval(() => this.sync(), HEARTBEAT_MS);
+    this.showStoredNotice();
   }
 
   // Page modules: on("progress", (key, item, ev) => ...) is called for each changed item
@@ -85,7 +96,7 @@ export class Live {
     if (last === null || last === undefined || ev.seq <= last) return;
     if (ev.seq > last + 1) { this.sync(); return; }
     this.seqs[ev.stream] = ev.seq;
-    if (ev.data.reload) { window.location.reload(); return; }
+    if (ev.data.reload) { this.reloadFor(ev); return; }
     this.apply(ev.data, ev);
   }
 
@@ -125,9 +136,12 @@ export class Live {
   async reset() {
     const response = await fetch("/api/state", { headers: { Accept: "application/json" } });
     if (response.status === 401 || response.redirected) { window.location.assign("/login"); return; }
+    if (!response.ok) return; // the next heartbeat asks again
     const fresh = await response.json();
     const freshCouple = fresh.data.pairing.status.couple_id || null;
-    if (freshCouple !== this.coupleId) { window.location.reload(); return; }
+    // The page was drawn for another couple (or none): only a reload redraws it whole.
+    if (this.coupleId !== undefined && freshCouple !== this.coupleId) { window.location.reload(); return; }
+    this.coupleId = freshCouple;
     const patch = diff(this.state, fresh.data);
     this.seqs = { ...fresh.seqs };
     this.apply(patch, { type: "reset", actor: null, stream: null });
@@ -163,11 +177,11 @@ export class Live {
             credentials: "same-origin",
           });
         } catch (networkError) {
-          await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 10000)));
+          await this.pause(Math.min(1000 * 2 ** attempt, 10000));
           continue;
         }
         if (response.status >= 500 || response.status === 429) {
-          await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 10000)));
+          await this.pause(Math.min(1000 * 2 ** attempt, 10000));
           continue;
         }
         const answer = await response.json().catch(() => ({ error: "Something went wrong." }));
@@ -178,6 +192,72 @@ export class Live {
       this.status();
     }
   }
+
+  // A pairing change reshapes the whole page: reload it, and say why once it is back. The person
+  // who acted sees the server's own message; their partner sees who did what. Unsaved typing is
+  // never thrown away: the page then stays, with the note and a button to refresh.
+  reloadFor(ev) {
+    const partner = this.state.couple && this.state.couple.info && this.state.couple.info.partner;
+    const who = partner && partner.id === ev.actor ? partner.name : "Your partner";
+    let text = null;
+    if (ev.actor !== this.me && ev.type === "pair.unlinked") {
+      text = `${who} unlinked. Nothing new is shared between you from now on.`;
+    } else if (ev.actor !== this.me && ev.type === "pair.linked") {
+      text = "Your partner accepted: you are linked now.";
+    }
+    if (Date.now() - this.leavingAt < 10000) {
+      try { if (text) sessionStorage.setItem(NOTICE_KEY, text); } catch (e) { /* no note */ }
+      return;
+    }
+    if (document.querySelector("form[data-dirty]")) {
+      this.showNotice(`${text || "Something changed."} Save what you are writing, then refresh the page.`, true);
+      return;
+    }
+    try { if (text) sessionStorage.setItem(NOTICE_KEY, text); } catch (e) { /* storage off: no note */ }
+    window.location.reload();
+  }
+
+  showStoredNotice() {
+    let text = null;
+    try { text = sessionStorage.getItem(NOTICE_KEY); sessionStorage.removeItem(NOTICE_KEY); } catch (e) { return; }
+    if (text) this.showNotice(text, false);
+  }
+
+  showNotice(text, offerRefresh) {
+    const main = document.getElementById("main");
+    if (!main) return;
+    for (const old of main.querySelectorAll(".notice")) if (old.firstChild.textContent === text) return;
+    const box = document.createElement("div");
+    box.className = "flash flash-info notice";
+    const p = document.createElement("p");
+    p.textContent = text;
+    box.append(p);
+    if (offerRefresh) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.textContent = "Refresh the page";
+      button.addEventListener("click", () => window.location.reload());
+      box.append(button);
+    }
+    main.prepend(box);
+    this.announce(text);
+  }
+
+  // A retry waits its back-off, or less: coming back online (or reconnecting) wakes it at once.
+  pause(ms) {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakers = this.wakers.filter((w) => w !== wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.push(wake);
+    });
+  }
+
+  wakeRetries() { for (const wake of [...this.wakers]) wake(); }
 
   announce(text) {
     const el = document.getElementById("announcer");
