@@ -2,35 +2,140 @@
 
 gevent holds thousands of open sockets in one process (the threading mode does not: see
 docs/architecture.md). The monkey patch must run before anything else is imported.
+
+In production run it under gunicorn with one gevent worker per process (docs/deploy.md):
+`gunicorn -k gevent -w 1 --bind 0.0.0.0:8000 app:app` (gunicorn.conf.py in this folder adds the
+same graceful shutdown as below).
+
+Shutdown (SIGTERM or SIGINT) drains instead of dropping:
+1. stop listening: a new connection is refused, so a load balancer sends it to another process;
+2. a request that arrives on a kept-alive connection is refused with 503 + Retry-After and
+   `Connection: close` *before* it touches the database (the page's outbox retries it, with the
+   same op id, wherever it lands next);
+3. requests already inside the app run to their end (commit or rollback, answer sent), for up to
+   COUPLE_SHUTDOWN_GRACE seconds (default 10);
+4. every Socket.IO connection is closed, so browsers reconnect (elsewhere) and sync at once;
+5. the process exits 0.
+Anything still running after the grace period dies with the process: its transaction never
+committed and its client never got an answer, so the retry is what applies it. A kill -9 is the
+same case without the courtesy.
 """
 import os
 
-if os.environ.get("COUPLE_ASYNC_MODE", "gevent") == "gevent":
+ASYNC_MODE = os.environ.get("COUPLE_ASYNC_MODE", "gevent")
+if ASYNC_MODE == "gevent":
     from gevent import monkey
 
     monkey.patch_all()
 
+import logging  # noqa: E402
 import signal  # noqa: E402
+import time  # noqa: E402
 
 from couple import create_app  # noqa: E402
 from couple.extensions import socketio  # noqa: E402
 
-app = create_app({"SOCKETIO_ASYNC_MODE": os.environ.get("COUPLE_ASYNC_MODE", "gevent")})
+log = logging.getLogger("couple.server")
+SOCKET_PATH = "/socket.io"
+
+
+class Drain:
+    """WSGI middleware: counts the requests inside the app, and refuses new ones once the
+    process is shutting down (see the module docstring)."""
+
+    REFUSAL = b'{"error": "This server is restarting. Try again in a moment."}'
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+        self.inflight = 0
+        self.draining = False
+
+    def __call__(self, environ, start_response):
+        is_socket = environ.get("PATH_INFO", "").startswith(SOCKET_PATH)
+        if self.draining and not (is_socket and "sid=" in environ.get("QUERY_STRING", "")):
+            start_response("503 Service Unavailable", [
+                ("Content-Type", "application/json"), ("Retry-After", "1"),
+                ("Content-Length", str(len(self.REFUSAL))), ("Connection", "close"),
+            ])
+            return [self.REFUSAL]
+        if is_socket:
+            # A socket's request lives as long as the socket: it is closed in step 4, not waited for.
+            return self.wsgi_app(environ, start_response)
+
+        def closing_start_response(status, headers, exc_info=None):
+            if self.draining:
+                headers = [h for h in headers if h[0].lower() != "connection"]
+                headers.append(("Connection", "close"))
+            return start_response(status, headers, exc_info)
+
+        self.inflight += 1
+        try:
+            # Flask has run the view (and its commit) when this returns; the body is in memory.
+            return self.wsgi_app(environ, closing_start_response)
+        finally:
+            self.inflight -= 1
+
+    def drain(self, grace: float, linger: float = 0.5) -> None:
+        """Refuse new requests, wait (bounded) for those inside, then close every socket."""
+        self.draining = True
+        deadline = time.monotonic() + grace
+        while self.inflight > 0 and time.monotonic() < deadline:
+            time.sleep(0.02)  # gevent-patched: other greenlets run
+        if self.inflight:
+            log.warning("shutdown: %d request(s) still running after %.0fs", self.inflight, grace)
+        # A client that keeps its connection alive may have sent its next request already; a
+        # moment more of answering 503 + close gives it an orderly refusal instead of a reset.
+        time.sleep(min(linger, max(0.0, deadline - time.monotonic())))
+        try:
+            # Local sockets only; each one's disconnect handler forgets its LiveSocket row.
+            socketio.server.eio.disconnect()
+        except Exception:  # noqa: BLE001
+            log.exception("shutdown: closing sockets failed")
+
+
+app = create_app({"SOCKETIO_ASYNC_MODE": ASYNC_MODE})
+drain = Drain(app.wsgi_app)
+app.wsgi_app = drain
+
+
+def grace_seconds() -> float:
+    return float(os.environ.get("COUPLE_SHUTDOWN_GRACE", "10"))
 
 
 def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
+    if ASYNC_MODE != "gevent":
+        socketio.run(app, host=host, port=port, debug=False, use_reloader=False,
+                     log_output=False, allow_unsafe_werkzeug=False)
+        return
 
-    def stop(*_):
-        # SIGTERM: stop taking new connections; a request already inside a transaction either
-        # commits or rolls back, nothing acknowledged is lost (the database decides).
-        socketio.stop()
+    import gevent
+    from gevent import pywsgi
 
-    signal.signal(signal.SIGTERM, stop)
+    # What socketio.run builds for gevent (WebSockets come from simple-websocket), kept here so
+    # shutdown can close the listener first and then drain.
+    server = pywsgi.WSGIServer((host, port), app, log=None)
+    socketio.wsgi_server = server
+
+    def shutdown():
+        server.close()  # 1. no new connections
+        drain.drain(grace_seconds())  # 2.-4.
+        server.stop(timeout=1)  # 5. serve_forever returns
+
+    stopping = []
+
+    def on_signal():
+        # Runs in the event loop, where nothing may block: the drain gets its own greenlet.
+        if not stopping:
+            stopping.append(gevent.spawn(shutdown))
+
+    gevent.signal_handler(signal.SIGTERM, on_signal)
+    gevent.signal_handler(signal.SIGINT, on_signal)
     print(f"couple is running on http://{host}:{port}", flush=True)
-    socketio.run(app, host=host, port=port, debug=False, use_reloader=False, log_output=False,
-                 allow_unsafe_werkzeug=False)
+    server.serve_forever()
+    if stopping:
+        stopping[0].join(timeout=grace_seconds() + 5)
 
 
 if __name__ == "__main__":
