@@ -101,10 +101,15 @@ def _one_transaction(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except (OperationError, IntegrityError):
             db.session.rollback()
             raise
+        if db.session().in_transaction():
+            # A no-op or a repeated op id: nothing to write, but the couple's lock is held
+            # until the transaction ends; release it now rather than at teardown.
+            db.session.rollback()
+        return result
 
     return wrapper
 

@@ -1,0 +1,108 @@
+"""The event contract for every commitments operation that emits: for each partner, the state
+before + the events their sockets received == a fresh fetch after; no event is a no-op, and a
+refused or repeated operation sends nothing."""
+import copy
+
+import pytest
+
+from couple.commitments import operations as ops
+from couple.errors import OperationError
+from couple.realtime import apply_event
+from tests.commitments_helpers import day, fresh_state, make_commitment, user
+from tests.conftest import events_named
+
+
+@pytest.fixture
+def watched(make_couple, login_as, socket_for):
+    riley, sam = make_couple()
+    sockets = {u.id: socket_for(login_as(u)) for u in (riley, sam)}
+    for s in sockets.values():
+        assert s.is_connected()
+        s.get_received()
+
+    def verify(action, *, types=None):
+        before = {uid: fresh_state(u) for uid, u in ((riley.id, riley), (sam.id, sam))}
+        result = action()
+        seen_types = None
+        for u in (riley, sam):
+            received = events_named(sockets[u.id].get_received())
+            state = copy.deepcopy(before[u.id])
+            for ev in received:
+                assert ev["seq"] == state["seqs"][ev["stream"]] + 1, "in order, no gaps"
+                state["seqs"][ev["stream"]] = ev["seq"]
+                changed = apply_event(copy.deepcopy(state["data"]), ev)
+                assert changed != state["data"], f"event {ev['type']} changes nothing"
+                state["data"] = changed
+            assert state == fresh_state(u), f"user {u.id}: state + events != fresh fetch"
+            got = [ev["type"] for ev in received]
+            assert seen_types is None or got == seen_types, "both partners get the same events"
+            seen_types = got
+        if types is not None:
+            assert seen_types == types
+        return result
+
+    return riley, sam, verify
+
+
+def test_every_emitting_operation(watched):
+    riley, sam, verify = watched
+    item = verify(lambda: make_commitment(riley, "Share where I am going", days_back=5),
+                  types=["commitments.made"])
+    cid = item["id"]
+    other = verify(lambda: make_commitment(sam, "Take an evening for myself", schedule="weekly",
+                                           days_back=7), types=["commitments.made"])
+    verify(lambda: ops.mark_follow_through(user(riley), cid, day(item), "kept", "told you at noon"),
+           types=["commitments.marked"])
+    verify(lambda: ops.mark_follow_through(user(riley), cid, day(item, 2), "missed"),
+           types=["commitments.marked"])
+    verify(lambda: ops.acknowledge_mark(user(sam), cid, day(item, 2), "Thank you for saying so"),
+           types=["commitments.acknowledged"])
+    verify(lambda: ops.mark_follow_through(user(riley), cid, day(item, 2), "kept",
+                                           "I did, in the end", base_version=1),
+           types=["commitments.marked"])
+    verify(lambda: ops.acknowledge_mark(user(sam), cid, day(item, 2), "Noticed that too"),
+           types=["commitments.acknowledged"])
+    verify(lambda: ops.mark_follow_through(user(sam), other["id"], day(other, 7), "kept"),
+           types=["commitments.marked"])
+    verify(lambda: ops.acknowledge_mark(user(riley), other["id"], day(other, 7)),
+           types=["commitments.acknowledged"])
+    verify(lambda: ops.reword_commitment(user(riley), cid, "Share where I am going, and with whom"),
+           types=["commitments.reworded"])
+    verify(lambda: ops.pause_commitment(user(riley), cid), types=["commitments.paused"])
+    verify(lambda: ops.resume_commitment(user(riley), cid), types=["commitments.resumed"])
+    verify(lambda: ops.end_commitment(user(riley), cid), types=["commitments.ended"])
+
+
+def test_refused_repeated_and_no_op_operations_send_nothing(watched):
+    riley, sam, verify = watched
+    item = verify(lambda: make_commitment(riley, days_back=1))
+    cid = item["id"]
+    verify(lambda: ops.mark_follow_through(user(riley), cid, day(item), "kept", op_id="op-same-0001"))
+
+    def refused(fn):
+        def run():
+            with pytest.raises(OperationError):
+                fn()
+        return run
+
+    verify(refused(lambda: ops.mark_follow_through(user(sam), cid, day(item), "missed")), types=[])
+    verify(refused(lambda: ops.reword_commitment(user(sam), cid, "mine now")), types=[])
+    verify(refused(lambda: ops.acknowledge_mark(user(riley), cid, day(item))), types=[])
+    verify(refused(lambda: ops.mark_follow_through(user(riley), cid, day(item), "missed",
+                                                   base_version=0)), types=[])
+    verify(lambda: ops.mark_follow_through(user(riley), cid, day(item), "kept", op_id="op-same-0001"),
+           types=[])
+    verify(lambda: ops.mark_follow_through(user(riley), cid, day(item), "kept"), types=[])
+    verify(lambda: ops.reword_commitment(user(riley), cid, item["wording"]), types=[])
+    verify(lambda: ops.resume_commitment(user(riley), cid), types=[])
+
+
+def test_another_couple_hears_nothing(watched, make_couple, login_as, socket_for):
+    riley, sam, verify = watched
+    eve, mallory = make_couple()
+    outsider = socket_for(login_as(eve))
+    outsider.get_received()
+    item = verify(lambda: make_commitment(riley, "Private to this couple"))
+    verify(lambda: ops.mark_follow_through(user(riley), item["id"], day(item), "kept"))
+    assert events_named(outsider.get_received()) == []
+    assert fresh_state(eve)["data"]["commitments"] == {}
