@@ -75,7 +75,12 @@ export class Live {
     });
     this.socket.on("connect_error", () => { this.connected = false; this.status(); });
     this.socket.on("ev", (ev) => this.receive(ev));
-    window.addEventListener("online", () => { this.status(); this.wakeRetries(); });
+    window.addEventListener("online", () => {
+      this.status();
+      this.wakeRetries();
+      // Back online: reconnect now rather than at the end of a back-off of up to 5 s.
+      if (!this.socket.connected) { this.socket.disconnect(); this.socket.connect(); }
+    });
     window.addEventListener("offline", () => this.status());
     // A page that is already navigating (a form posted, a link followed) must not reload itself:
     // a reload would cancel that navigation, e.g. the very "Accept" that caused the event.

@@ -2,7 +2,7 @@
 
 Each partner is a browser context of their own (own cookies, own storage), as two phones are.
 Every page opened through `open_partner` records dialogs (alert/confirm/prompt), uncaught page
-errors and CSP violations; a test that leaves any of them behind fails at teardown, so an XSS
+errors and CSP violations (from the console, so none is lost to a navigation); a test that leaves any of them behind fails at teardown, so an XSS
 payload that ran, or one that CSP had to stop, cannot pass unnoticed.
 """
 import json
@@ -24,13 +24,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
 
-# Runs before any page script: the probes the teardown checks read.
-PROBES = """
-window.__cspViolations = [];
-document.addEventListener('securitypolicyviolation', (e) => {
-  window.__cspViolations.push(e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sample || ''));
-});
-"""
 
 
 @pytest.fixture(scope="session")
@@ -67,26 +60,37 @@ class Watched:
     def __init__(self, name, context, page):
         self.name = name
         self.context = context
-        self.page = page
         self.dialogs: list[str] = []
         self.errors: list[str] = []
+        self.violations: list[str] = []
+        self.pages = []
+        self.page = self._watch(page)
+
+    def _watch(self, page):
         page.on("dialog", self._dialog)
         page.on("pageerror", lambda err: self.errors.append(str(err)))
+        # Chromium logs every CSP refusal to the console: an injected inline script or
+        # on*= handler shows up here even when CSP stopped it.
+        page.on("console", self._console)
+        self.pages.append(page)
+        return page
+
+    def new_page(self):
+        """Another tab of the same person (same cookies), watched the same way."""
+        return self._watch(self.context.new_page())
 
     def _dialog(self, dialog):
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
-    def csp_violations(self) -> list[str]:
-        try:
-            return self.page.evaluate("() => window.__cspViolations || []")
-        except Exception:  # noqa: BLE001  (the page may be gone: closed, or a neutral page)
-            return []
+    def _console(self, message):
+        if "Content Security Policy" in message.text:
+            self.violations.append(message.text)
 
     def problems(self) -> list[str]:
         found = [f"{self.name} dialog {d}" for d in self.dialogs]
         found += [f"{self.name} page error {e}" for e in self.errors]
-        found += [f"{self.name} CSP violation {v}" for v in self.csp_violations()]
+        found += [f"{self.name} CSP violation {v}" for v in self.violations]
         return found
 
 
@@ -99,7 +103,6 @@ def open_partner(browser):
         context = browser.new_context(viewport=viewport or PHONE, color_scheme=color_scheme,
                                       locale="en-GB", timezone_id="Europe/London")
         context.set_default_timeout(15000)
-        context.add_init_script(PROBES)
         watched = Watched(name, context, context.new_page())
         made.append(watched)
         return watched
