@@ -225,7 +225,8 @@ def _note_wording(couple, user, boundary: dict) -> None:
     if last != boundary["hash"]:
         db.session.add(Wording(couple_id=couple.id, boundary_id=boundary["id"],
                                user_id=user.id if user else None, content_hash=boundary["hash"],
-                               text=boundary["text"], category=boundary["category"]))
+                               text=boundary["text"], category=boundary["category"],
+                               created_at=utcnow()))
 
 
 def _with_boundary(couple, boundary_id, work):
@@ -260,11 +261,11 @@ def approve_boundary(couple, user, boundary_id, content_hash, op_id=None) -> dic
         if latest is not None and latest.kind == "accept" and latest.content_hash == content_hash:
             db.session.rollback()
             return approval_item(latest)
+        _note_wording(couple, user, boundary)
         row = Approval(couple_id=couple.id, boundary_id=boundary["id"], user_id=user.id,
                        kind="accept", content_hash=content_hash, text=boundary["text"],
                        category=boundary["category"], created_at=utcnow())
         db.session.add(row)
-        _note_wording(couple, user, boundary)
         db.session.flush()
         item = approval_item(row)
         events.record(room_of(couple), "boundary.accepted",
@@ -356,12 +357,13 @@ def _remove(couple, user, replica, doc, boundary, op_id) -> dict:
     seq = store.lock_doc(couple.id, bump=True)[0]
     if update:
         store.append_update(couple.id, seq, update, None)
+    db.session.flush()
+    state = state_collections_for_couple(couple)  # what clients hold: before the removal row
     done_row = RemovalProposal(couple_id=couple.id, boundary_id=bid, user_id=user.id,
                                kind="removed", text=boundary["text"],
                                category=boundary["category"], created_at=utcnow())
     db.session.add(done_row)
     db.session.flush()
-    state = state_collections_for_couple(couple)  # before this removal is committed
     approvals = [k for k, v in state["boundary_approvals"].items() if v["boundary_id"] == bid]
     removals = [k for k, v in state["boundary_removals"].items() if v["boundary_id"] == bid]
     data = {"set": {"boundaries_removed": {bid: removed_item(done_row)}}}
