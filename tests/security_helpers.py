@@ -142,6 +142,11 @@ def build_world(app, seeders=()) -> World:
     for seed in seeders:
         seed(world)
     db.session.expire_all()
+    # Loaded, then detached: the matrix restores the database under these objects, and their
+    # ids and couple ids are all a test reads from them afterwards.
+    for user in world.users.values():
+        db.session.refresh(user)
+        db.session.expunge(user)
     for role in ("owner", "partner", "stranger", "loner"):
         c = app.test_client()
         login(c, world.users[role])
