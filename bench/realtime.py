@@ -1,0 +1,314 @@
+"""The realtime benchmark, one command:
+
+    .venv/bin/python bench/realtime.py                  # 50 -> 500 -> 1000 couples, SQLite
+    .venv/bin/python bench/realtime.py --db postgres    # PostgreSQL (+ --redis: message queue)
+    .venv/bin/python bench/realtime.py --smoke          # 3 couples for a few seconds (CI smoke)
+
+For each load level N: N couples (2N authenticated sockets), each couple making one change every
+--interval seconds (partners taking turns) through the real app path (POST guide progress: login
+session, CSRF, one transaction with the event row, commit with synchronous=FULL / PostgreSQL's
+fsync, then the emit), measured from the action to the partner's socket receiving it. The same
+load then runs against bench/relay_floor.py (a bare Flask-SocketIO room relay, no database): the
+ratio app / floor is what the app adds to the framework. Also: idle memory per connected partner,
+server CPU, changes lost (an acknowledged change the partner never received: must be 0).
+
+The server and the load generator are separate processes (bench/loadgen.py); both only use
+127.0.0.1. Figures are printed and written to bench/results/realtime.json, with a plot of latency
+against load in bench/results/realtime.png (needs the `bench` extra: matplotlib).
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+PY = sys.executable
+SECRET = "bench-only-" + "s" * 40
+POSTGRES_ADMIN = os.environ.get("COUPLE_BENCH_POSTGRES_URL",
+                                os.environ.get("COUPLE_TEST_POSTGRES_URL",
+                                               "postgresql://postgres@127.0.0.1:5432/test"))
+REDIS = os.environ.get("COUPLE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urlopen(url + "/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not healthy within {timeout}s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+class Database:
+    """Where the app's rows go for this run: a fresh SQLite file or a fresh PostgreSQL database."""
+
+    def __init__(self, kind: str, workdir: Path):
+        self.kind = kind
+        self.workdir = workdir
+        self.pg_name = None
+        if kind == "sqlite":
+            self.url = f"sqlite:///{workdir / 'instance' / 'couple.sqlite3'}"
+        else:
+            import psycopg
+
+            self.pg_name = f"couple_bench_{os.getpid()}_{os.urandom(3).hex()}"
+            with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{self.pg_name}"')
+            self.url = POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + self.pg_name
+
+    def drop(self):
+        if self.pg_name:
+            import psycopg
+
+            with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+
+
+def app_env(db: Database, workdir: Path, redis: bool) -> dict:
+    env = {**os.environ, "COUPLE_INSTANCE_PATH": str(workdir / "instance"),
+           "COUPLE_SECRET_KEY": SECRET, "COUPLE_DATABASE_URL": db.url,
+           "COUPLE_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
+    env.pop("COUPLE_ASYNC_MODE", None)
+    env.pop("COUPLE_REDIS_URL", None)
+    if redis:
+        env["COUPLE_REDIS_URL"] = REDIS
+        env["COUPLE_REDIS_CHANNEL"] = f"couple-bench-{os.getpid()}"
+    if db.kind == "postgres":
+        env["COUPLE_AUTO_MIGRATE"] = "0"
+    return env
+
+
+def seed(db: Database, env: dict, n: int, workdir: Path) -> Path:
+    if db.kind == "postgres":
+        subprocess.run([PY, "-m", "flask", "--app", "app", "db", "upgrade", "-d",
+                        "couple/migrations", "heads"], cwd=ROOT, env=env, check=True,
+                       capture_output=True, timeout=300)
+    path = workdir / "seeds.json"
+    with open(path, "w") as out:
+        subprocess.run([PY, str(BENCH / "seed.py"), str(n)], cwd=ROOT, env=env, stdout=out,
+                       check=True, timeout=1800)
+    return path
+
+
+def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, log: Path) -> dict:
+    """Start the server (app or floor), connect 2N sockets, measure, load, stop."""
+    port = free_port()
+    with open(log, "ab") as logf:
+        if target == "app":
+            server = subprocess.Popen([PY, str(ROOT / "app.py")], cwd=ROOT,
+                                      env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+                                      stdout=logf, stderr=subprocess.STDOUT)
+        else:
+            server = subprocess.Popen([PY, str(BENCH / "relay_floor.py"), str(port)], cwd=ROOT,
+                                      stdout=logf, stderr=subprocess.STDOUT)
+    loadgen = None
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, server)
+        base_rss = rss_kib(server.pid)
+        cmd = [PY, str(BENCH / "loadgen.py"), "--target", target, "--port", str(port),
+               "--couples", str(n), "--interval", str(args.interval), "--duration",
+               str(args.duration), "--warmup", str(args.warmup)]
+        if seeds:
+            cmd += ["--seeds", str(seeds)]
+        loadgen = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   text=True)
+        line = loadgen.stdout.readline()
+        if not line.startswith("CONNECTED"):
+            raise RuntimeError(f"load generator failed: {line!r} (see {log})")
+        connected = int(line.split()[1])
+        time.sleep(2)  # let the connects' garbage settle before reading idle memory
+        idle_rss = rss_kib(server.pid)
+        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+        loadgen.stdin.write("GO\n")
+        loadgen.stdin.flush()
+        result = None
+        for line in loadgen.stdout:
+            if line.startswith("RESULT "):
+                result = json.loads(line[len("RESULT "):])
+                break
+        if result is None:
+            raise RuntimeError(f"no result from the load generator (see {log})")
+        cpu = (cpu_seconds(server.pid) - cpu0) / max(1e-9, time.monotonic() - t0)
+        result.update({
+            "connected": connected,
+            "server_rss_base_kib": base_rss,
+            "server_rss_idle_kib": idle_rss,
+            "mem_per_partner_kib": round((idle_rss - base_rss) / max(1, connected), 1),
+            "server_cpu_cores": round(cpu, 2),
+        })
+        return result
+    finally:
+        if loadgen is not None:
+            try:
+                loadgen.wait(30)
+            except subprocess.TimeoutExpired:
+                loadgen.kill()
+        stop(server)
+
+
+def table(levels: list[dict]) -> str:
+    head = (f"{'couples':>7} {'target':>6} {'changes':>7} {'lost':>4} {'thr/s':>6} {'p50':>7} "
+            f"{'p95':>7} {'p99':>7} {'max':>7} {'ack p99':>8} {'cpu':>5} {'KiB/partner':>11}")
+    rows = [head, "-" * len(head)]
+    for level in levels:
+        for target in ("app", "floor"):
+            r = level.get(target)
+            if not r:
+                continue
+            lat, ack = r["latency_ms"], r["ack_ms"]
+            rows.append(
+                f"{r['couples']:>7} {target:>6} {r['changes_measured']:>7} {r['changes_lost']:>4} "
+                f"{r['throughput_per_s']:>6} {lat.get('p50', 0):>7} {lat.get('p95', 0):>7} "
+                f"{lat.get('p99', 0):>7} {lat.get('max', 0):>7} {ack.get('p99', 0):>8} "
+                f"{r['server_cpu_cores']:>5} {r['mem_per_partner_kib']:>11}")
+        if level.get("ratio_p99"):
+            rows.append(f"{'':>7} ratio app/floor: p99 {level['ratio_p99']}x, p50 {level['ratio_p50']}x")
+    return "\n".join(rows)
+
+
+def plot(levels: list[dict], path: Path, title: str) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install -e '.[bench]'): no plot", file=sys.stderr)
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for target, color in (("app", "tab:blue"), ("floor", "tab:gray")):
+        pts = [(lv["couples"], lv[target]["latency_ms"]) for lv in levels if lv.get(target)]
+        if not pts:
+            continue
+        xs = [p[0] for p in pts]
+        for key, style in (("p50", ":"), ("p99", "-")):
+            ax.plot(xs, [p[1].get(key, 0) for p in pts], style, marker="o", color=color,
+                    label=f"{target} {key}")
+    ax.axhline(100, color="tab:red", linewidth=0.8, linestyle="--", label="aim: p99 100 ms")
+    ax.set_xlabel("couples (2 sockets each), one change per couple every "
+                  f"{levels[0]['app' if levels[0].get('app') else 'floor']['interval_s']} s")
+    ax.set_ylabel("partner-to-partner latency (ms)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--couples", default="50,500,1000", help="load levels, comma-separated")
+    p.add_argument("--interval", type=float, default=2.0, help="seconds between a couple's changes")
+    p.add_argument("--duration", type=float, default=20.0, help="measured seconds per level")
+    p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
+    p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument("--redis", action="store_true", help="run the app with the Redis message queue")
+    p.add_argument("--no-floor", action="store_true")
+    p.add_argument("--smoke", action="store_true", help="3 couples, a few seconds (CI smoke)")
+    p.add_argument("--out", default=str(RESULTS / "realtime.json"))
+    p.add_argument("--plot", default=str(RESULTS / "realtime.png"))
+    args = p.parse_args()
+    if args.smoke:
+        args.couples, args.duration, args.warmup, args.interval = "3", 3.0, 0.5, 0.5
+    levels_n = [int(x) for x in args.couples.split(",")]
+    workdir = Path(tempfile.mkdtemp(prefix="couple-bench-"))
+    (workdir / "instance").mkdir()
+    log = workdir / "servers.log"
+    db = Database(args.db, workdir)
+    levels = []
+    try:
+        env = app_env(db, workdir, args.redis)
+        t = time.monotonic()
+        seeds = seed(db, env, max(levels_n), workdir)
+        print(f"seeded {max(levels_n)} couples in {time.monotonic() - t:.1f}s ({args.db})",
+              flush=True)
+        for n in levels_n:
+            level = {"couples": n}
+            level["app"] = run_level("app", n, args, env, seeds, log)
+            if not args.no_floor:
+                level["floor"] = run_level("floor", n, args, None, None, log)
+                fa, ff = level["app"]["latency_ms"], level["floor"]["latency_ms"]
+                if fa and ff:
+                    level["ratio_p99"] = round(fa["p99"] / max(ff["p99"], 1e-6), 2)
+                    level["ratio_p50"] = round(fa["p50"] / max(ff["p50"], 1e-6), 2)
+            levels.append(level)
+            print(table([level]), flush=True)
+    finally:
+        db.drop()
+    report = {
+        "benchmark": "realtime partner-to-partner",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(), "load_average": os.getloadavg()},
+        "config": {"db": args.db, "redis": args.redis, "interval_s": args.interval,
+                   "duration_s": args.duration, "warmup_s": args.warmup,
+                   "path": "POST /guide/steps/<n>/state -> commit -> emit 'ev' to couple room",
+                   "smoke": args.smoke},
+        "levels": levels,
+    }
+    print()
+    print(table(levels))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwritten {out}")
+    if not args.smoke and plot(levels, Path(args.plot),
+                               f"couple realtime, {args.db}{' + redis' if args.redis else ''}, "
+                               f"{os.cpu_count()} cores"):
+        print(f"plot {args.plot}")
+    shutil.rmtree(workdir, ignore_errors=True)
+    lost = sum(lv[t]["changes_lost"] for lv in levels for t in ("app", "floor") if lv.get(t))
+    sys.exit(1 if lost else 0)
+
+
+if __name__ == "__main__":
+    main()

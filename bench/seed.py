@@ -1,0 +1,69 @@
+"""Create N linked couples in a couple database and print their signed-in browser sessions.
+
+Run by bench/realtime.py before the server starts (its own process, same COUPLE_* environment as
+the server). Accounts and couples are made by the app's own operations (sign_up, create_invite,
+accept_invite, start_session); only the cookie is assembled here instead of by POST /login, so
+that 2,000 log-ins do not cost 2,000 argon2 verifications and the login rate limit. The cookie
+is the one Flask would set: the real login-session token, signed with the server's secret key,
+plus a CSRF token the way Flask-WTF signs it.
+
+Output (JSON on stdout): [{"couple_id", "a": {"cookie", "csrf", "user_id"}, "b": {...}}, ...]
+"""
+import json
+import os
+import secrets
+import sys
+
+from argon2 import PasswordHasher
+from itsdangerous import URLSafeTimedSerializer
+
+USER_AGENT = "couple-bench/1"
+
+
+def main(n: int) -> None:
+    from couple import create_app
+    from couple.accounts import operations as accounts
+    from couple.extensions import db
+    from couple.pairing.operations import accept_invite, create_invite
+
+    # A seeded account's password is never checked: the cheapest real argon2 hash will do.
+    accounts.hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
+    out = []
+    with app.app_context():
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            # Seeding is not the measured path: skip the per-commit fsync here only.
+            db.session.execute(db.text("PRAGMA synchronous=OFF"))
+        serializer = app.session_interface.get_signing_serializer(app)
+        csrf_signer = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token")
+        run = secrets.token_hex(3)
+        for i in range(n):
+            a = accounts.sign_up(f"bench-{run}-{i}-a@example.com", f"Riley {i}", "bench password 1")
+            b = accounts.sign_up(f"bench-{run}-{i}-b@example.com", f"Sam {i}", "bench password 1")
+            invite, _token, _code = create_invite(a, "rebuilding")
+            accept_invite(invite, b)
+            pair = {"couple_id": None}
+            for key, user in (("a", a), ("b", b)):
+                token = accounts.start_session(user)
+                raw_csrf = secrets.token_hex(20)
+                with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                                              headers={"User-Agent": USER_AGENT}):
+                    from flask_login.utils import _create_identifier
+
+                    ident = _create_identifier()
+                session = {"_user_id": token, "_fresh": True, "_id": ident, "csrf_token": raw_csrf}
+                cookie_name = app.config["SESSION_COOKIE_NAME"]
+                pair[key] = {
+                    "user_id": user.id,
+                    "cookie": f"{cookie_name}={serializer.dumps(session)}",
+                    "csrf": csrf_signer.dumps(raw_csrf),
+                }
+            db.session.refresh(a)
+            pair["couple_id"] = a.couple_id
+            out.append(pair)
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    main(int(sys.argv[1]))
