@@ -12,15 +12,18 @@ from couple.extensions import db
 from couple.guides import operations as ops
 from couple.guides.content import GUIDES
 from couple.guides.models import GuideProgress, Reflection
-from tests.conftest import need
 
-SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
+# A copy of shared/seeds/ travels with the tests; where shared/ sits beside the repo (as in CI)
+# the copy must still equal it, so the app cannot drift from the source texts.
+SEEDS = Path(__file__).resolve().parent / "fixtures" / "seeds"
+SHARED_SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 
 
 def _seed_text(name: str) -> str:
-    path = SEEDS / name
-    need(path.exists(), f"the guide seeds in {SEEDS}")
-    return re.sub(r'<a href="[^"]*">(.*?)</a>', r"\1", path.read_text())
+    text = (SEEDS / name).read_text()
+    if SHARED_SEEDS.exists():
+        assert (SHARED_SEEDS / name).read_text() == text, f"tests/fixtures/seeds/{name} is stale"
+    return re.sub(r'<a href="[^"]*">(.*?)</a>', r"\1", text)
 
 
 def test_guides_have_every_step_in_the_seeds_words():

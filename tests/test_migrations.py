@@ -19,6 +19,8 @@ def _migrate_and_compare(app):
         assert diff == [], f"models and migrations differ: {diff}"
         downgrade(directory=str(MIGRATIONS), revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        db.session.remove()
+        db.engine.dispose()  # no pooled connection left for the garbage collector to close
 
 
 def test_migrations_match_models_on_sqlite(tmp_path):
@@ -46,4 +48,6 @@ def test_first_run_creates_the_database(tmp_path):
         assert "users" in inspect(db.engine).get_table_names()
         mode = db.session.execute(db.text("PRAGMA journal_mode")).scalar()
         sync = db.session.execute(db.text("PRAGMA synchronous")).scalar()
+        db.session.remove()
+        db.engine.dispose()
     assert mode == "wal" and sync == 2  # 2 = FULL
