@@ -47,7 +47,13 @@ MARKS = "commitment_marks"
 # ---------------------------------------------------------------- helpers
 
 def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds") if value else None
+    if value is None:
+        return None
+    # Stored values come back in UTC already (UTCDateTime); strftime is several times faster
+    # than astimezone().isoformat() on the thousands of marks a page may carry.
+    if value.utcoffset():
+        value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def _text(value, field: str, limit: int, *, required: bool = False, what: str = "text") -> str:
@@ -174,7 +180,6 @@ def _marks_in_window(commitments: list[Commitment]):
         .outerjoin(Acknowledgement, Acknowledgement.follow_through_id == FollowThrough.id)
         .where(FollowThrough.commitment_id.in_(list(firsts)),
                FollowThrough.day >= min(firsts.values()))
-        .execution_options(populate_existing=True)
     ).all()
     out: dict[int, list] = {c.id: [] for c in commitments}
     for mark, ack in rows:
