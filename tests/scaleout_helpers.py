@@ -90,6 +90,8 @@ class LiveClient:
                                    reconnection_delay_max=1, randomization_factor=0.2)
         self.sio.on("connect", self._on_connect)
         self.sio.on("ev", self._on_ev)
+        self.yjs: list[bytes] = []  # "b:y" pushes (boundaries), for YjsSocket
+        self.sio.on("b:y", lambda message: self.yjs.append(message))
         self.sio.connect(base_url, headers={"Cookie": cookie_header(session)},
                          transports=["websocket"], wait_timeout=10)
 
@@ -160,6 +162,21 @@ class LiveClient:
             self.sio.disconnect()
         except Exception:  # noqa: BLE001
             pass
+
+
+class YjsSocket:
+    """What tests/boundaries_helpers.Editor expects of a socket (emit with an ack, get_received),
+    over a LiveClient's real Socket.IO connection to a real process."""
+
+    def __init__(self, live: LiveClient):
+        self.live = live
+
+    def emit(self, name, data, callback=False):
+        return self.live.sio.call(name, data, timeout=10)
+
+    def get_received(self):
+        taken, self.live.yjs[:] = list(self.live.yjs), []
+        return [{"name": "b:y", "args": [m]} for m in taken]
 
 
 def new_op() -> str:

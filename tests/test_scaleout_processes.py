@@ -6,7 +6,8 @@ client's next sync; rate-limit counters are shared.
 import pytest
 
 from tests.conftest import need  # noqa: F401  (CI fails, a laptop skips, via the fixtures)
-from tests.scaleout_helpers import LiveClient, migrate, new_op, set_step, shared_env, wait_until
+from tests.scaleout_helpers import (LiveClient, YjsSocket, migrate, new_op, set_step, shared_env,
+                                     wait_until)
 from tests.servers import link_couple, login, post_json, signup, start_server
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.redis]
@@ -142,3 +143,82 @@ def test_logout_on_one_process_closes_the_socket_on_the_other(couple_across):
     r = post_json(c["b"], c["p1"].url, "/logout", {})
     assert r.status_code in (200, 303)
     wait_until(lambda: not b.sio.connected, 10, "B's socket on process 2 closed")
+
+
+def _editor(live):
+    from tests.boundaries_helpers import Editor
+
+    me = live.state["couple"]["info"]["me"]["id"]
+    editor = Editor(YjsSocket(live), me)
+    editor.sync()
+    return editor
+
+
+def test_boundary_edits_cross_processes_and_the_doc_converges(tmp_path, couple_across,
+                                                              postgres_url, redis_url,
+                                                              unique_channel):
+    """Yjs over Socket.IO: A's edit on process 1 reaches B on process 2 live and back; fresh tabs
+    on either process sync to the same document; an update whose broadcast never arrives (a
+    process on another channel) reaches B through B's next sync step 1."""
+    c = couple_across
+    a, b = _editor(c["live_a"]), _editor(c["live_b"])
+    bid, ack = a.add("Tell me before plans change")
+    assert ack.get("ok"), ack
+    wait_until(lambda: c["live_b"].yjs, 10, "B's live Yjs update")
+    b.receive()
+    assert str(b.item(bid)["text"]) == "Tell me before plans change"
+    assert b.edit(lambda: b.item(bid)["text"].insert(0, "Please: ")).get("ok")
+    wait_until(lambda: c["live_a"].yjs, 10, "A's live Yjs update")
+    a.receive()
+    assert a.doc.get("boundaries", type=type(a.array)).to_py() == b.array.to_py()
+
+    deaf = start_server(tmp_path, name="p3",
+                        env=shared_env(postgres_url, redis_url, unique_channel + "-elsewhere"))
+    try:
+        lonely = LiveClient(deaf.url, c["a"])
+        try:
+            a3 = _editor(lonely)
+            lost, ack = a3.add("No surprises with money", category="expectations")
+            assert ack.get("ok"), ack
+        finally:
+            lonely.close()
+    finally:
+        deaf.stop()
+    b.receive()
+    with pytest.raises(KeyError):
+        b.item(lost)  # its broadcast went nowhere
+    b.sync()  # what the browser sends on every (re)connect
+    assert str(b.item(lost)["text"]) == "No surprises with money"
+    # Fresh tabs on both processes see one document (each replica catches up from the log).
+    views = []
+    for session, server in ((c["a"], c["p1"]), (c["b"], c["p2"]), (c["b"], c["p1"])):
+        fresh = LiveClient(server.url, session)
+        try:
+            views.append(_editor(fresh).array.to_py())
+        finally:
+            fresh.close()
+    assert views[0] == views[1] == views[2] == b.array.to_py()
+    assert {item["id"] for item in views[0]} == {bid, lost}
+
+
+def test_follow_through_mark_crosses_processes_live(couple_across):
+    """A commitment made and marked on process 1 reaches B's tab on process 2 live."""
+    from datetime import datetime, timezone
+
+    c = couple_across
+    today = datetime.now(timezone.utc).date().isoformat()
+    r = post_json(c["a"], c["p1"].url, "/commitments",
+                  {"wording": "Text when I will be late", "schedule": "daily", "start": today,
+                   "tz": "UTC", "op_id": new_op()})
+    assert r.status_code == 200, r.text
+    cid = r.json()["result"]["id"]
+    op = new_op()
+    r = post_json(c["a"], c["p1"].url, f"/commitments/{cid}/days/{today}/mark",
+                  {"status": "kept", "op_id": op})
+    assert r.status_code == 200, r.text
+    wait_until(lambda: any(ev["op"] == op for ev in c["live_b"].live), 10, "B's live mark")
+    fresh = c["b"].get(c["p2"].url + "/api/state").json()
+    wait_until(lambda: c["live_b"].seqs["couple"] == fresh["seqs"]["couple"], 10, "B caught up")
+    for name in fresh["data"]:
+        if name.startswith(("commitment", "follow", "mark")):
+            assert c["live_b"].state.get(name) == fresh["data"][name], name
