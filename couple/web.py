@@ -92,8 +92,12 @@ def init_web(app) -> None:
     def operation_error(err: OperationError):
         if wants_json():
             return jsonify(err.as_dict()), err.status
-        if err.status == 404:
-            return render_template("errors/error.html", code=404, message=err.message), 404
+        if err.status in (403, 404):
+            # Not something the person can fix by editing the form: say so, with the status.
+            return render_template("errors/error.html", code=err.status,
+                                   message=err.message), err.status
+        # A mistake they can correct (400) or a change made elsewhere meanwhile (409): back to
+        # the page they came from, with the reason on top.
         flash(err.message, "error")
         return redirect(request.referrer if _same_site(request.referrer) else url_for("core.home"),
                         code=303)
