@@ -46,7 +46,8 @@ HTTP
 Socket events
 - REFUSED the role cannot connect at all (anonymous), so cannot send the event.
 - ERROR   the ack is {"error": ...} (or the socket is cut); no row changes (open-socket rows
-          aside) and the owner's and partner's sockets receive nothing.
+          and the case's `may_create` tables aside) and the owner's and partner's sockets
+          receive nothing.
 - SELF    any ack; no row of the owner's (or couple's) changes, their sockets receive nothing.
 - OK      allowed; no row checks.
 """
@@ -103,6 +104,9 @@ class EventCase:
     payload: Callable = _none
     namespace: str = "/"
     note: str = ""
+    # Tables where a refused event may still lazily create an empty row of the sender's own
+    # (e.g. the sender's couple's document row); every other table must stay unchanged.
+    may_create: tuple = ()
     source: str = field(default="", compare=False)
 
     @property

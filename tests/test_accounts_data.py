@@ -63,12 +63,52 @@ def test_delete_needs_the_password_and_changes_nothing_without_it(make_couple, l
     assert diff(before, snapshot()) == {}
 
 
+def _commitment_with_mark(owner, partner, wording, note, ack_note):
+    from couple.commitments import operations as commitments
+    from couple.commitments.schedule import local_today
+
+    item = commitments.create_commitment(owner, wording=wording, schedule="daily")
+    today = local_today("UTC").isoformat()
+    commitments.mark_follow_through(owner, item["id"], today, "kept", note)
+    commitments.acknowledge_mark(partner, item["id"], today, ack_note)
+    return item
+
+
+def _boundary(app, client, user_id, text):
+    from tests.boundaries_helpers import Editor
+
+    sock = app.extensions["socketio"].test_client(app, flask_test_client=client)
+    editor = Editor(sock, user_id)
+    editor.sync()
+    bid, ack = editor.add(text)
+    assert ack.get("ok"), ack
+    sock.disconnect()
+    return bid
+
+
+def test_export_includes_my_commitments_marks_and_boundaries(make_couple, login_as, app):
+    riley, sam = make_couple()
+    wording, note, ack_note = new_canary("WORD"), new_canary("NOTE"), new_canary("ACK")
+    _commitment_with_mark(riley, sam, wording, note, ack_note)
+    theirs = new_canary("THEIRWORD")
+    from couple.commitments import operations as commitments
+
+    commitments.create_commitment(sam, wording=theirs, schedule="daily")
+    riley_client = login_as(riley)
+    boundary = new_canary("BOUND")
+    _boundary(app, riley_client, riley.id, boundary)
+    body = riley_client.get("/account/export").get_data(as_text=True)
+    assert wording in body and note in body and boundary in body
+    assert theirs not in body
+
+
 def test_delete_account_leaves_nothing_of_them_anywhere(app, make_user, make_couple, login_as,
                                                         socket_for):
     name, email_local = new_canary("NAME")[:40], new_canary("mail")
     riley = make_user(name=name, email=f"{email_local}@example.com")
     sam_text = new_canary("SAMNOTE")
     riley, sam = make_couple(rebuilding=riley)
+    riley_id, sam_id = riley.id, sam.id
     private, shared = new_canary("PRIV"), new_canary("SHARED")
     _write(riley, 1, private)
     _write(riley, 2, shared, share=True)
@@ -78,33 +118,43 @@ def test_delete_account_leaves_nothing_of_them_anywhere(app, make_user, make_cou
     guides.set_step_state(riley, 1, "working")
     from couple.pairing.operations import create_invite
 
+    wording, note, sam_ack = new_canary("WORD"), new_canary("NOTE"), new_canary("SAMACK")
+    _commitment_with_mark(riley, sam, wording, note, sam_ack)
+    sam_wording = new_canary("SAMWORD")
+    from couple.commitments import operations as commitments
+
+    commitments.create_commitment(sam, wording=sam_wording, schedule="daily")
     riley_client, riley_other_device = login_as(riley), login_as(riley, remember=True)
     sam_client = login_as(sam)
+    boundary = new_canary("BOUND")
+    _boundary(app, riley_client, riley.id, boundary)
     riley_sockets = [socket_for(riley_client), socket_for(riley_other_device)]
     sam_socket = socket_for(sam_client)
     assert all(s.is_connected() for s in riley_sockets + [sam_socket])
     sam_socket.get_received()
-    assert search_database(private, shared, name, email_local)  # the canaries are really there
+    riley_words = (private, shared, name, email_local, wording, note, boundary)
+    for canary in riley_words:  # the canaries are really there before
+        assert search_database(canary), canary
 
     cookie_jar = cookies_of(riley_other_device)
     response = riley_client.post("/account/delete", data={"password": PASSWORD, "confirm": "y"})
     assert response.status_code == 303
 
     # Nothing of Riley in any column of any table, event payloads included.
-    assert search_database(private, shared, name, email_local) == []
+    assert search_database(*riley_words) == []
     db.session.expire_all()
-    assert db.session.get(User, riley.id) is None
+    assert db.session.get(User, riley_id) is None
     for model in (LoginSession, LiveSocket, Reflection):
-        assert db.session.query(model).filter_by(user_id=riley.id).count() == 0
-    assert db.session.query(Event).filter_by(actor_id=riley.id).count() == 0
+        assert db.session.query(model).filter_by(user_id=riley_id).count() == 0
+    assert db.session.query(Event).filter_by(actor_id=riley_id).count() == 0
     # Every socket of theirs was cut at once; the partner's stays, out of the couple room.
     assert not any(s.is_connected() for s in riley_sockets)
     assert sam_socket.is_connected()
     assert any(e["type"] == "pair.unlinked" for e in events_named(sam_socket.get_received()))
     # Sam keeps Sam's own words and is unlinked.
-    sam = db.session.get(User, sam.id)
+    sam = db.session.get(User, sam_id)
     assert sam.couple_id is None
-    assert search_database(sam_text)
+    assert search_database(sam_text) and search_database(sam_wording)
     # The cookie of another device (remember-me included) signs nobody in.
     assert any(name == "remember_token" for name, _v, _d in cookie_jar)
     assert client_with_cookies(app, cookie_jar).get("/home").status_code == 302

@@ -127,12 +127,82 @@ def _core_export(user: User) -> dict:
     }
 
 
+def _capability_tables(name: str):
+    prefix = f"couple.{name}."
+    return [mapper.local_table for mapper in db.Model.registry.mappers
+            if mapper.class_.__module__.startswith(prefix)]
+
+
+def _rows_of(user: User, tables) -> dict:
+    """Fallback export: every row that names this person through a foreign key, and the rows
+    that hang off those (a commitment's marks and changes), unless a row names someone else
+    as its author. Binary columns (CRDT updates) are left out: their text is exported by
+    the capability's readable rows."""
+    users = db.Model.metadata.tables["users"]
+    chosen = {t.name: {} for t in tables}
+    changed = True
+    while changed:
+        changed = False
+        for table in tables:
+            pk = list(table.primary_key.columns)
+            for row in db.session.execute(select(table)).mappings():
+                key = tuple(row[c.name] for c in pk)
+                if key in chosen[table.name]:
+                    continue
+                person_cols = [fk.parent.name for fk in table.foreign_keys
+                               if fk.column.table is users]
+                if any(row[c] not in (None, user.id) for c in person_cols):
+                    continue
+                mine = any(row[c] == user.id for c in person_cols)
+                for fk in table.foreign_keys:
+                    ref = fk.column.table.name
+                    if ref in chosen and chosen[ref] and len(list(fk.column.table.primary_key)) == 1:
+                        if (row[fk.parent.name],) in chosen[ref]:
+                            mine = True
+                if mine:
+                    chosen[table.name][key] = {
+                        k: v for k, v in row.items() if not isinstance(v, (bytes, memoryview))
+                    }
+                    changed = True
+    return {name: list(rows.values()) for name, rows in chosen.items() if rows}
+
+
+def _fallback_export(name: str, user: User):
+    out = _rows_of(user, _capability_tables(name))
+    if name == "boundaries" and user.couple_id is not None:
+        from ..boundaries.operations import current_boundaries
+
+        out["written_by_you"] = [b for b in current_boundaries(user.couple)
+                                 if b.get("created_by") == user.id]
+    return out
+
+
 def export_for(user: User) -> dict:
     """Everything of this person's, as one JSON-serialisable document."""
     out = {"format": "couple-export/1", **_core_export(user)}
-    for name, fn in hooks("export_for"):
-        out[name] = fn(user)
+    hooked = dict(hooks("export_for"))
+    for name in CAPABILITIES:
+        if name in hooked:
+            out[name] = hooked[name](user)
+        elif _capability_tables(name):
+            out[name] = _fallback_export(name, user)
     return jsonable(out)
+
+
+def _fallback_erase(name: str, user: User) -> None:
+    """For a capability without erase_for. Boundaries are written together in one CRDT
+    document with no per-author text, so an ended couple's boundaries (document, update log,
+    snapshots, approvals, wordings, removal proposals) go when either person deletes their
+    account; nobody can open an ended couple's boundaries any more. Commitments need nothing:
+    a person's commitments (with their marks and history) and acknowledgements CASCADE."""
+    if name != "boundaries":
+        return
+    couples = [c.id for c in former_couples(user)]
+    if not couples:
+        return
+    for table in reversed(db.Model.metadata.sorted_tables):
+        if table in _capability_tables(name) and "couple_id" in table.c:
+            db.session.execute(delete(table).where(table.c.couple_id.in_(couples)))
 
 
 def erase_for(user: User) -> None:
@@ -146,8 +216,12 @@ def erase_for(user: User) -> None:
     Rows that CASCADE with the user: login sessions, live sockets, invites they sent, guide
     progress, reflections, applied op ids (whose results hold copies of their text).
     """
-    for _name, fn in hooks("erase_for"):
-        fn(user)
+    hooked = dict(hooks("erase_for"))
+    for name in CAPABILITIES:
+        if name in hooked:
+            hooked[name](user)
+        else:
+            _fallback_erase(name, user)
     streams = [user_stream(user.id)] + [couple_stream(c.id) for c in former_couples(user)]
     db.session.execute(delete(Event).where(Event.stream.in_(streams)))
     db.session.execute(
