@@ -161,8 +161,18 @@ export class Live {
     else if (!this.connected) { state = "reconnecting"; text = "Reconnecting…"; }
     if (this.outbox > 0 && state !== "connected") text += ` — ${this.outbox} change${this.outbox === 1 ? "" : "s"} not saved yet`;
     else if (this.outbox > 0) text = "Saving…";
+    // Said aloud only when it changes after the first connection: not "Live" on every page load.
+    const before = el.dataset.state;
+    if (before !== state && this.everConnected) {
+      this.announce({
+        connected: "Back online.",
+        reconnecting: "Connection lost. Trying to reconnect.",
+        offline: "You are offline. Changes you make are sent when the connection is back, if this page stays open.",
+      }[state]);
+    }
+    if (state === "connected") this.everConnected = true;
     el.dataset.state = state;
-    el.textContent = text;
+    if (el.textContent !== text) el.textContent = text;
   }
 
   // Send a change over HTTP with a client op id; retried with the same op id until the server

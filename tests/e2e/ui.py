@@ -114,3 +114,27 @@ def badge(page, person_id: int, guide: str, step: int):
 
 def user_id(w) -> int:
     return int(w.page.evaluate("() => document.body.dataset.userId"))
+
+
+# --- accessibility --------------------------------------------------------------------------
+
+AXE_SOURCE = None
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core (from npm) on the page as it is now: WCAG 2.1 A and AA rules."""
+    global AXE_SOURCE
+    from tests.servers import ROOT
+
+    if AXE_SOURCE is None:
+        AXE_SOURCE = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text()
+    # Evaluated through the DevTools protocol, not a <script> tag: the page's CSP stays on.
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_SOURCE)
+    result = page.evaluate("""(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags},
+        resultTypes: ['violations']}).then((r) => r.violations.map((v) => ({
+          id: v.id, impact: v.impact, help: v.help,
+          nodes: v.nodes.slice(0, 5).map((n) => ({target: n.target.join(' '), summary: n.failureSummary}))})))""",
+                           AXE_TAGS)
+    return result

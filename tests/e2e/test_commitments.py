@@ -1,0 +1,68 @@
+"""Commitments in two browsers: one makes a promise and marks it kept; the other sees it appear,
+live, and acknowledges it; only the owner can mark."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .ui import linked_couple, measure, user_id, wait_connected
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+
+def make_commitment(w, wording: str) -> None:
+    form = w.page.locator("form.new-commitment")
+    if not form.is_visible():
+        w.page.locator("details#new > summary").click()
+    form.get_by_label("What will you do?").fill(wording)
+    form.get_by_role("radio", name="Every day").check()
+    form.get_by_role("button", name="Make this commitment").click()
+
+
+def test_commitment_made_marked_and_acknowledged_live(e2e_server, open_partner, latency_log):
+    base = e2e_server.url
+    r, s = linked_couple(open_partner, base)
+    rid = user_id(r)
+    for w in (r, s):
+        w.page.goto(base + "/commitments")
+        wait_connected(w)
+
+    wording = "Tell you when I will be late, before I am late"
+    mine = f'[data-list-for="{rid}"]'
+    measure(latency_log, "make commitment (click)", r, s, lambda: make_commitment(r, wording),
+            f"[...document.querySelectorAll('{mine} a.wording')].some((a) => a.textContent === {wording!r})")
+    expect(r.page.locator("form.new-commitment .save-state")).to_have_text("Made. It is in your list.")
+    expect(s.page.locator("#announcer")).to_contain_text("Riley made a commitment")
+
+    # Due today, on both pages; only the owner has Kept / Missed.
+    r_due = r.page.locator("#due-list .due-row", has_text=wording)
+    s_due = s.page.locator("#due-list .due-row", has_text=wording)
+    expect(r_due).to_have_count(1)
+    expect(s_due).to_have_count(1)
+    expect(s_due.get_by_role("button", name="Kept")).to_have_count(0)
+    expect(s_due.get_by_role("button", name="Missed")).to_have_count(0)
+    expect(s_due.locator("form.ack-form")).to_be_hidden()
+
+    r_due.get_by_label(re.compile("Note")).fill("Texted at six.")
+    measure(latency_log, "mark kept (click)", r, s, r_due.get_by_role("button", name="Kept").click,
+            "document.querySelector('#due-list .due-row[data-owner=\"%d\"] .mark-status')?.textContent === 'Kept'" % rid)
+    expect(r_due.get_by_role("button", name="Kept")).to_have_attribute("aria-pressed", "true")
+    expect(s_due.locator(".mark-note")).to_have_text("Texted at six.")
+    expect(s.page.locator("#announcer")).to_contain_text("Riley marked")
+
+    # The partner acknowledges: "I noticed", with a kind note; the owner sees it live.
+    ack = s_due.locator("form.ack-form")
+    expect(ack).to_be_visible()
+    ack.get_by_label(re.compile("A kind note")).fill("Thank you, it helped.")
+    measure(latency_log, "acknowledge (click)", s, r, ack.get_by_role("button", name="I noticed").click,
+            "!document.querySelector('#due-list .due-row[data-owner=\"%d\"] .ack-line').hidden" % rid)
+    expect(r_due.locator(".ack-line")).to_have_text(re.compile("Sam noticed"))
+    expect(r_due.locator(".ack-note")).to_have_text("Thank you, it helped.")
+    # The owner's mark is untouched by the acknowledgement.
+    expect(r_due.locator(".mark-status")).to_have_text("Kept")
+    expect(r_due.locator(".mark-note")).to_have_text("Texted at six.")
+
+    # The owner corrects their own mark; a miss is accepted as honest, the partner sees it.
+    measure(latency_log, "mark corrected (click)", r, s, r_due.get_by_role("button", name="Missed").click,
+            "document.querySelector('#due-list .due-row[data-owner=\"%d\"] .mark-status')?.textContent === 'Missed'" % rid)
+    expect(s_due.locator(".corrected")).to_be_visible()

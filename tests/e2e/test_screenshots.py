@@ -1,0 +1,76 @@
+"""Screenshots of the main pages, phone (375 px) and desktop, light and dark, for review and
+for the README: saved into test-artifacts/screenshots/ (not committed)."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import DESKTOP, PHONE
+from .test_commitments import make_commitment
+from .ui import linked_couple, wait_connected
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+SIGNED_IN = ["home", "guide", "commitments", "boundaries", "pair", "safety", "account"]
+ANONYMOUS = ["index", "signup"]
+
+
+def populate(r, s, base):
+    """A couple a few days in: some steps under way, a shared reflection, a kept promise."""
+    r.page.goto(base + "/guide")
+    wait_connected(r)
+    for step, label in [(1, "Practising"), (2, "Working on it"), (3, "Working on it")]:
+        r.page.locator(f"#step-{step}").get_by_role("radio", name=label).click()
+    step = r.page.locator("#step-1")
+    step.get_by_label(re.compile("Your reflection")).fill(
+        "When you ask where I was, I will answer plainly and not make you feel bad for asking.")
+    step.get_by_role("button", name="Save", exact=True).click()
+    expect(step.locator(".save-state")).to_have_text("Saved")
+    step.get_by_role("button", name="Share this reflection with your partner").click()
+    expect(step.locator("[data-privacy]")).to_have_text("shared with your partner")
+    s.page.goto(base + "/guide")
+    wait_connected(s)
+    s.page.locator("#step-1").get_by_role("radio", name="Working on it").click()
+    r.page.goto(base + "/commitments")
+    wait_connected(r)
+    make_commitment(r, "Tell you when I will be late, before I am late")
+    due = r.page.locator("#due-list .due-row").first
+    due.get_by_role("button", name="Kept").click()
+    expect(due.locator(".mark-status")).to_have_text("Kept")
+    s.page.goto(base + "/commitments")
+    wait_connected(s)
+    make_commitment(s, "Take a walk on my own when I feel flooded")
+
+
+def shoot(page, directory, name: str) -> None:
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(viewport)
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            page.screenshot(path=str(directory / f"{name}-{size}-{scheme}.png"))
+            if size == "phone" and scheme == "light":  # the whole page, for review
+                page.screenshot(path=str(directory / f"{name}-phone-light-full.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.emulate_media(color_scheme="light")
+
+
+def test_screenshots_of_the_main_pages(e2e_server, open_partner, screenshot_dir):
+    base = e2e_server.url
+    visitor = open_partner("visitor")
+    for name in ANONYMOUS:
+        visitor.page.goto(base + ("/" if name == "index" else f"/{name}"))
+        shoot(visitor.page, screenshot_dir, name)
+
+    r, s = linked_couple(open_partner, base)
+    populate(r, s, base)
+    for name in SIGNED_IN:
+        r.page.goto(base + f"/{'guide' if name == 'guide' else name}")
+        r.page.wait_for_load_state("networkidle")
+        if name in ("home", "guide", "commitments", "boundaries"):
+            wait_connected(r)
+        shoot(r.page, screenshot_dir, name)
+    s.page.goto(base + "/home")
+    wait_connected(s)
+    shoot(s.page, screenshot_dir, "home-supporting")
+    saved = sorted(p.name for p in screenshot_dir.glob("*.png"))
+    assert len(saved) >= 5 * (len(ANONYMOUS) + len(SIGNED_IN) + 1)
