@@ -78,11 +78,17 @@ class Editor:
                 return item
         raise KeyError(bid)
 
+    def _offset(self, bid, index: int) -> int:
+        # pycrdt's Text indexes are UTF-8 byte offsets (Yjs counts UTF-16 units): convert from
+        # a character index, or the update would split a character and never integrate.
+        return len(str(self.item(bid)["text"])[:index].encode("utf-8"))
+
     def type_into(self, bid, index: int, text: str):
-        return self.edit(lambda: self.item(bid)["text"].insert(index, text))
+        return self.edit(lambda: self.item(bid)["text"].insert(self._offset(bid, index), text))
 
     def delete_text(self, bid, start: int, stop: int):
-        return self.edit(lambda: self.item(bid)["text"].__delitem__(slice(start, stop)))
+        return self.edit(lambda: self.item(bid)["text"].__delitem__(
+            slice(self._offset(bid, start), self._offset(bid, stop))))
 
     def move(self, bid, category: str, order: float):
         def fn():
@@ -106,3 +112,37 @@ def content_of(doc) -> list:
     from couple.boundaries.content import read_boundaries
 
     return [(b["id"], b["category"], b["order"], b["text"]) for b in read_boundaries(doc)]
+
+
+class RemoteEditor(Editor):
+    """The same editor over a real socket to a running server (python-socketio client)."""
+
+    def __init__(self, base_url: str, session, user_id: int):
+        import threading
+
+        import socketio as sio_client
+
+        from tests.servers import cookie_header
+
+        self.lock = threading.RLock()
+        self.client = sio_client.Client(reconnection=False)
+        self.inbox: list[bytes] = []
+        self.client.on("b:y", lambda data: self.inbox.append(bytes(data)))
+        self.client.connect(base_url, transports=["websocket"],
+                            headers={"Cookie": cookie_header(session)},
+                            wait_timeout=10)
+        super().__init__(sock=None, user_id=user_id)
+
+    def send(self, message: bytes):
+        return self.client.call("b:y", message, timeout=20)
+
+    def receive(self):
+        with self.lock:
+            while self.inbox:
+                kind, update = parse(self.inbox.pop(0))
+                self.doc.apply_update(update)
+        return []
+
+    def close(self):
+        if self.client.connected:
+            self.client.disconnect()

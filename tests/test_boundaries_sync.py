@@ -214,3 +214,29 @@ def test_compaction_folds_exactly_the_rows_it_read(app, make_couple, login_as, s
     db.session.rollback()
     assert db.session.query(BoundarySnapshot).count() == 1
     assert _stored(couple_id)[0][3] == "b" + "a" * 30
+
+
+def test_an_update_missing_its_dependency_is_refused_until_the_handshake(make_couple, login_as,
+                                                                        socket_for):
+    """An update whose predecessor never arrived (its send failed) would sit invisible in the
+    replica: it is refused as "missing", and the editor's next handshake sends both."""
+    rebuilding, supporting, a, b = _pair(make_couple, login_as, socket_for)
+    bid, _ = a.add("base", "other")
+    b.receive()
+    before_first = a.doc.get_state()
+    with a.doc.transaction():
+        a.item(bid)["text"].insert(4, " one")
+    first = a.doc.get_update(before_first)  # never sent: lost on the way
+    before_second = a.doc.get_state()
+    with a.doc.transaction():
+        a.item(bid)["text"].insert(8, " two")
+    second = a.doc.get_update(before_second)
+    assert first and second
+    ack = a.send(create_update_message(second))
+    assert ack.get("code") == "missing", ack
+    assert b.sock.get_received() == []
+    assert _stored(rebuilding.couple_id)[0][3] == "base"
+    a.sync()  # the handshake the browser runs after a failed send
+    b.receive()
+    assert b.texts() == {bid: "base one two"}
+    assert _stored(rebuilding.couple_id)[0][3] == "base one two"

@@ -9,8 +9,11 @@ next use rebuilds it from the log, where the refused update never went.
 from pycrdt import Array, ArrayEvent, Map, MapEvent, Text, TextEvent
 
 from .content import BOUNDARY_ID, GROUPS, MAX_BOUNDARIES, MAX_TEXT
+from ..errors import InvalidInput
+from .protocol import first_struct_run, read_state_vector
 from .store import boundaries_array
 
+MISSING = "That change depends on one the server has not got yet."
 MOVABLE = {"category", "order"}
 ITEM_KEYS = {"id", "category", "text", "created_by", "order"}
 
@@ -76,6 +79,17 @@ def apply_checked(doc, update: bytes, user_id: int) -> list[str]:
     """Apply `update` to `doc`; return the problems found (empty: the update is fine)."""
     problems: list[str] = []
     seen: dict = {}
+    try:
+        run = first_struct_run(update)
+    except InvalidInput:
+        return ["That change could not be read."]
+    if run is not None and run[2] > 0:
+        client, clock, _count = run
+        if clock > read_state_vector(doc.get_state()).get(client, 0):
+            # It continues an update we never got (its send failed): refuse it, and the
+            # editor's next handshake sends both in one piece. Applied now, it would sit
+            # invisible in the replica as a "pending" struct.
+            return [MISSING]
     array = boundaries_array(doc)
     subscription = array.observe_deep(lambda events: _check(events, user_id, problems, seen))
     try:

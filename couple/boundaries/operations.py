@@ -18,7 +18,7 @@ from ..extensions import db, socketio
 from ..models_base import utcnow
 from . import protocol, store
 from .content import BOUNDARY_ID, agreement, read_boundaries
-from .guard import apply_checked
+from .guard import MISSING, apply_checked
 from .models import Approval, RemovalProposal, Wording
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,9 @@ def receive_update(couple, user, update: bytes, sid: str | None = None) -> dict:
             applied = True
             problems = apply_checked(doc, update, user.id)
             if problems:
-                raise InvalidInput(problems[0], code="refused")
+                # A missing dependency heals with the editor's next handshake; the rest never will.
+                raise InvalidInput(problems[0], code="missing" if problems[0] == MISSING
+                                   else "refused")
             store.append_update(couple.id, seq, update, user.id)
             message = protocol.create_update_message(update)
             room = room_of(couple)

@@ -18,7 +18,7 @@ from ..errors import InvalidInput
 def _read_var_uint(buf: bytes, pos: int) -> tuple[int, int]:
     value, shift = 0, 0
     while True:
-        if pos >= len(buf) or shift > 35:
+        if pos >= len(buf) or shift > 63:
             raise InvalidInput("That message could not be read.")
         byte = buf[pos]
         pos += 1
@@ -52,6 +52,32 @@ def parse(message) -> tuple[str, bytes]:
     elif kind == YMessageType.AWARENESS:
         return "awareness", _read_payload(message, pos)
     raise InvalidInput("That message could not be read.")
+
+
+def read_state_vector(state: bytes) -> dict[int, int]:
+    """A Yjs state vector: {client id: next clock}."""
+    count, pos = _read_var_uint(state, 0)
+    out = {}
+    for _ in range(count):
+        client, pos = _read_var_uint(state, pos)
+        clock, pos = _read_var_uint(state, pos)
+        out[client] = clock
+    return out
+
+
+def first_struct_run(update: bytes) -> tuple[int, int, int] | None:
+    """(client, first clock, struct count) of a Yjs V1 update's first run of structs.
+
+    Yjs writes one run per client; an editor's own updates hold just its own run. A run that
+    starts beyond what the document has from that client cannot be integrated yet.
+    """
+    clients, pos = _read_var_uint(update, 0)
+    if clients == 0:
+        return None
+    count, pos = _read_var_uint(update, pos)
+    client, pos = _read_var_uint(update, pos)
+    clock, pos = _read_var_uint(update, pos)
+    return client, clock, count
 
 
 def step2_message(update: bytes) -> bytes:
