@@ -236,6 +236,7 @@ export class BoundariesView {
     if (item.select.value !== b.category) item.select.value = b.category;
     item.up.disabled = index === 0;
     item.down.disabled = index === count - 1;
+    item.up.hidden = item.down.hidden = count < 2;
     const here = [];
     for (const [client, state] of this.awareness.getStates()) {
       if (client === this.doc.clientID || !state || state.boundary !== b.id) continue;
