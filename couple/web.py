@@ -78,8 +78,10 @@ def init_web(app) -> None:
         h = response.headers
         h.setdefault("Content-Security-Policy", CSP)
         h.setdefault("X-Content-Type-Options", "nosniff")
-        # no-referrer: invitation links carry a token, and nothing here should leak the path.
-        h.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin: invitation links carry a token, and no path may leak to another site;
+        # but our own POSTs must carry a Referer: over https Flask-WTF's CSRF check refuses a
+        # POST without one (WTF_CSRF_SSL_STRICT), so "no-referrer" broke every form on https.
+        h.setdefault("Referrer-Policy", "same-origin")
         h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
