@@ -131,10 +131,10 @@ class LatencyLog:
                "in one Chromium, app server `python app.py` (gevent, SQLite) on the same machine",
                "kinds": {}}
         for kind, values in sorted(self.samples.items()):
-            out["kinds"][kind] = {"n": len(values), "median": statistics.median(values),
+            out["kinds"][kind] = {"n": len(values), "median": round(statistics.median(values), 1),
                                   "worst": max(values), "samples": values}
         if every:
-            out["all"] = {"n": len(every), "median": statistics.median(every), "worst": max(every)}
+            out["all"] = {"n": len(every), "median": round(statistics.median(every), 1), "worst": max(every)}
         return out
 
 
@@ -149,12 +149,22 @@ def latency_log():
     summary["machine"] = {"cpus": os.cpu_count()}
     LATENCY_FILE.parent.mkdir(parents=True, exist_ok=True)
     LATENCY_FILE.write_text(json.dumps(summary, indent=2) + "\n")
-    print("\nbrowser live-update latency (ms):")
+    lines = ["browser live-update latency, ms (bench/results/browser_latency.json):"]
     for kind, s in summary["kinds"].items():
-        print(f"  {kind:<28} n={s['n']:<3} median={s['median']:<7} worst={s['worst']}")
+        lines.append(f"  {kind:<44} n={s['n']:<3} median={s['median']:<7} worst={s['worst']}")
     if "all" in summary:
         a = summary["all"]
-        print(f"  {'all':<28} n={a['n']:<3} median={a['median']:<7} worst={a['worst']}")
+        lines.append(f"  {'all':<44} n={a['n']:<3} median={a['median']:<7} worst={a['worst']}")
+    SUMMARY.append("\n".join(lines))
+
+
+# Printed after the run (pytest captures what fixtures print).
+SUMMARY: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    for block in SUMMARY:
+        terminalreporter.write_line(block)
 
 
 @pytest.fixture(scope="session")
