@@ -96,3 +96,48 @@ def test_two_partners_link_follow_their_own_guides_and_see_each_other_live(
     expect(shared_box).to_have_count(0)
     assert "I want to listen" not in s.page.content()
     expect(r.page.locator("#main").get_by_text("You are unlinked")).to_be_visible()
+
+
+def test_the_inviter_waiting_page_hears_accept_and_decline(e2e_server, open_partner):
+    from .ui import accept as accept_link
+    from .ui import invite, sign_up
+
+    base = e2e_server.url
+    r, s = open_partner("rebuilding"), open_partner("supporting")
+    sign_up(r, base, "Riley")
+    sign_up(s, base, "Sam")
+    link = invite(r, base, "rebuilding")
+    wait_connected(r)
+    # Declined: the waiting page says so, and hides the link that no longer works.
+    s.page.goto(link)
+    s.page.get_by_role("button", name="Decline").click()
+    expect(r.page.locator("#main .notice")).to_have_text(re.compile("declined"))
+    expect(r.page.locator("[data-invite-card]")).to_be_hidden()
+    # Accepted: the waiting page turns into the linked one by itself.
+    link = invite(r, base, "rebuilding")
+    wait_connected(r)
+    accept_link(s, link)
+    expect(r.page.get_by_role("heading", name="Your partner")).to_be_visible()
+    expect(r.page.locator("#main")).to_contain_text("You are linked with Sam")
+    expect(r.page.locator("#main .notice")).to_have_text(re.compile("accepted"))
+
+
+def test_unlink_never_throws_away_what_the_partner_is_typing(e2e_server, open_partner):
+    base = e2e_server.url
+    r, s = linked_couple(open_partner, base)
+    s.page.goto(base + "/guide")
+    wait_connected(s)
+    s.page.locator("#refl-3").fill("Half a thought I have not saved")
+    r.page.goto(base + "/pair/unlink")
+    r.page.get_by_label("I want to unlink now").check()
+    r.page.get_by_role("button", name="Unlink").click()
+    notice = s.page.locator("#main .notice")
+    expect(notice).to_contain_text("Riley unlinked")
+    expect(notice).to_contain_text("Save what you are writing")
+    expect(s.page.locator("#refl-3")).to_have_value("Half a thought I have not saved")
+    # Their reflection is their own: it still saves, then the page is refreshed on request.
+    s.page.locator("#step-3").get_by_role("button", name="Save", exact=True).click()
+    expect(s.page.locator("#step-3 .save-state")).to_have_text("Saved")
+    notice.get_by_role("button", name="Refresh the page").click()
+    expect(s.page.locator("#refl-3")).to_have_value("Half a thought I have not saved")
+    expect(s.page.locator("#step-3 form.share")).to_have_count(0)
