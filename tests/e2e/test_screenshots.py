@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import DESKTOP, PHONE
+from .test_boundaries import IDLE, open_boundaries
 from .test_commitments import make_commitment
 from .ui import linked_couple, wait_connected
 
@@ -40,6 +41,21 @@ def populate(r, s, base):
     s.page.goto(base + "/commitments")
     wait_connected(s)
     make_commitment(s, "Take a walk on my own when I feel flooded")
+    # Two boundaries: one both accepted, one still proposed.
+    for w in (r, s):
+        open_boundaries(w, base)
+    for group, words in (("Communication", "We tell each other when plans change, before they change."),
+                         ("Privacy", "Each of us keeps a private journal; we share what we choose.")):
+        r.page.get_by_role("button", name=f"Add a boundary to {group}").click()
+        r.page.keyboard.type(words)
+    first = 'li.b-item:has(textarea.b-text)'
+    expect(s.page.locator(first).first.locator("textarea")).to_have_value(
+        "We tell each other when plans change, before they change.")
+    r.page.wait_for_function(IDLE)
+    s.page.wait_for_function(IDLE)
+    for w in (r, s):
+        w.page.locator(first).first.get_by_role("button", name="Accept this wording").click()
+    expect(r.page.locator("#b-count")).to_have_text("1 of 2 agreed")
 
 
 def shoot(page, directory, name: str) -> None:
