@@ -276,9 +276,18 @@ export class Live {
 
   announce(text) {
     const el = document.getElementById("announcer");
-    if (!el) return;
+    if (!el || !text) return;
+    // Messages that come together (the catch-up after a reconnect) are said together, none
+    // cutting off the one before; a long burst is summed up rather than read out in full.
+    this.spoken ||= [];
+    this.spoken.push(text);
+    if (this.spoken.length > 1) return;
     el.textContent = "";
     // A separate task, so screen readers notice the change even when the text repeats.
-    setTimeout(() => { el.textContent = text; }, 50);
+    setTimeout(() => {
+      const all = this.spoken;
+      this.spoken = [];
+      el.textContent = all.length <= 3 ? all.join(" ") : `${all.slice(0, 2).join(" ")} And ${all.length - 2} more changes.`;
+    }, 100);
   }
 }

@@ -35,6 +35,8 @@ def test_offline_partner_converges_with_nothing_lost(e2e_server, open_partner):
     for page in (r_guide, r_home):
         expect(page.locator("#conn-status")).to_have_attribute("data-state", "offline")
         expect(page.locator("#conn-status")).to_have_text(re.compile("Offline"))
+        # Said once, politely, to a screen reader too.
+        expect(page.locator("#announcer")).to_have_text(re.compile("You are offline"))
 
     # Offline: the rebuilding partner keeps working; nothing is saved yet, and the page says so.
     choose(r_guide, 1, "Working on it")
@@ -56,6 +58,7 @@ def test_offline_partner_converges_with_nothing_lost(e2e_server, open_partner):
     r.context.set_offline(False)
     for page in (r_guide, r_home):
         wait_connected_page(page)
+    expect(r_home.locator("#announcer")).to_contain_text("Back online.")
     expect(step4.locator(".save-state")).to_have_text("Saved")
     expect(r_guide.locator("#conn-status")).to_have_text("Live")
     # Applied once, however often it was retried (op ids): the first version, not one per try.
