@@ -123,9 +123,23 @@ def _record_reflection(user: User, row: Reflection, op_id: str | None, was_share
                       {"set": {"shared_reflections": {shared_key: shared_reflection_item(row)}}},
                       actor=user, op_id=op_id)
     elif was_shared:
+        _take_back_shared_copies(couple_id, shared_key)
         events.record(events.couple_stream(couple_id), "guide.reflection_unshared",
                       {"del": {"shared_reflections": [shared_key]}}, actor=user, op_id=op_id)
     return own
+
+
+def _take_back_shared_copies(couple_id: int, shared_key: str) -> None:
+    """Unsharing takes the text out of the couple's event log too: a partner's tab that was
+    offline and replays the log later must not get a copy of what is private again. Each
+    earlier "shared" event keeps its seq (no gap) and becomes the same removal patch."""
+    rows = db.session.scalars(
+        select(events.Event).where(events.Event.stream == events.couple_stream(couple_id),
+                                   events.Event.type == "guide.reflection_shared")
+    )
+    for row in rows:
+        if shared_key in (row.data or {}).get("set", {}).get("shared_reflections", {}):
+            row.data = {"del": {"shared_reflections": [shared_key]}}
 
 
 def save_reflection(user: User, step: int, text: str, base_version: int | None,
