@@ -163,7 +163,8 @@ export class Live {
     else if (this.outbox > 0) text = "Saving…";
     // Said aloud only when it changes after the first connection: not "Live" on every page load.
     const before = el.dataset.state;
-    if (before !== state && this.everConnected) {
+    // Offline → reconnecting is the way back, not news: only a lost connection is said.
+    if (before !== state && this.everConnected && !(state === "reconnecting" && before === "offline")) {
       this.announce({
         connected: "Back online.",
         reconnecting: "Connection lost. Trying to reconnect.",
