@@ -1,0 +1,4 @@
+// Signed-out pages (landing, safety, log in): the quick exit and nothing else.
+import { installQuickExit } from "../quickexit.js";
+
+installQuickExit();
