@@ -25,7 +25,7 @@ def node_ready() -> bool:
     return bool(shutil.which("node")) and (ROOT / "node_modules" / "yjs").exists()
 
 
-def run_node(script: str, config: dict, timeout: float = 170) -> dict:
+def run_node(script: str, config: dict, timeout: float = 300) -> dict:
     proc = subprocess.run(["node", str(ROOT / "tests" / "js" / script), json.dumps(config)],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-2000:]
@@ -75,8 +75,10 @@ def test_real_yjs_clients_converge(tmp_path, app_factory):
         assert all(c == final for c in result["clients"])
         assert result["fresh"] == final
         assert result["missing"] == 0 and result["extra"] == 0
+        # Lost acks (a socket dropped mid-send) are expected and healed by the next handshake;
+        # a refusal would mean the server threw a real client's edit away.
         refused = [p for p in result["problems"] if p.get("code")]
-        assert refused == []
+        assert refused == [], refused[:5]
         assert result["size"]["ops"] >= OPS - 3 and result["size"]["reconnects"] > 10
         server.stop()
         assert stored_content(app_factory, server) == final

@@ -43,13 +43,17 @@ function content(doc) {
   return readBoundaries(doc.getArray("boundaries"), Y).map((b) => [b.id, b.category, b.order, b.text]);
 }
 
-async function until(check, what, ms = 40000) {
+async function until(check, what, ms = 120000) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (check()) return;
     await sleep(25);
   }
-  throw new Error(`timed out waiting for ${what}`);
+  const states = (typeof editors === "undefined" ? [] : editors).map((e) => ({
+    connected: e.socket.connected, active: e.socket.active, synced: e.sync.synced,
+    inFlight: e.sync.inFlight, handshaking: e.sync.handshaking, broken: e.sync.broken,
+    problems: e.problems.slice(-3) }));
+  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(states)}`);
 }
 
 const editors = config.editors.map((who, i) => ({ ...connect(who), index: i, next: 0x4e00 + i * 5000 }));
@@ -66,8 +70,12 @@ function textsOf(e) {
 function step(e) {
   const boundaries = textsOf(e);
   const roll = random();
-  if (roll < 0.025) { // drop off the network, or come back
-    if (e.socket.connected) e.socket.disconnect(); else e.socket.connect();
+  if (roll < 0.05) { // drop off the network, or come back
+    // Only from a settled state: connect() on a socket that is still connecting, or
+    // disconnect() on one that is not connected yet, is not what a dropped network does.
+    if (e.socket.connected) e.socket.disconnect();
+    else if (!e.socket.active) e.socket.connect();
+    else return;
     size.reconnects += 1;
     return;
   }
@@ -118,11 +126,11 @@ await Promise.all(editors.map(async (e) => {
     step(e);
     size.ops += 1;
     // Let sockets breathe, unevenly, so edits from different clients interleave on the wire.
-    if (random() < 0.3) await sleep(int(3)); else await new Promise((r) => setImmediate(r));
+    if (random() < 0.5) await sleep(1 + int(3)); else await new Promise((r) => setImmediate(r));
   }
 }));
 
-for (const e of editors) if (!e.socket.connected) e.socket.connect();
+for (const e of editors) if (!e.socket.connected && !e.socket.active) e.socket.connect();
 await until(() => editors.every((e) => e.socket.connected && e.sync.idle()), "editors idle");
 const same = () => {
   const first = JSON.stringify(content(editors[0].doc));
@@ -151,5 +159,5 @@ const result = {
   problems: [...editors, fresh].flatMap((e) => e.problems),
 };
 for (const e of [...editors, fresh]) { e.socket.disconnect(); e.sync.destroy(); }
-process.stdout.write(JSON.stringify(result));
-process.exit(0);
+// Exit only once the pipe has taken everything (stdout to a pipe is asynchronous).
+process.stdout.write(JSON.stringify(result), () => process.exit(0));

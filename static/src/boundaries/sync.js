@@ -104,6 +104,12 @@ export class DocSync {
 
   sendUpdate(update) {
     if (!this.socket.connected || this.broken) return; // the next handshake carries it
+    if (!this.synced) {
+      // Sent now, it could reach the server before the offline edits it builds on (and be
+      // refused as "missing"); the handshake under way goes round once more to carry it.
+      if (this.handshaking) this.again = true;
+      return;
+    }
     const enc = encoding.createEncoder();
     encoding.writeVarUint(enc, MSG_SYNC);
     syncProtocol.writeUpdate(enc, update);
