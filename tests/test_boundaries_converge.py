@@ -9,7 +9,6 @@ dozen updates meanwhile, so compaction runs under concurrent writes too.
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -6,7 +6,7 @@ an item's `id`, `text` or `created_by`, add one in someone else's name, or grow 
 pycrdt cannot roll an update back, so on a refusal the caller throws the replica away and the
 next use rebuilds it from the log, where the refused update never went.
 """
-from pycrdt import Array, ArrayEvent, Map, MapEvent, Text, TextEvent
+from pycrdt import ArrayEvent, Map, MapEvent, Text, TextEvent
 
 from .content import BOUNDARY_ID, GROUPS, MAX_BOUNDARIES, MAX_TEXT
 from ..errors import InvalidInput
@@ -112,4 +112,4 @@ def apply_checked(doc, update: bytes, user_id: int) -> list[str]:
     return problems
 
 
-__all__ = ["apply_checked", "Array"]
+__all__ = ["apply_checked", "MISSING"]
