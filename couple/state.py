@@ -28,19 +28,11 @@ def _couple_info(user: User) -> dict:
 
 def providers():
     """The capabilities' state functions, each `fn(user) -> {collection: {key: item}}`."""
+    from .boundaries.operations import state_collections as boundaries
+    from .commitments.state import state_collections as commitments
     from .guides.operations import state_collections as guides
 
-    found = [guides]
-    try:
-        from .commitments.state import state_collections as commitments
-    except ImportError:
-        pass
-    else:
-        found.append(commitments)
-    from .boundaries.operations import state_collections as boundaries
-
-    found.append(boundaries)
-    return found
+    return [guides, commitments, boundaries]
 
 
 def state_for(user: User) -> dict:

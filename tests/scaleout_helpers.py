@@ -14,6 +14,7 @@ import uuid
 import requests
 import socketio
 
+from couple.realtime import apply_event
 from tests.servers import ROOT, cookie_header, post_json
 
 STEP_STATES = ("not_started", "working", "practising")
@@ -54,13 +55,8 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.02):
 
 
 def apply_patch(state: dict, data: dict) -> None:
-    """couple/realtime.py apply_event / live.js applyEvent, on a plain dict."""
-    for collection, items in data.get("set", {}).items():
-        state.setdefault(collection, {}).update(items)
-    for collection, keys in data.get("del", {}).items():
-        bucket = state.setdefault(collection, {})
-        for key in keys:
-            bucket.pop(key, None)
+    """Apply an event's patch with the app's own reducer (the twin of live.js applyEvent)."""
+    apply_event(state, {"data": data})
 
 
 class LiveClient:
