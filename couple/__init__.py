@@ -34,6 +34,33 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.close()
 
 
+def _check_psycopg_wait() -> None:
+    """Under gevent, psycopg must wait for PostgreSQL through gevent's hub and on any fd.
+
+    psycopg (>= 3.2) sees gevent's patched `select` and picks `wait_poll` (gevent's poll:
+    cooperative, no descriptor limit). PSYCOPG_WAIT_FUNC can override that, and two choices
+    break a server: `wait_c` blocks every greenlet while one query runs, and `wait_select`
+    goes through gevent's select, which first calls the real select(2): that raises
+    "filedescriptor out of range" for a descriptor >= 1024 (about 500 open sockets) after the
+    query was sent, and the connection returns to the pool mid-command, so the next request
+    that gets it fails with "another command is already in progress" (measured:
+    bench/realtime.py at 600 couples). Use wait_poll instead, and say so.
+    """
+    import sys
+
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("select"):
+        return
+    from psycopg import waiting
+
+    chosen = getattr(waiting.wait, "__name__", "")
+    if chosen in ("wait_c", "wait_select"):
+        logging.getLogger(__name__).warning(
+            "psycopg wait function %s does not work under gevent; using wait_poll", chosen)
+        # psycopg.Connection.wait looks up `waiting.wait` at each call.
+        waiting.wait = waiting.wait_poll
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app; `test_config` overrides settings read from the environment."""
     instance = Path(
@@ -60,8 +87,21 @@ def create_app(test_config: dict | None = None) -> Flask:
         # connection makes greenlets queue for it cooperatively instead.
         options.setdefault("pool_size", 1)
         options.setdefault("max_overflow", 0)
-    else:
-        options.setdefault("pool_pre_ping", not uri.startswith("sqlite"))
+    elif not uri.startswith("sqlite"):
+        _check_psycopg_wait()
+        # No pre-ping: it is one more round trip (SELECT 1) on every checkout, i.e. on every
+        # request and socket connect, and the app is CPU-bound on round trips under load
+        # (bench/realtime.py). Connections are recycled by age instead; one that the server
+        # dropped meanwhile fails its first statement, and SQLAlchemy then discards the whole
+        # pool, so a database restart costs the requests in flight (the client's outbox
+        # retries them with their op ids), not a broken pool.
+        options.setdefault("pool_pre_ping", False)
+        options.setdefault("pool_recycle", 1800)
+        # Greenlets queue for pooled connections. A pool as large as the usual concurrency
+        # keeps its connections (and psycopg's prepared statements) instead of opening and
+        # closing "overflow" connections, a PostgreSQL backend fork each, on every burst.
+        options.setdefault("pool_size", app.config["DB_POOL_SIZE"])
+        options.setdefault("max_overflow", app.config["DB_MAX_OVERFLOW"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
     db.init_app(app)

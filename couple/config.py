@@ -65,6 +65,10 @@ def from_environment(instance_path: Path) -> dict:
         "MAX_SOCKET_MESSAGE": int(os.environ.get("COUPLE_MAX_SOCKET_MESSAGE", 256 * 1024)),
         "MAX_CONTENT_LENGTH": 256 * 1024,
         "EVENT_REPLAY_LIMIT": 1000,
+        # PostgreSQL connections per process (docs/deploy.md: processes x (size + overflow) must
+        # stay under the server's max_connections).
+        "DB_POOL_SIZE": int(os.environ.get("COUPLE_DB_POOL_SIZE", "20")),
+        "DB_MAX_OVERFLOW": int(os.environ.get("COUPLE_DB_MAX_OVERFLOW", "10")),
         # Several deployments (or test runs) can share one Redis: each uses its own channel.
         "SOCKETIO_CHANNEL": os.environ.get("COUPLE_REDIS_CHANNEL", "couple"),
         "RATELIMIT_KEY_PREFIX": os.environ.get("COUPLE_REDIS_CHANNEL", "couple"),
