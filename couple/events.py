@@ -7,7 +7,10 @@ asks for everything after the last sequence number it applied (see `replay`).
 """
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, delete, select, update
+from sqlalchemy import (
+    JSON, ForeignKey, Integer, String, UniqueConstraint, bindparam, delete, insert, select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -67,6 +70,11 @@ class LiveSocket(db.Model):
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# Built once: the hot path runs them with parameters (see next_seq).
+_INSERT_EVENT = insert(Event.__table__)
+_INSERT_OP = insert(AppliedOp.__table__)
+
+
 def couple_stream(couple_id: int) -> str:
     return f"couple:{couple_id}"
 
@@ -90,13 +98,23 @@ def next_seq(stream: str) -> int:
     the database; SQLite serializes write transactions anyway.
     """
     table, ident = _owner_table(stream)
-    return db.session.execute(
-        update(table)
-        .where(table.id == ident)
-        .values(last_seq=table.last_seq + 1)
-        .returning(table.last_seq),
-        execution_options={"synchronize_session": False},
-    ).scalar_one()
+    # Built once per table and run on the session's connection: building and hashing a new
+    # statement per change, and the ORM's statement handling, cost more CPU than the round trip.
+    return db.session.connection().execute(_next_seq_statement(table), {"ident": ident}).scalar_one()
+
+
+_NEXT_SEQ: dict = {}
+
+
+def _next_seq_statement(table):
+    stmt = _NEXT_SEQ.get(table)
+    if stmt is None:
+        t = table.__table__
+        stmt = _NEXT_SEQ[table] = (
+            update(t).where(t.c.id == bindparam("ident"))
+            .values(last_seq=t.c.last_seq + 1).returning(t.c.last_seq)
+        )
+    return stmt
 
 
 def last_seq(stream: str) -> int:
@@ -108,16 +126,16 @@ def record(stream: str, type_: str, data: dict, *, actor=None, op_id: str | None
     """Append an event to a stream in the current transaction; it is sent after commit."""
     from . import realtime
 
-    event = Event(
-        stream=stream,
-        seq=next_seq(stream),
-        type=type_,
-        data=data,
-        actor_id=getattr(actor, "id", None),
-        op_id=op_id,
-    )
-    db.session.add(event)
+    seq = next_seq(stream)
+    row = {"stream": stream, "seq": seq, "type": type_, "data": data,
+           "actor_id": getattr(actor, "id", None), "op_id": op_id}
+    # A Core insert, not session.add + flush: the row is written at this point all the same
+    # (after the caller's pending changes), without the unit of work's cost, which is a good
+    # part of a change's CPU on the realtime path (bench/realtime.py). Nobody keeps the
+    # returned object in the session; it carries the same fields.
     db.session.flush()
+    db.session.connection().execute(_INSERT_EVENT, row)
+    event = Event(**row)
     envelope = event.envelope()
     realtime.on_commit(lambda: realtime.emit_event(stream, envelope))
     return event
@@ -144,18 +162,25 @@ def replay(stream: str, since: int, limit: int) -> dict:
 
 def already_applied(user, op_id: str | None):
     """The stored result of an op this user already applied, or None."""
+    return already_applied_by(user.id, op_id)
+
+
+def already_applied_by(user_id: int, op_id: str | None):
+    """already_applied by id: usable after a rollback has expired the user object."""
     if not op_id:
         return None
-    row = db.session.scalar(
-        select(AppliedOp).where(AppliedOp.user_id == user.id, AppliedOp.op_id == op_id)
+    return db.session.scalar(
+        select(AppliedOp).where(AppliedOp.user_id == user_id, AppliedOp.op_id == op_id)
     )
-    return row
 
 
 def remember_op(user, op_id: str | None, result: dict | None = None) -> None:
     """Record an op id in the caller's transaction; the unique key settles a race of retries."""
     if op_id:
-        db.session.add(AppliedOp(user_id=user.id, op_id=op_id, result=result))
+        # Written now (a Core insert, no unit of work at commit): a repeated op id raises
+        # IntegrityError here rather than at commit, in the same transaction either way.
+        db.session.connection().execute(
+            _INSERT_OP, {"user_id": user.id, "op_id": op_id, "result": result})
 
 
 def prune(before: datetime) -> dict:
@@ -168,5 +193,5 @@ def prune(before: datetime) -> dict:
 
 __all__ = [
     "Event", "AppliedOp", "LiveSocket", "IntegrityError", "couple_stream", "user_stream",
-    "record", "replay", "already_applied", "remember_op", "prune", "next_seq", "last_seq",
+    "record", "replay", "already_applied", "already_applied_by", "remember_op", "prune", "next_seq", "last_seq",
 ]

@@ -44,7 +44,9 @@ def on_connect(auth=None):
         raise ConnectionRefusedError("Log in first.")
     for room in rooms_for(current_user):
         join_room(room)
-    db.session.merge(
+    # add, not merge: an Engine.IO sid is new on every connection, and merge would first
+    # SELECT it, one more round trip per connect in a reconnect storm.
+    db.session.add(
         LiveSocket(
             sid=request.sid,
             user_id=current_user.id,

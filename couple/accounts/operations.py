@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from .. import realtime
 from ..errors import InvalidInput
@@ -124,15 +125,22 @@ def user_for_session_token(token: str | None) -> User | None:
     """The user signed in by this token, if the session exists and has not expired."""
     if not token or not isinstance(token, str) or len(token) > 100:
         return None
-    row = db.session.scalar(
-        select(LoginSession).where(LoginSession.token_hash == token_digest(token))
-    )
-    if row is None or row.expires_at <= utcnow():
+    # One query for the session, its user and the user's couple: this runs on every request
+    # and socket connect, and each round trip costs CPU that the realtime path is short of
+    # (bench/realtime.py); the couple is what nearly every handler reads next (role, rooms).
+    row = db.session.execute(
+        select(User, LoginSession.id, LoginSession.expires_at)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.token_hash == token_digest(token))
+        .options(joinedload(User.couple))
+    ).first()
+    if row is None:
         return None
-    user = db.session.get(User, row.user_id)
-    if user is not None:
-        user.session_token = token
-        user.login_session_id = row.id
+    user, session_id, expires_at = row
+    if expires_at <= utcnow():
+        return None
+    user.session_token = token
+    user.login_session_id = session_id
     return user
 
 
