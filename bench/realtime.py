@@ -10,7 +10,8 @@ session, CSRF, one transaction with the event row, commit with synchronous=FULL 
 fsync, then the emit), measured from the action to the partner's socket receiving it. The same
 load then runs against bench/relay_floor.py (a bare Flask-SocketIO room relay, no database): the
 ratio app / floor is what the app adds to the framework. Also: idle memory per connected partner,
-server CPU, changes lost (an acknowledged change the partner never received: must be 0).
+server CPU (and CPU per change), changes lost (an acknowledged change the partner never received:
+must be 0), and the tracebacks the server logged (must be 0; the run's log is kept if not).
 
 The server and the load generator are separate processes (bench/loadgen.py); both only use
 127.0.0.1. Figures are printed and written to bench/results/realtime.json, with a plot of latency
@@ -140,6 +141,7 @@ def seed(db: Database, env: dict, n: int, workdir: Path) -> Path:
 def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, log: Path) -> dict:
     """Start the server (app or floor), connect 2N sockets, measure, load, stop."""
     port = free_port()
+    log_start = log.stat().st_size if log.exists() else 0
     with open(log, "ab") as logf:
         if target == "app":
             server = subprocess.Popen([PY, str(ROOT / "app.py")], cwd=ROOT,
@@ -149,6 +151,7 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
             server = subprocess.Popen([PY, str(BENCH / "relay_floor.py"), str(port)], cwd=ROOT,
                                       stdout=logf, stderr=subprocess.STDOUT)
     loadgen = None
+    result = None
     try:
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, server)
@@ -169,7 +172,6 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
         cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
         loadgen.stdin.write("GO\n")
         loadgen.stdin.flush()
-        result = None
         for line in loadgen.stdout:
             if line.startswith("RESULT "):
                 result = json.loads(line[len("RESULT "):])
@@ -183,6 +185,8 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
             "server_rss_idle_kib": idle_rss,
             "mem_per_partner_kib": round((idle_rss - base_rss) / max(1, connected), 1),
             "server_cpu_cores": round(cpu, 2),
+            # The capacity figure: one gevent process is one core at most.
+            "server_cpu_ms_per_change": round(1000 * cpu / max(1e-9, result["throughput_per_s"]), 2),
         })
         return result
     finally:
@@ -192,11 +196,21 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
             except subprocess.TimeoutExpired:
                 loadgen.kill()
         stop(server)
+        if result is not None:
+            # A fast run that logged errors is not a good run: count the server's tracebacks
+            # (e.g. a database connection used by two greenlets at once) into the result.
+            with open(log, "rb") as f:
+                f.seek(log_start)
+                text = f.read().decode("utf-8", "replace")
+            result["server_tracebacks"] = text.count("Traceback (most recent call last)")
+            result["server_log_errors"] = sum(
+                1 for line in text.splitlines() if line.startswith(("ERROR", "CRITICAL")))
 
 
 def table(levels: list[dict]) -> str:
     head = (f"{'couples':>7} {'target':>6} {'changes':>7} {'lost':>4} {'thr/s':>6} {'p50':>7} "
-            f"{'p95':>7} {'p99':>7} {'max':>7} {'ack p99':>8} {'cpu':>5} {'KiB/partner':>11}")
+            f"{'p95':>7} {'p99':>7} {'max':>7} {'ack p99':>8} {'cpu':>5} {'KiB/partner':>11} "
+            f"{'errors':>6}")
     rows = [head, "-" * len(head)]
     for level in levels:
         for target in ("app", "floor"):
@@ -208,7 +222,8 @@ def table(levels: list[dict]) -> str:
                 f"{r['couples']:>7} {target:>6} {r['changes_measured']:>7} {r['changes_lost']:>4} "
                 f"{r['throughput_per_s']:>6} {lat.get('p50', 0):>7} {lat.get('p95', 0):>7} "
                 f"{lat.get('p99', 0):>7} {lat.get('max', 0):>7} {ack.get('p99', 0):>8} "
-                f"{r['server_cpu_cores']:>5} {r['mem_per_partner_kib']:>11}")
+                f"{r['server_cpu_cores']:>5} {r['mem_per_partner_kib']:>11} "
+                f"{r.get('server_tracebacks', 0):>6}")
         if level.get("ratio_p99"):
             rows.append(f"{'':>7} ratio app/floor: p99 {level['ratio_p99']}x, p50 {level['ratio_p50']}x")
     return "\n".join(rows)
@@ -235,7 +250,8 @@ def plot(levels: list[dict], path: Path, title: str) -> bool:
     ax.axhline(100, color="tab:red", linewidth=0.8, linestyle="--", label="aim: p99 100 ms")
     ax.set_xlabel("couples (2 sockets each), one change per couple every "
                   f"{levels[0]['app' if levels[0].get('app') else 'floor']['interval_s']} s")
-    ax.set_ylabel("partner-to-partner latency (ms)")
+    ax.set_ylabel("partner-to-partner latency (ms, log scale)")
+    ax.set_yscale("log")  # the floor's few ms and a saturated app's seconds on one plot
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -305,7 +321,10 @@ def main() -> None:
                                f"couple realtime, {args.db}{' + redis' if args.redis else ''}, "
                                f"{os.cpu_count()} cores"):
         print(f"plot {args.plot}")
-    shutil.rmtree(workdir, ignore_errors=True)
+    if any(lv[t].get("server_tracebacks") for lv in levels for t in ("app", "floor") if lv.get(t)):
+        print(f"the server logged tracebacks: see {log}", file=sys.stderr)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     lost = sum(lv[t]["changes_lost"] for lv in levels for t in ("app", "floor") if lv.get(t))
     sys.exit(1 if lost else 0)
 
