@@ -8,10 +8,20 @@ Protocol with the parent (bench/realtime.py): prints "CONNECTED <n>" once every 
 then waits for a line "GO" on stdin (the parent measures idle memory in between), runs the load,
 and prints one JSON line "RESULT {...}".
 
-Every couple takes turns: partner A, then partner B, changes something through the real path
-(app: POST /guide/steps/<n>/state with an op id, authenticated by the seeded session cookie and
-CSRF token; floor: POST /relay/<couple>); the clock starts just before the request is written
-and stops when the *other* partner's socket receives the event carrying that op id. Only
+Every couple takes turns: partner A, then partner B, changes something through a real path,
+the kind rotating per action (--kinds, default progress,mark,boundary), all authenticated by the
+seeded session cookie (and CSRF token for HTTP):
+- progress: POST /guide/steps/<n>/state with an op id; done when the partner's socket gets the
+  "ev" carrying that op id;
+- mark: POST /commitments/<own commitment>/days/<today>/mark, toggling kept/missed with the
+  version last seen (read from GET /api/state at connect, then from each answer), so every mark
+  is a real correction the server accepts (a non-2xx answer is counted as an error); done when
+  the partner's socket gets the "ev" carrying the op id;
+- boundary: the actor's socket sends a y-protocols update (a binary "b:y" event, with an ack)
+  typing a unique marker into the seeded boundary's Y.Text; done when the partner's socket gets
+  the "b:y" broadcast whose bytes contain that marker.
+Floor: POST /relay/<couple> for every action (the relay carries any payload; kind does not
+matter to it). The clock starts just before the request or socket frame is written. Only
 127.0.0.1 is ever contacted. Every loop is bounded in count and time.
 """
 from gevent import monkey
@@ -25,14 +35,81 @@ import random  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
 
 import gevent  # noqa: E402
 import websocket  # noqa: E402
-from gevent.event import Event  # noqa: E402
+from gevent.event import AsyncResult, Event  # noqa: E402
+from gevent.lock import BoundedSemaphore  # noqa: E402
+from pycrdt import Array, Doc, create_sync_message, create_update_message  # noqa: E402
 
 HOST = "127.0.0.1"
 USER_AGENT = "couple-bench/1"
 STATES = ("not_started", "working", "practising")
+KINDS = ("progress", "mark", "boundary")
+BINARY_HEADER = '["b:y",{"_placeholder":true,"num":0}]'
+
+
+def _read_var_uint(buf: bytes, pos: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    for _ in range(10):
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            break
+    return value, pos
+
+
+def sync_payload(message: bytes) -> tuple[int, bytes]:
+    """(subtype, payload) of a y-protocols sync message: 0 step 1, 1 step 2, 2 update."""
+    assert message[0] == 0, "not a sync message"
+    length, pos = _read_var_uint(message, 2)
+    return message[1], bytes(message[pos:pos + length])
+
+
+def fill(value, attachments: list):
+    """Put a binary packet's attachments back where its placeholders are."""
+    if isinstance(value, dict):
+        if value.get("_placeholder") is True and "num" in value:
+            return attachments[value["num"]]
+        return {k: fill(v, attachments) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, attachments) for v in value]
+    return value
+
+
+class Replica:
+    """A couple's copy of its boundaries document, kept by the load generator.
+
+    One replica per couple, shared by both partners' sockets (they live in this same process and
+    a couple acts one change at a time): it is filled from the server's state once, by sync
+    step 1/2 on partner A's socket at connect, and every edit this process makes is applied to it
+    as it is made, so its updates build on the server's document. The partner's broadcast is not
+    applied again (it is the same update); two replicas would only double the pycrdt work on a
+    2-core machine that the server is also using.
+    """
+
+    def __init__(self, boundary_id: str):
+        self.boundary_id = boundary_id
+        self.doc = Doc()
+        self.array = self.doc.get("boundaries", type=Array)
+
+    def text(self):
+        for item in self.array:
+            if item.get("id") == self.boundary_id:
+                return item["text"]
+        raise KeyError(self.boundary_id)
+
+    def type_marker(self, marker: str) -> bytes:
+        """Type the marker at the end of the boundary's text; the y-protocols update message."""
+        before = self.doc.get_state()
+        text = self.text()
+        with self.doc.transaction():
+            # pycrdt indexes Text by UTF-8 bytes: the end is the encoded length.
+            text.insert(len(str(text).encode("utf-8")), marker)
+        return create_update_message(self.doc.get_update(before))
 
 
 class Partner:
@@ -46,6 +123,10 @@ class Partner:
         self.ws = None
         self.http = None
         self.connected = Event()
+        self.send_lock = BoundedSemaphore(1)  # a binary event is two frames: keep them together
+        self.acks = {}  # ack id -> AsyncResult
+        self.next_ack = 0
+        self.mark = None  # (status, version) of this partner's own mark today, as last answered
 
     def headers(self) -> dict:
         h = {"User-Agent": USER_AGENT, "Accept": "application/json",
@@ -76,8 +157,42 @@ class Partner:
             answer = self.ws.recv()
         assert answer.startswith("40"), answer
         self.ws.settimeout(None)
-        self.connected.set()
         gevent.spawn(self.read_loop)
+        if self.run.target == "app" and self.seed.get("commitment_id"):
+            self.prime()
+        self.connected.set()
+
+    def prime(self):
+        """Before the load: what this partner's page would know on opening (unmeasured)."""
+        status, body = self.request("GET", "/api/state")
+        assert status == 200, f"GET /api/state answered {status}"
+        marks = json.loads(body)["data"].get("commitment_marks", {})
+        mark = marks.get(f"{self.seed['commitment_id']}:{self.run.today}")
+        self.mark = (mark["status"], mark["version"]) if mark else (None, 0)
+        replica = self.run.replicas.get(self.couple_index)
+        if self.role == "a" and replica is not None:
+            # Sync step 1 -> the server's step 2 (its whole document for an empty replica).
+            answer = self.emit_binary(create_sync_message(replica.doc), timeout=60)
+            assert isinstance(answer, dict) and answer.get("ok"), answer
+            kind, update = sync_payload(bytes(answer["replies"][0]))
+            assert kind == 1, kind
+            replica.doc.apply_update(update)
+            replica.text()  # the seeded boundary is there
+
+    def emit_binary(self, message: bytes, timeout: float = 30):
+        """Send a "b:y" binary event with an ack id; return the ack's payload (None on timeout)."""
+        with self.send_lock:
+            self.next_ack += 1
+            ack_id = self.next_ack
+            result = self.acks[ack_id] = AsyncResult()
+            self.ws.send(f"451-{ack_id}{BINARY_HEADER}")
+            self.ws.send_binary(message)
+        try:
+            return result.get(timeout=timeout)
+        except gevent.Timeout:
+            return None
+        finally:
+            self.acks.pop(ack_id, None)
 
     def read_loop(self):
         while not self.run.finished:
@@ -86,30 +201,59 @@ class Partner:
             except Exception:  # noqa: BLE001
                 self.run.socket_errors += 1
                 return
-            if not msg:
-                continue
+            if not msg or isinstance(msg, bytes):
+                continue  # a binary frame outside a binary packet: not ours to read
             if msg == "2":
-                self.ws.send("3")
+                with self.send_lock:
+                    self.ws.send("3")
                 continue
             if msg.startswith("42"):
                 name, payload = json.loads(msg[2:])[:2]
                 if name == "ev":
                     self.run.received(self, payload.get("op"))
+            elif msg.startswith("43"):  # ack: 43<id>[...]
+                self.acked(msg[2:])
+            elif msg[:2] in ("45", "46"):  # binary event / ack: 45<n>-<id?>[...] + n frames
+                count, _, rest = msg[2:].partition("-")
+                attachments = []
+                for _ in range(int(count)):
+                    frame = self.ws.recv()
+                    if isinstance(frame, str):
+                        frame = frame.encode("latin-1")
+                    attachments.append(frame)
+                if msg[1] == "6":
+                    self.acked(rest, attachments)
+                    continue
+                start = rest.index("[")
+                name, *args = json.loads(rest[start:])
+                if name == "b:y" and attachments:
+                    self.run.received_bytes(self, attachments[0])
+
+    def acked(self, rest: str, attachments=()):
+        start = rest.index("[")
+        ack_id = int(rest[:start]) if rest[:start] else None
+        waiter = self.acks.get(ack_id)
+        if waiter is not None:
+            args = fill(json.loads(rest[start:]), list(attachments))
+            waiter.set(args[0] if args else None)
 
     def post(self, path: str, body: dict) -> int:
+        return self.request("POST", path, body)[0]
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
         for attempt in range(2):  # a kept-alive connection the server closed is re-opened once
             try:
                 if self.http is None:
                     self.http = http.client.HTTPConnection(HOST, self.run.port, timeout=30)
-                self.http.request("POST", path, json.dumps(body), self.headers())
+                self.http.request(method, path, None if body is None else json.dumps(body),
+                                  self.headers())
                 r = self.http.getresponse()
-                r.read()
-                return r.status
+                return r.status, r.read()
             except (http.client.HTTPException, OSError):
                 self.http = None
                 if attempt:
                     raise
-        return 0
+        return 0, b""
 
 
 class Run:
@@ -117,17 +261,32 @@ class Run:
         self.args = args
         self.target = args.target
         self.port = args.port
+        self.kinds = [k for k in args.kinds.split(",") if k] if args.target == "app" else ["relay"]
+        assert all(k in KINDS for k in self.kinds) or self.target == "floor", args.kinds
+        if self.target == "app" and not seeds:
+            self.kinds = ["progress"]  # marks and boundaries need seeded rows
+        # The seeded commitments are in UTC: "today" is UTC's (a run across midnight would see a
+        # few "not due yet"/version errors, counted as errors, never hidden).
+        self.today = datetime.now(timezone.utc).date().isoformat()
         self.finished = False
         self.socket_errors = 0
-        self.sent = {}  # op -> (t0, receiving partner)
+        self.sent = {}  # op -> (t0, receiving partner, measured, kind)
         self.latency = []  # seconds, partner-to-partner
-        self.ack = []  # seconds, action to HTTP answer
+        self.latency_by_kind = {k: [] for k in self.kinds}
+        self.ack = []  # seconds, action to HTTP answer / socket ack
+        self.ack_by_kind = {k: [] for k in self.kinds}
         self.http_errors = 0
+        self.errors_by_kind = {k: 0 for k in self.kinds}
+        self.error_samples = []
         self.acked = set()
         self.delivered = set()
+        self.markers = {}  # receiving partner -> {marker bytes: op} (boundary edits in flight)
+        self.replicas = {}
         self.couples = []
         for i in range(args.couples):
             seed = seeds[i] if seeds else None
+            if seed and seed.get("boundary_id") and "boundary" in self.kinds:
+                self.replicas[i] = Replica(seed["boundary_id"])
             self.couples.append((Partner(self, i, "a", seed and seed["a"]),
                                  Partner(self, i, "b", seed and seed["b"]),
                                  seed and seed["couple_id"]))
@@ -138,7 +297,17 @@ class Run:
             return
         self.delivered.add(op)
         if entry[2]:  # measured (not warm-up)
-            self.latency.append(time.perf_counter() - entry[0])
+            elapsed = time.perf_counter() - entry[0]
+            self.latency.append(elapsed)
+            self.latency_by_kind[entry[3]].append(elapsed)
+
+    def received_bytes(self, partner, data: bytes):
+        """A "b:y" broadcast: which of the edits this partner waits for does it carry?"""
+        waiting = self.markers.get(partner)
+        if not waiting:
+            return
+        for marker in [m for m in waiting if m in data]:
+            self.received(partner, waiting.pop(marker))
 
     def connect_all(self):
         # A bounded number of connects in flight, as browsers arriving over a few seconds.
@@ -150,27 +319,63 @@ class Run:
         n = sum(p.connected.is_set() for a, b, _ in self.couples for p in (a, b))
         return n
 
+    def error(self, kind: str, what: str):
+        self.http_errors += 1
+        self.errors_by_kind[kind] += 1
+        if len(self.error_samples) < 10:
+            self.error_samples.append(f"{kind}: {what}")
+
     def act(self, couple, n: int, measured: bool):
         a, b, couple_id = couple
         actor, other = (a, b) if n % 2 == 0 else (b, a)
+        kind = self.kinds[(n // 2) % len(self.kinds)]  # both partners make each kind in turn
         op = uuid.uuid4().hex
-        if self.target == "app":
-            step = random.randint(1, 8)
-            path, body = f"/guide/steps/{step}/state", {"state": random.choice(STATES), "op_id": op}
-        else:
-            path, body = f"/relay/{actor.couple_index}", {"op": op}
         t0 = time.perf_counter()
-        self.sent[op] = (t0, other, measured)
+        self.sent[op] = (t0, other, measured, kind)
+        ok, what = False, ""
         try:
-            status = actor.post(path, body)
-        except Exception:  # noqa: BLE001
-            status = 0
-        if status == 200:
+            if kind == "boundary":
+                marker = f"~{op[:12]}~"
+                message = self.replicas[actor.couple_index].type_marker(marker)
+                self.markers.setdefault(other, {})[marker.encode()] = op
+                t0 = time.perf_counter()  # the clock starts as the frame is written
+                self.sent[op] = (t0, other, measured, kind)
+                answer = actor.emit_binary(message)
+                ok = isinstance(answer, dict) and answer.get("ok") is True
+                what = repr(answer)[:200]
+                if not ok:
+                    self.markers.get(other, {}).pop(marker.encode(), None)
+            else:
+                if kind == "progress":
+                    step = random.randint(1, 8)
+                    path = f"/guide/steps/{step}/state"
+                    body = {"state": random.choice(STATES), "op_id": op}
+                elif kind == "mark":
+                    status, version = actor.mark
+                    path = (f"/commitments/{actor.seed['commitment_id']}/days/{self.today}"
+                            "/mark")
+                    body = {"status": "missed" if status == "kept" else "kept",
+                            "version": version, "op_id": op}
+                else:
+                    path, body = f"/relay/{actor.couple_index}", {"op": op}
+                status_code, raw = actor.request("POST", path, body)
+                ok = status_code == 200
+                what = f"{status_code} {raw[:200]!r}"
+                if kind == "mark":
+                    answer = json.loads(raw) if raw[:1] == b"{" else {}
+                    item = answer.get("result") if ok else answer.get("current")
+                    if isinstance(item, dict) and "version" in item:
+                        actor.mark = (item["status"], item["version"])
+        except Exception as exc:  # noqa: BLE001
+            ok, what = False, repr(exc)[:200]
+        if ok:
             self.acked.add(op)
             if measured:
-                self.ack.append(time.perf_counter() - t0)
+                elapsed = time.perf_counter() - t0
+                self.ack.append(elapsed)
+                self.ack_by_kind[kind].append(elapsed)
         else:
-            self.http_errors += 1
+            self.error(kind, what)
             self.sent.pop(op, None)
 
     def couple_loop(self, couple, start: float, warmup_end: float, end: float):
@@ -200,22 +405,36 @@ class Run:
         while time.monotonic() < deadline and not self.acked <= self.delivered:
             gevent.sleep(0.05)
         self.finished = True
-        measured = [op for op, (_t, _p, m) in self.sent.items() if m]
+        measured = [op for op, entry in self.sent.items() if entry[2]]
         lost = [op for op in measured if op in self.acked and op not in self.delivered]
+        by_kind = {}
+        for kind in self.kinds:
+            ops = [op for op in measured if self.sent[op][3] == kind]
+            by_kind[kind] = {
+                "changes_measured": len(ops),
+                "changes_acked": sum(1 for op in ops if op in self.acked),
+                "changes_lost": sum(1 for op in ops if op in self.acked and op not in self.delivered),
+                "errors": self.errors_by_kind[kind],
+                "latency_ms": summary(self.latency_by_kind[kind]),
+                "ack_ms": summary(self.ack_by_kind[kind]),
+            }
         return {
             "target": self.target,
             "couples": self.args.couples,
             "sockets": 2 * self.args.couples,
             "interval_s": self.args.interval,
             "duration_s": self.args.duration,
+            "kinds": self.kinds,
             "changes_measured": len(measured),
             "changes_acked": sum(1 for op in measured if op in self.acked),
             "changes_lost": len(lost),
             "http_errors": self.http_errors,
+            "error_samples": self.error_samples,
             "socket_errors": self.socket_errors,
             "throughput_per_s": round(len(self.latency) / self.args.duration, 1),
             "latency_ms": summary(self.latency),
             "ack_ms": summary(self.ack),
+            "by_kind": by_kind,
             "load_wall_s": round(elapsed_end - start, 2),
         }
 
@@ -242,6 +461,8 @@ def main():
     p.add_argument("--warmup", type=float, default=3.0)
     p.add_argument("--drain", type=float, default=5.0)
     p.add_argument("--seeds")
+    p.add_argument("--kinds", default=",".join(KINDS),
+                   help="changes to rotate through per action: progress,mark,boundary")
     args = p.parse_args()
     seeds = None
     if args.seeds:

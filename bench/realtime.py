@@ -5,9 +5,13 @@
     .venv/bin/python bench/realtime.py --smoke          # 3 couples for a few seconds (CI smoke)
 
 For each load level N: N couples (2N authenticated sockets), each couple making one change every
---interval seconds (partners taking turns) through the real app path (POST guide progress: login
-session, CSRF, one transaction with the event row, commit with synchronous=FULL / PostgreSQL's
-fsync, then the emit), measured from the action to the partner's socket receiving it. The same
+--interval seconds (partners taking turns) through the real app paths, the kind rotating per
+action (--kinds, default all three): guide progress (POST, login session, CSRF, one transaction
+with the event row, commit with synchronous=FULL / PostgreSQL's fsync, then the emit), a
+follow-through mark (POST .../days/<today>/mark, a kept/missed correction with its version), and
+a boundary edit (a y-protocols update over the socket: checked against the couple's Yjs doc,
+appended to its log, committed, then broadcast as "b:y"); measured from the action to the
+partner's socket receiving it, overall and per kind (see bench/loadgen.py). The same
 load then runs against bench/relay_floor.py (a bare Flask-SocketIO room relay, no database): the
 ratio app / floor is what the app adds to the framework. Also: idle memory per connected partner,
 server CPU (and CPU per change), changes lost (an acknowledged change the partner never received:
@@ -158,7 +162,7 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
         base_rss = rss_kib(server.pid)
         cmd = [PY, str(BENCH / "loadgen.py"), "--target", target, "--port", str(port),
                "--couples", str(n), "--interval", str(args.interval), "--duration",
-               str(args.duration), "--warmup", str(args.warmup)]
+               str(args.duration), "--warmup", str(args.warmup), "--kinds", args.kinds]
         if seeds:
             cmd += ["--seeds", str(seeds)]
         loadgen = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -211,6 +215,8 @@ def table(levels: list[dict]) -> str:
     head = (f"{'couples':>7} {'target':>6} {'changes':>7} {'lost':>4} {'thr/s':>6} {'p50':>7} "
             f"{'p95':>7} {'p99':>7} {'max':>7} {'ack p99':>8} {'cpu':>5} {'KiB/partner':>11} "
             f"{'errors':>6}")
+    # Per app level: the overall row ("app": errors = server tracebacks), then one row per kind
+    # of change (errors = refused or failed actions of that kind).
     rows = [head, "-" * len(head)]
     for level in levels:
         for target in ("app", "floor"):
@@ -224,6 +230,13 @@ def table(levels: list[dict]) -> str:
                 f"{lat.get('p99', 0):>7} {lat.get('max', 0):>7} {ack.get('p99', 0):>8} "
                 f"{r['server_cpu_cores']:>5} {r['mem_per_partner_kib']:>11} "
                 f"{r.get('server_tracebacks', 0):>6}")
+            for kind, k in (r.get("by_kind") or {}).items() if target == "app" else ():
+                lat, ack = k["latency_ms"], k["ack_ms"]
+                rows.append(
+                    f"{kind:>14} {k['changes_measured']:>7} {k['changes_lost']:>4} "
+                    f"{'':>6} {lat.get('p50', 0):>7} {lat.get('p95', 0):>7} {lat.get('p99', 0):>7} "
+                    f"{lat.get('max', 0):>7} {ack.get('p99', 0):>8} {'':>5} {'':>11} "
+                    f"{k['errors']:>6}")
         if level.get("ratio_p99"):
             rows.append(f"{'':>7} ratio app/floor: p99 {level['ratio_p99']}x, p50 {level['ratio_p50']}x")
     return "\n".join(rows)
@@ -268,6 +281,8 @@ def main() -> None:
     p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
     p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--redis", action="store_true", help="run the app with the Redis message queue")
+    p.add_argument("--kinds", default="progress,mark,boundary",
+                   help="kinds of change the couples rotate through (progress, mark, boundary)")
     p.add_argument("--no-floor", action="store_true")
     p.add_argument("--smoke", action="store_true", help="3 couples, a few seconds (CI smoke)")
     p.add_argument("--out", default=str(RESULTS / "realtime.json"))
@@ -307,7 +322,14 @@ def main() -> None:
                     "platform": platform.platform(), "load_average": os.getloadavg()},
         "config": {"db": args.db, "redis": args.redis, "interval_s": args.interval,
                    "duration_s": args.duration, "warmup_s": args.warmup,
-                   "path": "POST /guide/steps/<n>/state -> commit -> emit 'ev' to couple room",
+                   "kinds": args.kinds.split(","),
+                   "paths": {
+                       "progress": "POST /guide/steps/<n>/state -> commit -> emit 'ev' to couple room",
+                       "mark": "POST /commitments/<id>/days/<today>/mark (kept<->missed, version) "
+                               "-> commit -> emit 'ev' to couple room",
+                       "boundary": "socket 'b:y' y-protocols update -> check against the Yjs doc "
+                                   "-> append to the log, commit -> emit 'b:y' to the partner",
+                       "floor": "POST /relay/<couple> -> emit 'ev' (any kind)"},
                    "smoke": args.smoke},
         "levels": levels,
     }

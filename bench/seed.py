@@ -7,7 +7,14 @@ that 2,000 log-ins do not cost 2,000 argon2 verifications and the login rate lim
 is the one Flask would set: the real login-session token, signed with the server's secret key,
 plus a CSRF token the way Flask-WTF signs it.
 
-Output (JSON on stdout): [{"couple_id", "a": {"cookie", "csrf", "user_id"}, "b": {...}}, ...]
+So that the load can make all three kinds of change, each couple also gets, through the same
+operations the app's views and sockets call: one daily commitment per partner
+(commitments.operations.create_commitment, time zone UTC, starting today: the load marks today)
+and one boundary in the couple's shared document (boundaries.operations.receive_update with a
+pycrdt update, as an editor's socket message would be; the load types into its text).
+
+Output (JSON on stdout): [{"couple_id", "boundary_id", "a": {"cookie", "csrf", "user_id",
+"commitment_id"}, "b": {...}}, ...]
 """
 import json
 import os
@@ -22,7 +29,11 @@ USER_AGENT = "couple-bench/1"
 
 def main(n: int) -> None:
     from couple import create_app
+    from pycrdt import Array, Doc, Map, Text
+
     from couple.accounts import operations as accounts
+    from couple.boundaries.operations import receive_update
+    from couple.commitments.operations import create_commitment
     from couple.extensions import db
     from couple.pairing.operations import accept_invite, create_invite
 
@@ -44,6 +55,8 @@ def main(n: int) -> None:
             accept_invite(invite, b)
             pair = {"couple_id": None}
             for key, user in (("a", a), ("b", b)):
+                commitment = create_commitment(user, wording=f"Ask before making plans {i}{key}",
+                                               schedule="daily", tz="UTC")
                 token = accounts.start_session(user)
                 raw_csrf = secrets.token_hex(20)
                 with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"},
@@ -57,9 +70,20 @@ def main(n: int) -> None:
                     "user_id": user.id,
                     "cookie": f"{cookie_name}={serializer.dumps(session)}",
                     "csrf": csrf_signer.dumps(raw_csrf),
+                    "commitment_id": commitment["id"],
                 }
             db.session.refresh(a)
             pair["couple_id"] = a.couple_id
+            # One boundary, added the way an editor adds one: a Yjs update through the operation.
+            pair["boundary_id"] = f"bench{i:06d}{secrets.token_hex(4)}"
+            doc = Doc()
+            array = doc.get("boundaries", type=Array)
+            with doc.transaction():
+                array.append(Map({"id": pair["boundary_id"], "category": "communication",
+                                  "text": Text("We take a break when voices rise. "),
+                                  "created_by": a.id, "order": 1.0}))
+            answer = receive_update(a.couple, a, doc.get_update())
+            assert answer.get("ok"), answer
             out.append(pair)
     json.dump(out, sys.stdout)
 

@@ -1,5 +1,6 @@
 """The realtime benchmark still runs: bench/realtime.py --smoke (3 couples, a few seconds, app and
-relay floor) finishes, writes its JSON, and loses nothing. No figure is asserted: CI machines
+relay floor) finishes, writes its JSON, and loses nothing; the app's load goes through all three
+change paths (guide progress, a follow-through mark, a boundary edit), none refused or lost. No figure is asserted: CI machines
 differ, and speed is the benchmark's business, not the test suite's."""
 import json
 import subprocess
@@ -26,3 +27,10 @@ def test_benchmark_smoke(tmp_path):
         assert result["changes_lost"] == 0
         assert result["http_errors"] == 0
         assert result["latency_ms"]["n"] == result["changes_measured"]
+    by_kind = level["app"]["by_kind"]
+    assert set(by_kind) == {"progress", "mark", "boundary"}
+    for kind, result in by_kind.items():
+        assert result["changes_measured"] > 0, kind
+        assert result["changes_lost"] == 0, kind
+        assert result["errors"] == 0, (kind, level["app"]["error_samples"])
+        assert result["latency_ms"]["n"] == result["changes_measured"], kind
