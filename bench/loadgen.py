@@ -335,7 +335,9 @@ class Run:
     def act(self, couple, n: int, measured: bool):
         a, b, couple_id = couple
         actor, other = (a, b) if n % 2 == 0 else (b, a)
-        kind = self.kinds[(n // 2) % len(self.kinds)]  # both partners make each kind in turn
+        # Both partners make each kind in turn; couples start at different kinds so that every
+        # moment of the run (and the measured window) carries an even mix.
+        kind = self.kinds[(n // 2 + actor.couple_index) % len(self.kinds)]
         op = uuid.uuid4().hex
         t0 = time.perf_counter()
         self.sent[op] = (t0, other, measured, kind)
