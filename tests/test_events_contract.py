@@ -29,7 +29,7 @@ def watched(make_couple, login_as, socket_for):
         assert s.is_connected()
         s.get_received()
 
-    def verify(action, *, expect_events: bool = True):
+    def verify(action):
         before = {uid: _fresh(uid) for uid in sockets}
         action()
         for uid, sock in sockets.items():
@@ -47,9 +47,6 @@ def watched(make_couple, login_as, socket_for):
             after = _fresh(uid)
             if state is not None:
                 assert state == after, f"user {uid}: initial state + events != fresh fetch"
-            if expect_events:
-                pass
-        return sockets
 
     return riley, sam, verify
 
@@ -63,7 +60,7 @@ def test_step_state(watched):
 
 def test_private_reflection_reaches_only_the_writer(watched):
     riley, sam, verify = watched
-    sockets = verify(lambda: guides.save_reflection(db.session.get(User, riley.id), 1, "mine alone", None))
+    verify(lambda: guides.save_reflection(db.session.get(User, riley.id), 1, "mine alone", None))
     assert "mine alone" not in str(_fresh(sam.id))
 
 
@@ -81,7 +78,7 @@ def test_share_edit_unshare(watched):
 
 def test_unlink_tells_both_to_reload(watched):
     riley, sam, verify = watched
-    sockets = verify(lambda: pairing.unlink(db.session.get(User, sam.id)))
+    verify(lambda: pairing.unlink(db.session.get(User, sam.id)))
 
 
 def test_rolled_back_change_is_never_emitted(watched, app):

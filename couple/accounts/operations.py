@@ -145,6 +145,9 @@ def user_for_session_token(token: str | None) -> User | None:
 
 
 def current_login_session_id(user: User) -> int | None:
+    # The user loader already read the session row; look it up only for a user built elsewhere.
+    if getattr(user, "login_session_id", None) is not None:
+        return user.login_session_id
     return db.session.scalar(
         select(LoginSession.id).where(LoginSession.token_hash == token_digest(user.session_token or ""))
     )
