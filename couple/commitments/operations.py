@@ -255,8 +255,11 @@ def commitment_item(c: Commitment, changes: list[CommitmentChange], marks: list)
     }
 
 
-def item_for(c: Commitment) -> dict:
-    return commitment_item(c, _changes([c.id])[c.id], _marks_in_window([c])[c.id])
+def item_for(c: Commitment, changes: list[CommitmentChange] | None = None) -> dict:
+    """The commitment's whole item; pass `changes` when the caller already loaded its history."""
+    if changes is None:
+        changes = _changes([c.id])[c.id]
+    return commitment_item(c, changes, _marks_in_window([c])[c.id])
 
 
 def _owner_only(user, c: Commitment, doing: str) -> None:
@@ -397,7 +400,9 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
         mark.corrected_at = now
     db.session.flush()
     item = mark_item(c, mark, ack)
-    data = {"set": {COMMITMENTS: {str(c.id): item_for(c)}, MARKS: {mark_key(c.id, day): item}}}
+    # A mark never changes the commitment's history: reuse the one loaded above.
+    data = {"set": {COMMITMENTS: {str(c.id): item_for(c, changes)},
+                    MARKS: {mark_key(c.id, day): item}}}
     _record(user, couple.id, "commitments.marked", data, op_id, item)
     return item
 
