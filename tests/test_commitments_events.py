@@ -106,3 +106,27 @@ def test_another_couple_hears_nothing(watched, make_couple, login_as, socket_for
     verify(lambda: ops.mark_follow_through(user(riley), item["id"], day(item), "kept"))
     assert events_named(outsider.get_received()) == []
     assert fresh_state(eve)["data"]["commitments"] == {}
+
+
+def test_rates_in_the_events_count_marked_days_only(watched):
+    """Issue 12: a commitment started in the past begins "not marked", not at 0%; marking one
+    of those days missed moves the rate both partners hold, through the event alone."""
+    riley, sam, verify = watched
+    item = verify(lambda: make_commitment(riley, "Started last week", days_back=3))
+    r7 = item["rates"]["7"]
+    assert r7 == {"kept": 0, "missed": 0, "marked": 0, "unmarked": 3, "rate": None}
+    verify(lambda: ops.mark_follow_through(user(riley), item["id"], day(item, 3), "missed"),
+           types=["commitments.marked"])
+    after = fresh_state(sam)["data"]["commitments"][str(item["id"])]["rates"]["7"]
+    assert after == {"kept": 0, "missed": 1, "marked": 1, "unmarked": 2, "rate": 0}
+    verify(lambda: ops.mark_follow_through(user(riley), item["id"], day(item, 2), "kept"),
+           types=["commitments.marked"])
+    assert fresh_state(sam)["data"]["commitments"][str(item["id"])]["rates"]["7"]["rate"] == 50
+    # A note saved on its own under a marked day is an event too, and is not a correction.
+    note = verify(lambda: ops.mark_follow_through(user(riley), item["id"], day(item, 2), "kept",
+                                                  "Walked at seven", base_version=1),
+                  types=["commitments.marked"])
+    assert note["note"] == "Walked at seven" and note["corrected_at"] is None
+    log = ops.mark_log(ops.commitment_for(user(sam), item["id"]))
+    assert [(e["kind"], e["previous"]) for e in log] == [("noted", None), ("kept", None),
+                                                       ("missed", None)]

@@ -78,8 +78,8 @@ def test_a_missed_day_lowers_the_rate_and_keeps_the_rest(make_couple):
     assert full["7"]["rate"] == 100 and full["30"]["kept"] == 10
     ops.mark_follow_through(user(riley), item["id"], day(item, 3), "missed", base_version=1)
     after = fresh_state(riley)["data"]["commitments"][str(item["id"])]["rates"]
-    # The window is the last 7 local days; today counts once it is marked.
-    assert after["7"] == {"kept": 5, "missed": 1, "unmarked": 0, "counted": 6, "rate": 83}
+    # The window is the last 7 local days; a rate counts marked days only (today is not marked).
+    assert after["7"] == {"kept": 5, "missed": 1, "marked": 6, "unmarked": 0, "rate": 83}
     assert after["30"]["kept"] == 9, "no reset: every other kept day still counts"
 
 
@@ -108,8 +108,8 @@ def test_pause_resume_end(make_couple):
     paused = ops.pause_commitment(user(riley), item["id"])
     assert paused["status"] == "paused" and not paused["due_today"]
     assert ops.pause_commitment(user(riley), item["id"]) == paused, "pausing twice is a no-op"
-    # Past days stay due: a pause never rewrites history.
-    assert paused["rates"]["7"]["counted"] == 5
+    # Past days stay due (not marked, not missed): a pause never rewrites history.
+    assert paused["rates"]["7"]["unmarked"] == 5 and paused["rates"]["7"]["marked"] == 0
     resumed = ops.resume_commitment(user(riley), item["id"])
     assert resumed["status"] == "active" and resumed["due_today"]
     ended = ops.end_commitment(user(riley), item["id"])
@@ -142,6 +142,8 @@ def test_retries_with_the_same_op_id_apply_once(make_couple):
     ops.reword_commitment(user(riley), first["id"], "Twice?", op_id="op-reword-01")
     ops.reword_commitment(user(riley), first["id"], "Twice?", op_id="op-reword-01")
     assert len(rows()["commitment_changes"]) == len(before["commitment_changes"]) + 1
+    # The mark and its retry left one entry in the mark log, not two.
+    assert [e["kind"] for e in ops.mark_log(ops.commitment_for(user(riley), first["id"]))] == ["kept"]
 
 
 def test_validation(make_couple, make_user):
@@ -172,9 +174,9 @@ def test_once_and_weekly(make_couple):
     riley, _ = make_couple()
     once = make_commitment(riley, "Apologise to your sister", schedule="once", days_back=2)
     assert once["end"] == once["start"] and not once["due_today"]
-    assert once["rates"]["7"]["counted"] == 1
+    assert once["rates"]["7"]["unmarked"] == 1 and once["rates"]["7"]["rate"] is None
     weekly = make_commitment(riley, "Weekly check-in", schedule="weekly", days_back=13)
-    assert weekly["rates"]["30"]["counted"] == 2
+    assert weekly["rates"]["30"]["unmarked"] == 2
     assert weekly["schedule_text"].startswith("Every ")
 
 

@@ -15,6 +15,10 @@ SCHEDULE_KINDS = ("once", "daily", "weekdays", "weekly")
 STATUSES = ("active", "paused", "ended")
 MARK_STATUSES = ("kept", "missed")
 CHANGE_KINDS = ("made", "reworded", "paused", "resumed", "ended")
+# Marks in a commitment's history (same table, kept out of the live item's `history`): the kind is
+# the status the mark now says ("kept"/"missed", with `previous` the status it said before when it
+# was a correction) or "noted" when only its note changed; `day` is the day that was marked.
+MARK_LOG_KINDS = ("kept", "missed", "noted")
 
 
 class Commitment(db.Model):
@@ -46,7 +50,8 @@ class Commitment(db.Model):
 
 
 class CommitmentChange(db.Model):
-    """One entry of a commitment's history: made, reworded (with the words before), paused..."""
+    """One entry of a commitment's history: made, reworded (with the words before), paused...,
+    and each mark or correction of a day (MARK_LOG_KINDS)."""
 
     __tablename__ = "commitment_changes"
 

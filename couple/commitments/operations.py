@@ -25,7 +25,7 @@ from ..guides.operations import guide_of
 from ..models_base import utcnow
 from ..pairing.models import Couple
 from .followthrough import rates
-from .models import (MARK_STATUSES, SCHEDULE_KINDS, Acknowledgement, Commitment,
+from .models import (MARK_LOG_KINDS, MARK_STATUSES, SCHEDULE_KINDS, Acknowledgement, Commitment,
                      CommitmentChange, FollowThrough)
 from .schedule import Schedule, describe, local_today, occurrences, valid_tz
 
@@ -139,9 +139,11 @@ def _changes(commitment_ids) -> dict[int, list[CommitmentChange]]:
     out: dict[int, list[CommitmentChange]] = {cid: [] for cid in commitment_ids}
     if not commitment_ids:
         return out
+    # The commitment's own changes; the log of marks (same table) is read by mark_log().
     for ch in db.session.scalars(
         select(CommitmentChange)
-        .where(CommitmentChange.commitment_id.in_(list(commitment_ids)))
+        .where(CommitmentChange.commitment_id.in_(list(commitment_ids)),
+               CommitmentChange.kind.not_in(MARK_LOG_KINDS))
         .order_by(CommitmentChange.id)
         .execution_options(populate_existing=True)
     ):
@@ -243,8 +245,9 @@ def commitment_item(c: Commitment, changes: list[CommitmentChange], marks: list)
         "version": c.version,
         "today": today.isoformat(),
         "due_today": bool(due) and due[-1] == today,
-        # Recent due days with no mark: the owner's to-do list, the partner's "not marked yet".
-        "unmarked": [d.isoformat() for d in due if d not in by_day][-14:],
+        # Recent past due days with no mark (today is "due today", not late yet): the owner's
+        # to-do list, the partner's "not marked yet".
+        "unmarked": [d.isoformat() for d in due if d not in by_day and d < today][-14:],
         "rates": rates(due, by_day, today),
         "history": [
             {"kind": ch.kind, "wording": ch.wording, "previous": ch.previous,
@@ -381,6 +384,14 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
         raise Conflict("This day was marked in another tab meanwhile. Here is what is saved.",
                        "status", current=mark_item(c, mark, ack) if mark else None)
     now = utcnow()
+    # The log keeps every mark and correction (what it said before), so the history can tell a
+    # correction from a first mark; only the owner marks, so the owner is who did it.
+    log = CommitmentChange(commitment_id=c.id, kind=status, wording=c.wording, day=day, at=now,
+                           previous=None)
+    if mark is not None and mark.status != status:
+        log.previous = mark.status
+    elif mark is not None:
+        log.kind = "noted"
     if mark is None:
         mark = FollowThrough(commitment_id=c.id, day=day, status=status, note=note,
                              version=1, marked_at=now)
@@ -394,10 +405,13 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
             raise Conflict("This day was marked in another tab meanwhile.", "status",
                            current=mark_item(c, current, _ack_of(current))) from None
     else:
+        if mark.status != status:
+            # "corrected" means kept became missed or the other way; a note edit is not that.
+            mark.corrected_at = now
         mark.status = status
         mark.note = note
         mark.version += 1
-        mark.corrected_at = now
+    db.session.add(log)
     db.session.flush()
     item = mark_item(c, mark, ack)
     # A mark never changes the commitment's history: reuse the one loaded above.
@@ -531,3 +545,17 @@ def resume_commitment(user, commitment_id, op_id=None) -> dict:
 def end_commitment(user, commitment_id, op_id=None) -> dict:
     """End a commitment: from today it no longer falls due; its history stays for both."""
     return set_commitment_status(user, commitment_id, "ended", op_id)
+
+
+MARK_LOG_LIMIT = 200
+
+
+def mark_log(c: Commitment, limit: int = MARK_LOG_LIMIT) -> list[dict]:
+    """The latest marks and corrections of a commitment, newest first (for its history)."""
+    rows = db.session.scalars(
+        select(CommitmentChange)
+        .where(CommitmentChange.commitment_id == c.id, CommitmentChange.kind.in_(MARK_LOG_KINDS))
+        .order_by(CommitmentChange.id.desc()).limit(limit)
+    )
+    return [{"kind": ch.kind, "previous": ch.previous, "day": ch.day.isoformat(), "at": _iso(ch.at)}
+            for ch in rows]

@@ -32,9 +32,13 @@ def month_add(year: int, month: int, delta: int) -> tuple[int, int]:
 
 
 def calendar_months(c: Commitment, last_month: tuple[int, int], count: int = 3) -> list[dict]:
-    """`count` month grids ending with `last_month`: each cell kept / missed / unmarked /
-    not due / upcoming, plus whether it is still inside the window where marks can change."""
-    months = [month_add(*last_month, -i) for i in range(count - 1, -1, -1)]
+    """Up to `count` month grids ending with `last_month`, none before the commitment's start:
+    each cell kept / missed / unmarked / not due / upcoming, plus whether it is still inside the
+    window where marks can change."""
+    first_month = (c.start_on.year, c.start_on.month)
+    last_month = max(last_month, first_month)
+    months = [m for m in (month_add(*last_month, -i) for i in range(count - 1, -1, -1))
+              if m >= first_month]
     first = date(months[0][0], months[0][1], 1)
     y, m = months[-1]
     last = date(y, m, calendar.monthrange(y, m)[1])
@@ -93,7 +97,7 @@ def person_today(couple_id: int, person_id: int) -> date:
 
 def weekly_trend(couple_id: int, person_id: int, weeks: int = 12) -> list[dict]:
     """One bucket per week (Monday first, oldest first) of the person's follow-through across
-    their commitments in this couple: kept, missed, not marked, and the rate."""
+    their commitments in this couple: kept, missed, not marked, and the rate (kept ÷ marked)."""
     this_week = week_start(person_today(couple_id, person_id))
     first = this_week - timedelta(weeks=weeks - 1)
     last = this_week + timedelta(days=6)
@@ -106,23 +110,41 @@ def weekly_trend(couple_id: int, person_id: int, weeks: int = 12) -> list[dict]:
     marks: dict[int, dict] = {c.id: {} for c in commitments}
     for cid, day, status in _marks_between(list(marks), first, last):
         marks[cid][day] = status
-    buckets = [dict(kept=0, missed=0, unmarked=0, counted=0) for _ in range(weeks)]
+    buckets = [dict(kept=0, missed=0, marked=0, unmarked=0) for _ in range(weeks)]
     for c in commitments:
         today = local_today(c.tz)
         own = marks[c.id]
-        # The same rule as followthrough.tally: past occurrences, and any day already marked.
-        counted = {d for d in occurrences(schedule_of(c, changes[c.id]), first, last) if d < today}
-        counted.update(own)
-        for d in counted:
+        # The same rule as followthrough.tally: marked days count, passed unmarked days are shown.
+        for d, status in own.items():
             b = buckets[(d - first).days // 7]
-            b["counted"] += 1
-            status = own.get(d)
-            b["kept" if status == "kept" else "missed" if status == "missed" else "unmarked"] += 1
+            if status in ("kept", "missed"):
+                b[status] += 1
+                b["marked"] += 1
+        for d in occurrences(schedule_of(c, changes[c.id]), first, last):
+            if d < today and d not in own:
+                buckets[(d - first).days // 7]["unmarked"] += 1
     out = []
     for i, b in enumerate(buckets):
         out.append({
             "week": (first + timedelta(weeks=i)).isoformat(),
             **b,
-            "rate": None if b["counted"] == 0 else round(100 * b["kept"] / b["counted"]),
+            "rate": None if b["marked"] == 0 else round(100 * b["kept"] / b["marked"]),
         })
+    return out
+
+
+def history_entries(c: Commitment, item: dict, marks: dict, log: list[dict]) -> list[dict]:
+    """A commitment's history, newest first: its own changes (made, reworded, paused...), each
+    mark and correction of a day (from the mark log), and the partner's "I noticed" (from the
+    marks in the window). The twin of historyEntries in static/src/commitments/page.js."""
+    out = [{"kind": h["kind"], "at": h["at"], "day": h["day"], "by": c.owner_id,
+            "previous": h["previous"], "wording": h["wording"]} for h in item["history"]]
+    out += [{"kind": e["kind"], "at": e["at"], "day": e["day"], "by": c.owner_id,
+             "previous": e["previous"], "wording": None} for e in log]
+    prefix = f"{c.id}:"
+    for key, mark in marks.items():
+        if key.startswith(prefix) and mark.get("ack"):
+            out.append({"kind": "noticed", "at": mark["ack"]["at"], "day": mark["day"],
+                        "by": mark["ack"]["by"], "previous": None, "wording": None})
+    out.sort(key=lambda e: e["at"] or "", reverse=True)
     return out

@@ -11,7 +11,7 @@ from ..guides.operations import guide_of
 from ..state import state_for
 from ..web import done, int_field, op_id_from, payload
 from . import operations, reading
-from .schedule import WEEKDAY_NAMES, local_today, short_date
+from .schedule import WEEKDAY_NAMES, local_today, short_date, when_text
 
 bp = Blueprint("commitments", __name__, url_prefix="/commitments")
 
@@ -90,14 +90,24 @@ def detail(commitment_id):
         selected = None
     state = state_for(current_user)
     owner = c.owner
+    item = state["data"]["commitments"][str(c.id)]
+    log = operations.mark_log(c)
+    shown_first = (months[0]["year"], months[0]["month"])
+    shown_last = (months[-1]["year"], months[-1]["month"])
+    later = reading.month_add(*shown_last, 3)
     return render_template(
-        "commitments/detail.html", c=c, item=state["data"]["commitments"][str(c.id)],
+        "commitments/detail.html", c=c, item=item,
         state=state, months=months, today=today, selected=selected, owner=owner,
         mine=c.owner_id == current_user.id, page_script="commitments",
-        prev_month="%04d-%02d" % reading.month_add(*last_month, -3),
-        next_month=("%04d-%02d" % reading.month_add(*last_month, 3))
-        if reading.month_add(*last_month, 3) <= (today.year, today.month) else None,
+        # No months before the start: "earlier" stops at the month it started in.
+        prev_month="%04d-%02d" % reading.month_add(*shown_first, -1)
+        if shown_first > (c.start_on.year, c.start_on.month) else None,
+        next_month="%04d-%02d" % min(later, (today.year, today.month))
+        if shown_last < (today.year, today.month) else None,
         short_date=short_date, window_days=operations.WINDOW_DAYS,
+        history=reading.history_entries(c, item, state["data"]["commitment_marks"], log),
+        mark_log=log, when=lambda at: when_text(at, c.tz),
+        day_text=lambda iso: short_date(date.fromisoformat(iso)),
     )
 
 

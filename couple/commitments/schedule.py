@@ -118,5 +118,14 @@ def short_date(day: date) -> str:
     return f"{WEEKDAY_SHORT[day.weekday()]} {day.day} {day.strftime('%b')}"
 
 
+def when_text(at: str | None, tz: str) -> str:
+    """An instant (ISO, UTC) as the owner's local "Tue 3 Mar, 18:02"; the twin of whenText in
+    static/src/commitments/page.js."""
+    if not at:
+        return ""
+    local = datetime.fromisoformat(at).astimezone(ZoneInfo(tz))
+    return f"{short_date(local.date())}, {local:%H:%M}"
+
+
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())

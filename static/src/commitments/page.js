@@ -3,7 +3,6 @@
 // server-rendered <template>s, never HTML strings.
 
 const STATUS = { active: "Active", paused: "Paused", ended: "Ended" };
-const KIND = { made: "Made", reworded: "Reworded", paused: "Paused", resumed: "Resumed", ended: "Ended" };
 const CELL_WORDS = { kept: "kept", missed: "missed", unmarked: "not marked", today: "due today", upcoming: "due", none: "not due" };
 
 function q(root, sel) { return root.querySelector(sel); }
@@ -27,25 +26,28 @@ function localToday() {
 
 // ---------------------------------------------------------------- shared pieces
 
+// kept ÷ marked, in the same words as rate_words in templates/commitments/_macros.html.
+export function rateWords(t) {
+  let text = "nothing due yet";
+  if (t.marked) text = `${t.rate}% · ${t.kept} of ${t.marked} marked day${t.marked === 1 ? "" : "s"} kept`;
+  else if (t.unmarked) text = "no days marked yet";
+  if (t.unmarked) text += ` · ${t.unmarked} not marked yet`;
+  return text;
+}
+
 export function fillRates(container, rates) {
   if (!container || !rates) return;
   for (const el of qa(container, "[data-rate]")) {
     const t = rates[el.dataset.rate];
     if (!t) continue;
-    const total = t.counted || 1;
+    const total = t.marked || 1;
     const kept = (100 * t.kept) / total;
     const missed = (100 * t.missed) / total;
     q(el, ".bar-kept").setAttribute("width", kept.toFixed(2));
     const m = q(el, ".bar-missed");
     m.setAttribute("x", kept.toFixed(2));
     m.setAttribute("width", missed.toFixed(2));
-    let text = "nothing due yet";
-    if (t.counted) {
-      text = `${t.rate}% · ${t.kept} of ${t.counted} kept`;
-      if (t.missed) text += `, ${t.missed} missed`;
-      if (t.unmarked) text += `, ${t.unmarked} not marked`;
-    }
-    setText(q(el, ".rate-text"), text);
+    setText(q(el, ".rate-text"), rateWords(t));
   }
 }
 
@@ -78,8 +80,13 @@ function fillMarkForm(form, mark) {
   form.querySelector('input[name="version"]').value = mark ? mark.version : 0;
   const note = form.querySelector('input[name="note"]');
   if (!form.dataset.dirty) note.value = mark ? mark.note : "";
-  for (const b of qa(form, 'button[name="status"]')) {
+  for (const b of qa(form, 'button[name="status"]:not(.save-note)')) {
     b.setAttribute("aria-pressed", mark && mark.status === b.value ? "true" : "false");
+  }
+  const saveNote = q(form, "button.save-note");
+  if (saveNote) {
+    saveNote.value = mark ? mark.status : "";
+    show(saveNote, !!mark);
   }
 }
 
@@ -120,9 +127,11 @@ async function submit(live, form, submitter) {
   if (answer.ok) {
     delete form.dataset.dirty;
     setText(note, "Saved");
+    const noteOnly = submitter && submitter.classList.contains("save-note");
+    if (noteOnly) setText(note, "Note saved");
     if (form.classList.contains("mark-form")) fillMarkForm(form, answer.result);
     if (form.classList.contains("reword")) form.querySelector('input[name="version"]').value = answer.result.version;
-    live.announce(form.classList.contains("mark-form") ? `Marked ${answer.result.status}.` : "Saved.");
+    live.announce(noteOnly ? "Note saved." : form.classList.contains("mark-form") ? `Marked ${answer.result.status}.` : "Saved.");
   } else if (answer.status === 409) {
     const current = answer.current;
     if (form.classList.contains("mark-form")) {
@@ -185,8 +194,8 @@ export function fillTrend(fig, weeks) {
       const kept = q(g, ".trend-kept");
       kept.setAttribute("height", h.toFixed(2));
       kept.setAttribute("y", (52 - h).toFixed(2));
-      show(q(g, ".trend-bg"), w.counted > 0);
-      show(q(g, ".trend-none"), w.counted === 0);
+      show(q(g, ".trend-bg"), w.marked > 0);
+      show(q(g, ".trend-none"), w.marked === 0);
     }
     const row = byAttr("data-week-row", w.week, fig)[0];
     if (row) {
@@ -322,6 +331,20 @@ export function setupDetail(live) {
   const cid = Number(article.dataset.commitment);
   const mine = article.dataset.mine === "true";
   wireForms(live);
+  const logEl = document.getElementById("mark-log");
+  const log = logEl ? JSON.parse(logEl.textContent) : [];
+  // What each day said before an event, to tell a first mark from a correction or a note.
+  const known = {};
+  for (const [key, m] of Object.entries(live.state.commitment_marks || {})) {
+    if (m.commitment_id === cid) known[key] = { status: m.status, note: m.note };
+  }
+
+  const renderHistory = () => {
+    const item = (live.state.commitments || {})[cid];
+    if (!item) return;
+    const entries = historyEntries(item, live.state.commitment_marks || {}, log);
+    q(article, "ol.history").replaceChildren(...entries.map((e) => historyLine(live, item, e)));
+  };
 
   const renderCommitment = (item) => {
     setText(q(article, "h1.wording"), item.wording);
@@ -330,26 +353,18 @@ export function setupDetail(live) {
     setText(badge, STATUS[item.status] || item.status);
     setText(q(article, ".schedule-text"), item.schedule_text);
     fillRates(q(article, ".rates"), item.rates);
-    const history = q(article, "ol.history");
-    history.replaceChildren(...item.history.slice().reverse().map((h) => {
-      const li = document.createElement("li");
-      const kind = document.createElement("span");
-      kind.className = "h-kind";
-      kind.textContent = KIND[h.kind] || h.kind;
-      li.append(kind, ` on ${h.day}`);
-      if (h.kind === "reworded") li.append(`: before, “${h.previous}”; now “${h.wording}”`);
-      return li;
-    }));
+    renderHistory();
     const todo = q(article, "ul.unmarked-list");
     todo.replaceChildren(...item.unmarked.slice().reverse().map((d) => {
       const li = document.createElement("li");
       li.dataset.day = d;
       const a = document.createElement("a");
       a.href = `/commitments/${cid}?day=${d}#day-panel`;
-      a.textContent = d;
+      a.textContent = dayText(d);
       li.append(a);
       return li;
     }));
+    show(q(article, "section.todo"), item.unmarked.length > 0);
     const todayCell = byAttr("data-day", item.today, q(article, ".months"))[0];
     const todayMark = (live.state.commitment_marks || {})[`${cid}:${item.today}`];
     const st = cellState(item, item.today, todayMark);
@@ -389,7 +404,76 @@ export function setupDetail(live) {
   });
   live.on("commitment_marks", (key, item, ev) => {
     if (!item || item.commitment_id !== cid) return;
+    const before = known[key];
+    known[key] = { status: item.status, note: item.note };
+    let entry = null;
+    if (!before) entry = { kind: item.status, previous: null, at: item.marked_at };
+    else if (before.status !== item.status) entry = { kind: item.status, previous: before.status, at: item.corrected_at };
+    else if (before.note !== item.note) entry = { kind: "noted", previous: null, at: new Date().toISOString() };
+    if (entry) log.unshift({ ...entry, day: item.day });
     renderMark(item);
+    renderHistory();
     announceEvent(live, ev, "commitment_marks", item);
   });
+}
+
+// ---------------------------------------------------------------- the history, in words
+
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+// "Tue 3 Mar", as short_date in couple/commitments/schedule.py.
+export function dayText(iso) {
+  const [y, m, d] = iso.split("-").map(Number);
+  return `${WEEKDAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()]} ${d} ${MONTHS[m - 1]}`;
+}
+
+// "Tue 3 Mar, 18:02" in the owner's time zone, as when_text in schedule.py.
+export function whenText(at, tz) {
+  if (!at) return "";
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat("en-GB", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date(at));
+  } catch (e) {
+    return "";
+  }
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  return `${dayText(`${p.year}-${p.month}-${p.day}`)}, ${p.hour}:${p.minute}`;
+}
+
+// The twin of history_entries in couple/commitments/reading.py.
+export function historyEntries(item, marks, log) {
+  const out = item.history.map((h) => ({ kind: h.kind, at: h.at, day: h.day, by: item.owner_id, previous: h.previous, wording: h.wording }));
+  for (const e of log) out.push({ kind: e.kind, at: e.at, day: e.day, by: item.owner_id, previous: e.previous, wording: null });
+  for (const m of Object.values(marks)) {
+    if (m.commitment_id === item.id && m.ack) out.push({ kind: "noticed", at: m.ack.at, day: m.day, by: m.ack.by, previous: null, wording: null });
+  }
+  return out.sort((a, b) => (Date.parse(b.at) || 0) - (Date.parse(a.at) || 0));
+}
+
+function historyLine(live, item, e) {
+  const li = document.createElement("li");
+  li.dataset.kind = e.kind;
+  const what = document.createElement("span");
+  what.className = "h-what";
+  const who = nameOf(live, e.by);
+  const status = (value) => {
+    const span = document.createElement("span");
+    span.className = "mark-status";
+    span.dataset.status = value;
+    span.textContent = value;
+    return span;
+  };
+  if (e.kind === "made") what.append(`${who} made it`);
+  else if (e.kind === "reworded") what.append(`${who} reworded it: before “${e.previous}”; now “${e.wording}”`);
+  else if (["paused", "resumed", "ended"].includes(e.kind)) what.append(`${who} ${e.kind} it`);
+  else if (e.previous) what.append(`${who} corrected ${dayText(e.day)}: now `, status(e.kind), ` (was ${e.previous})`);
+  else if (e.kind === "kept" || e.kind === "missed") what.append(`${who} marked ${dayText(e.day)} `, status(e.kind));
+  else if (e.kind === "noted") what.append(`${who} changed the note on ${dayText(e.day)}`);
+  else if (e.kind === "noticed") what.append(`${who} noticed the mark on ${dayText(e.day)}`);
+  const when = document.createElement("span");
+  when.className = "h-when hint";
+  when.textContent = `· ${whenText(e.at, item.tz)}`;
+  li.append(what, " ", when);
+  return li;
 }
