@@ -163,6 +163,14 @@ def init_web(app) -> None:
             429: "Too many tries. Please wait a minute and try again.",
         }
         message = messages.get(err.code, err.description)
+        if err.code == 429:
+            # How long to wait, and the form's own page again with what was typed.
+            from .ratelimited import limit_message, page_after_limit
+
+            message = limit_message(err)
+            page = None if wants_json() or request.path.startswith("/api/") else page_after_limit(err)
+            if page is not None:
+                return page
         if wants_json() or request.path.startswith("/api/"):
             return jsonify({"error": message}), err.code
         return render_template("errors/error.html", code=err.code, message=message), err.code

@@ -1,4 +1,6 @@
 """Invite a partner, accept or decline an invitation, unlink."""
+import math
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
@@ -22,6 +24,11 @@ def _user_key() -> str:
 @login_required
 def index():
     """Pairing: your partner, or how to invite one / enter a code."""
+    return index_page()
+
+
+def index_page(typed_code: str | None = None, chosen_role: str | None = None):
+    """The pairing page; after a rate limit, with the code typed or the role chosen kept."""
     if current_user.couple is not None:
         return render_template("pairing/linked.html", partner=current_user.partner,
                                role=current_user.role, labels=ROLE_LABELS)
@@ -30,12 +37,22 @@ def index():
     if invite is None or not shown or shown.get("id") != invite.id:
         shown = None
     link = url_for("pairing.join", token=shown["token"], _external=True) if shown else None
-    hours_left = None
-    if invite is not None:
-        hours_left = max(1, int((invite.expires_at - utcnow()).total_seconds() // 3600))
     return render_template("pairing/index.html", invite=invite, link=link,
                            code=operations.format_code(shown["code"]) if shown else None,
-                           hours_left=hours_left, labels=ROLE_LABELS)
+                           hours_left=hours_left(invite), labels=ROLE_LABELS,
+                           typed_code=typed_code, chosen_role=chosen_role)
+
+
+def hours_left(invite) -> str | None:
+    """How long until the invitation stops working, to the nearest hour: a fresh 72-hour
+    invitation says "72 hours" (not 71 because a second has passed); the last hour says so."""
+    if invite is None:
+        return None
+    seconds = (invite.expires_at - utcnow()).total_seconds()
+    if seconds < 3600:
+        return "less than an hour"
+    hours = math.floor(seconds / 3600 + 0.5)
+    return f"{hours} hour{'' if hours == 1 else 's'}"
 
 
 @bp.post("/invite")
@@ -93,6 +110,14 @@ def code():
         flash(err.message, "error")
         return redirect(url_for("pairing.index"), code=303)
     return _confirm(invite, code=operations.normalize_code(typed))
+
+
+def confirm_page():
+    """The accept/decline confirmation again, for the invitation the form named."""
+    data = payload()
+    token, typed = data.get("token"), data.get("code")
+    return _confirm(_posted_invite(), token=token if isinstance(token, str) else None,
+                    code=typed if isinstance(typed, str) else None)
 
 
 def _posted_invite():

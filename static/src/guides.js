@@ -111,6 +111,11 @@ export function setupGuide(live) {
   live.on("progress", (key, item) => {
     if (!item) return;
     for (const input of byData("data-progress-input", key)) input.checked = input.value === item.state;
+    // The step index's badge (another tab of yours may have changed the step).
+    for (const badge of byData("data-progress-key", key)) {
+      badge.dataset.state = item.state;
+      badge.textContent = STATE_LABELS[item.state] || item.state;
+    }
   });
   live.on("reflections", (key, item) => {
     if (!item || item.guide !== guide) return;

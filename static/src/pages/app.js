@@ -2,6 +2,7 @@
 import { Live } from "../live.js";
 import { installQuickExit } from "../quickexit.js";
 import { setupGuide, setupHome } from "../guides.js";
+import { setupInvite } from "../invite.js";
 
 installQuickExit();
 const live = new Live();
@@ -9,6 +10,7 @@ const page = document.body.dataset.page;
 if (page === "home") setupHome(live);
 if (page === "guide") setupGuide(live);
 if (page === "pair") {
+  setupInvite(live);
   // The inviter waits on this page: a decline is said here (an accept reloads it, linked).
   live.on("pairing", (key, item, ev) => {
     if (key === "invite" && item && item.declined && ev.type === "pair.declined") {
