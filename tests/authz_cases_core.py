@@ -12,6 +12,7 @@ CASES = [
     Case("/healthz", "GET", EVERYONE),
     Case("/home", "GET", MEMBERS_SEE_THEIR_OWN),
     Case("/api/state", "GET", MEMBERS_SEE_THEIR_OWN),
+    Case("/api/now", "GET", MEMBERS_SEE_THEIR_OWN),
 ]
 
 EVENT_CASES = [

@@ -9,6 +9,7 @@ from ..guides.models import STEP_STATE_LABELS
 from ..guides.operations import guide_of
 from ..pairing.models import ROLE_LABELS
 from ..state import state_for
+from .now import what_now
 
 bp = Blueprint("core", __name__)
 
@@ -24,14 +25,23 @@ def index():
 @bp.get("/home")
 @login_required
 def home():
-    """Both partners side by side: each guide's progress and what the partner shared."""
+    """What now (due today, waiting for your acceptance, your next step), then both partners
+    side by side: each guide's progress and what they shared."""
     state = state_for(current_user)
     partner = current_user.partner
     people = [(current_user, guide_of(current_user))]
     if partner is not None:
         people.append((partner, guide_of(partner)))
     return render_template("core/home.html", state=state, people=people, guides=GUIDES,
-                           labels=STEP_STATE_LABELS, role_labels=ROLE_LABELS)
+                           labels=STEP_STATE_LABELS, role_labels=ROLE_LABELS,
+                           now=what_now(current_user, state["data"]))
+
+
+@bp.get("/api/now")
+@login_required
+def api_now():
+    """Home's "what now?" for the signed-in person, for the page's live refresh."""
+    return jsonify(what_now(current_user, state_for(current_user)["data"]))
 
 
 @bp.get("/api/state")

@@ -42,6 +42,7 @@ export function setupHome(live) {
       badge.dataset.state = state;
       badge.textContent = STATE_LABELS[state] || state;
     }
+    for (const cell of byData("data-strip-key", key)) cell.dataset.state = item ? item.state : "not_started";
     updateSummaries();
     if (item && ev.actor && ev.actor !== live.me) {
       live.announce(`${nameOf(live, item.user_id)} set “${stepTitle(key)}” to ${STATE_LABELS[item.state].toLowerCase()}.`);

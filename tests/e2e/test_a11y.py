@@ -18,7 +18,8 @@ from .ui import accept, axe_violations, invite, linked_couple, sign_up, user_id,
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 # GET routes that are not pages a person reads (JSON, downloads, files).
-NOT_PAGES = {"static", "core.healthz", "core.api_state", "accounts.export", "commitments.trend"}
+NOT_PAGES = {"static", "core.healthz", "core.api_state", "core.api_now", "accounts.export",
+             "commitments.trend"}
 
 
 def check(page, label: str, found: dict, schemes=("light", "dark")) -> None:

@@ -3,11 +3,12 @@ import { Live } from "../live.js";
 import { installQuickExit } from "../quickexit.js";
 import { setupGuide, setupHome } from "../guides.js";
 import { setupInvite } from "../invite.js";
+import { setupNow } from "../home.js";
 
 installQuickExit();
 const live = new Live();
 const page = document.body.dataset.page;
-if (page === "home") setupHome(live);
+if (page === "home") { setupHome(live); setupNow(live); }
 if (page === "guide") setupGuide(live);
 if (page === "pair") {
   setupInvite(live);
