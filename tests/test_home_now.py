@@ -35,7 +35,7 @@ def test_due_today_is_each_persons_own_and_leaves_when_marked(make_couple, login
     assert _now(r_client)["due"]["items"] == []
     assert _now(r_client)["due"]["earlier"] == 2
     html = r_client.get("/home").get_data(as_text=True)
-    assert "Nothing of yours is due today." in html and "2 earlier days not marked yet" in \
+    assert "Done for today: you marked everything that was due." in html and "2 earlier days not marked yet" in \
         " ".join(html.replace('<span class="n">', "").replace("</span>", "").split())
 
 

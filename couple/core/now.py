@@ -21,9 +21,10 @@ def due_today(user, data: dict) -> dict:
     marks = data.get("commitment_marks", {})
     due = [c for c in sorted(items, key=lambda c: c["id"])
            if c["due_today"] and f"{c['id']}:{c['today']}" not in marks]
+    done = sum(1 for c in items if f"{c['id']}:{c['today']}" in marks)
     earlier = sum(len(c["unmarked"]) for c in items if c["status"] != "ended")
     return {"items": [{"id": c["id"], "wording": c["wording"], "day": c["today"]} for c in due],
-            "earlier": earlier, "any": bool(items)}
+            "done": done, "earlier": earlier, "any": bool(items)}
 
 
 def waiting_for(user, couple) -> dict:

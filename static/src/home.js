@@ -26,9 +26,11 @@ export function renderNow(card, now, partnerName) {
       li.append(el("a", { href: `/commitments/${c.id}?day=${c.day}#day-panel` }, c.wording));
       return li;
     }));
+    show(due.querySelector(".now-how"), now.due.items.length > 0);
     const empty = due.querySelector(".now-empty");
     show(empty, now.due.items.length === 0);
-    if (now.due.any && empty.querySelector("a")) empty.textContent = "Nothing of yours is due today.";
+    if (now.due.done) empty.textContent = "Done for today: you marked everything that was due.";
+    else if (now.due.any) empty.textContent = "Nothing of yours is due today.";
     const earlier = due.querySelector(".now-earlier");
     show(earlier, now.due.earlier > 0);
     setN(earlier, now.due.earlier);

@@ -38,6 +38,9 @@ def populate(r, s, base):
     due = r.page.locator("#due-list .due-row").first
     due.get_by_role("button", name="Kept").click()
     expect(due.locator(".mark-status")).to_have_text("Kept")
+    # A second promise, still to mark today: Home's "what now" has something to say.
+    make_commitment(r, "Put my phone away at dinner")
+    expect(r.page.locator("#due-list .due-row")).to_have_count(2)
     s.page.goto(base + "/commitments")
     wait_connected(s)
     make_commitment(s, "Take a walk on my own when I feel flooded")

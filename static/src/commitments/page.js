@@ -28,10 +28,9 @@ function localToday() {
 
 // kept ÷ marked, in the same words as rate_words in templates/commitments/_macros.html.
 export function rateWords(t) {
-  let text = "nothing due yet";
+  let text = "no days marked yet";
   if (t.marked) text = `${t.rate}% · ${t.kept} of ${t.marked} marked day${t.marked === 1 ? "" : "s"} kept`;
-  else if (t.unmarked) text = "no days marked yet";
-  if (t.unmarked) text += ` · ${t.unmarked} not marked yet`;
+  if (t.unmarked) text += ` · ${t.unmarked} not marked`;
   return text;
 }
 
