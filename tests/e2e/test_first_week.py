@@ -106,7 +106,7 @@ NO_CLIPBOARD = """() => { Object.defineProperty(navigator, 'clipboard', {configu
 
 
 @pytest.mark.parametrize("size", VIEWPORTS)
-def test_the_invitation_can_be_copied_and_shared(e2e_server, open_partner, size):
+def test_the_invitation_can_be_copied_and_shared(e2e_server, open_partner, size, screenshot_dir):
     base = e2e_server.url
     w = open_partner("inviter", viewport=VIEWPORTS[size])
     w.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
@@ -138,6 +138,7 @@ def test_the_invitation_can_be_copied_and_shared(e2e_server, open_partner, size)
     selected = page.evaluate("() => { const t = document.getElementById('invite-link'); return t.value.slice(t.selectionStart, t.selectionEnd); }")
     assert selected == link or page.evaluate("() => navigator.clipboard === undefined")
     no_axe_violations(page, f"pair {size}")
+    shot(w, f"invitation-{size}", screenshot_dir)
     # It says plainly what a new invitation does to this one, and that is what happens.
     card = page.locator("section", has=page.get_by_role("heading", name="Make a new invitation instead"))
     expect(card).to_contain_text("This cancels the invitation above")
