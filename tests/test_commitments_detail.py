@@ -140,3 +140,16 @@ def test_a_note_under_a_marked_day_has_its_own_save(make_couple, login_as):
     assert mark["status"] == "missed" and mark["note"] == "Rained; I stayed in."
     assert mark["corrected_at"] is None, "a note is not a correction"
     assert mark["version"] == 2
+
+
+def test_hostile_month_and_day_parameters_are_answered_calmly(make_couple, login_as):
+    riley, sam = make_couple()
+    c = make_commitment(riley, "Walk", days_back=40)
+    client = login_as(sam)
+    for query in ("month=2200-12", "month=1999-13", "month=20x6-01", "month=%00%00%00%00-%00%00",
+                  "month=" + "9" * 5000, "day=2026-02-30", "day=%ED%A0%80%ED%A0%80",
+                  "day=0001-01-01", "month=0000-00&day=9999-12-31", "month=%FF%FE"):
+        r = client.get(f"/commitments/{c['id']}?{query}")
+        assert r.status_code == 200, query
+        shown = _captions(r.get_data(as_text=True))
+        assert 1 <= len(shown) <= 3, query

@@ -338,12 +338,25 @@ export function setupDetail(live) {
     if (m.commitment_id === cid) known[key] = { status: m.status, note: m.note };
   }
 
+  // Times are to the second (and a note edit's is this browser's clock), so what arrives live is
+  // ordered by arrival: an entry first seen after the page loaded goes above everything older.
+  const arrived = new Map();
+  let arrivals = 0;
+  let loaded = false;
   const renderHistory = () => {
     const item = (live.state.commitments || {})[cid];
     if (!item) return;
     const entries = historyEntries(item, live.state.commitment_marks || {}, log);
+    for (const e of entries) {
+      const id = [e.kind, e.day, e.at, e.by, e.previous].join("|");
+      if (!arrived.has(id)) arrived.set(id, loaded ? (arrivals += 1) : 0);
+      e.seq = arrived.get(id);
+    }
+    loaded = true;
+    entries.sort((a, b) => (b.seq - a.seq) || ((Date.parse(b.at) || 0) - (Date.parse(a.at) || 0)));
     q(article, "ol.history").replaceChildren(...entries.map((e) => historyLine(live, item, e)));
   };
+  renderHistory();
 
   const renderCommitment = (item) => {
     setText(q(article, "h1.wording"), item.wording);
