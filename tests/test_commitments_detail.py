@@ -153,3 +153,29 @@ def test_hostile_month_and_day_parameters_are_answered_calmly(make_couple, login
         assert r.status_code == 200, query
         shown = _captions(r.get_data(as_text=True))
         assert 1 <= len(shown) <= 3, query
+
+
+def test_marks_made_before_the_log_existed_are_still_in_the_history(make_couple, login_as):
+    """Marks from before this history (no log rows) are told from the mark itself."""
+    from sqlalchemy import delete
+
+    from couple.commitments.models import MARK_LOG_KINDS, CommitmentChange
+    from couple.extensions import db
+
+    riley, sam = make_couple()
+    c = make_commitment(riley, "Old habit", days_back=3)
+    cid = c["id"]
+    ops.mark_follow_through(user(riley), cid, day(c, 3), "kept")
+    ops.mark_follow_through(user(riley), cid, day(c, 2), "kept")
+    ops.mark_follow_through(user(riley), cid, day(c, 2), "missed", base_version=1)
+    db.session.execute(delete(CommitmentChange).where(CommitmentChange.kind.in_(MARK_LOG_KINDS)))
+    db.session.commit()
+    t3, t2 = (short_date(date.fromisoformat(day(c, n))) for n in (3, 2))
+    lines = [line.split(" · ")[0] for line in _history(_page(login_as(sam), cid))]
+    assert f"Riley marked {t3} kept" in lines
+    assert f"Riley marked {t2} (corrected later)" in lines
+    # A new mark on a day with no log yet is logged and told once, not twice.
+    ops.mark_follow_through(user(riley), cid, day(c, 1), "kept")
+    lines = [line.split(" · ")[0] for line in _history(_page(login_as(sam), cid))]
+    t1 = short_date(date.fromisoformat(day(c, 1)))
+    assert lines.count(f"Riley marked {t1} kept") == 1

@@ -141,9 +141,17 @@ def history_entries(c: Commitment, item: dict, marks: dict, log: list[dict]) -> 
             "previous": h["previous"], "wording": h["wording"]} for h in item["history"]]
     out += [{"kind": e["kind"], "at": e["at"], "day": e["day"], "by": c.owner_id,
              "previous": e["previous"], "wording": None} for e in log]
+    first_marks = {e["day"] for e in log if e["kind"] in ("kept", "missed") and not e["previous"]}
     prefix = f"{c.id}:"
     for key, mark in marks.items():
-        if key.startswith(prefix) and mark.get("ack"):
+        if not key.startswith(prefix):
+            continue
+        if mark["day"] not in first_marks:
+            # A mark made before the log existed: said from the mark itself, as far as it knows.
+            out.append({"kind": "marked" if mark["corrected_at"] else mark["status"],
+                        "at": mark["marked_at"], "day": mark["day"], "by": c.owner_id,
+                        "previous": None, "wording": None})
+        if mark.get("ack"):
             out.append({"kind": "noticed", "at": mark["ack"]["at"], "day": mark["day"],
                         "by": mark["ack"]["by"], "previous": None, "wording": None})
     out.sort(key=lambda e: e["at"] or "", reverse=True)

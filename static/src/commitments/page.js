@@ -457,8 +457,12 @@ export function whenText(at, tz) {
 export function historyEntries(item, marks, log) {
   const out = item.history.map((h) => ({ kind: h.kind, at: h.at, day: h.day, by: item.owner_id, previous: h.previous, wording: h.wording }));
   for (const e of log) out.push({ kind: e.kind, at: e.at, day: e.day, by: item.owner_id, previous: e.previous, wording: null });
+  const firstMarks = new Set(log.filter((e) => (e.kind === "kept" || e.kind === "missed") && !e.previous).map((e) => e.day));
   for (const m of Object.values(marks)) {
-    if (m.commitment_id === item.id && m.ack) out.push({ kind: "noticed", at: m.ack.at, day: m.day, by: m.ack.by, previous: null, wording: null });
+    if (m.commitment_id !== item.id) continue;
+    // A mark made before the log existed: said from the mark itself, as far as it knows.
+    if (!firstMarks.has(m.day)) out.push({ kind: m.corrected_at ? "marked" : m.status, at: m.marked_at, day: m.day, by: item.owner_id, previous: null, wording: null });
+    if (m.ack) out.push({ kind: "noticed", at: m.ack.at, day: m.day, by: m.ack.by, previous: null, wording: null });
   }
   return out.sort((a, b) => (Date.parse(b.at) || 0) - (Date.parse(a.at) || 0));
 }
@@ -481,6 +485,7 @@ function historyLine(live, item, e) {
   else if (["paused", "resumed", "ended"].includes(e.kind)) what.append(`${who} ${e.kind} it`);
   else if (e.previous) what.append(`${who} corrected ${dayText(e.day)}: now `, status(e.kind), ` (was ${e.previous})`);
   else if (e.kind === "kept" || e.kind === "missed") what.append(`${who} marked ${dayText(e.day)} `, status(e.kind));
+  else if (e.kind === "marked") what.append(`${who} marked ${dayText(e.day)} (corrected later)`);
   else if (e.kind === "noted") what.append(`${who} changed the note on ${dayText(e.day)}`);
   else if (e.kind === "noticed") what.append(`${who} noticed the mark on ${dayText(e.day)}`);
   const when = document.createElement("span");

@@ -1,0 +1,67 @@
+"""The commitments page's script says what the server says: rate words, day and time words, and the
+history's entries, computed by static/src/commitments/page.js in Node and by the server."""
+import json
+import random
+import subprocess
+from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+
+from couple.commitments.reading import history_entries
+from couple.commitments.schedule import short_date, when_text
+from tests.conftest import need
+from tests.servers import ROOT
+from tests.test_boundaries_converge import node_ready
+
+pytestmark = pytest.mark.node
+ZONES = ["UTC", "Europe/London", "America/New_York", "Pacific/Chatham", "Asia/Kolkata",
+         "Australia/Lord_Howe", "Pacific/Apia"]
+
+
+def _node(payload: dict) -> dict:
+    need(node_ready(), "Node.js with the npm packages installed (npm ci)")
+    proc = subprocess.run(["node", str(ROOT / "tests/js/commitments.test.mjs"), json.dumps(payload)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def test_the_page_script_and_the_server_say_the_same(app):
+    rnd = random.Random(12)
+    rates = [{"kept": 0, "missed": 0, "marked": 0, "unmarked": 0, "rate": None},
+             {"kept": 0, "missed": 0, "marked": 0, "unmarked": 3, "rate": None},
+             {"kept": 1, "missed": 0, "marked": 1, "unmarked": 0, "rate": 100}]
+    for _ in range(200):
+        kept, missed, unmarked = rnd.randint(0, 40), rnd.randint(0, 40), rnd.randint(0, 40)
+        marked = kept + missed
+        rates.append({"kept": kept, "missed": missed, "marked": marked, "unmarked": unmarked,
+                      "rate": None if marked == 0 else round(100 * kept / marked)})
+    days = [date(2000, 1, 1) + timedelta(days=rnd.randint(0, 20000)) for _ in range(300)]
+    days += [date(2024, 2, 29), date(2026, 3, 29), date(2026, 10, 25)]
+    whens = []
+    for _ in range(300):
+        at = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=rnd.randint(0, 3 * 10**8))
+        whens.append([at.strftime("%Y-%m-%dT%H:%M:%S+00:00"), rnd.choice(ZONES)])
+    item = {"id": 7, "owner_id": 1, "tz": "Europe/London", "history": [
+        {"kind": "made", "wording": "Walk", "previous": None, "day": "2026-03-01", "at": "2026-03-01T08:00:00+00:00"},
+        {"kind": "reworded", "wording": "Walk after dinner", "previous": "Walk", "day": "2026-03-02", "at": "2026-03-02T08:00:00+00:00"}]}
+    marks = {
+        "7:2026-03-01": {"commitment_id": 7, "day": "2026-03-01", "status": "missed", "marked_at": "2026-03-01T20:00:00+00:00", "corrected_at": "2026-03-03T09:00:00+00:00", "ack": {"by": 2, "at": "2026-03-03T10:00:00+00:00", "note": "", "seen_status": "missed"}},
+        "7:2026-03-02": {"commitment_id": 7, "day": "2026-03-02", "status": "kept", "marked_at": "2026-03-02T20:00:00+00:00", "corrected_at": None, "ack": None},
+        "7:2026-03-03": {"commitment_id": 7, "day": "2026-03-03", "status": "kept", "marked_at": "2026-03-03T21:00:00+00:00", "corrected_at": None, "ack": None},
+        "8:2026-03-03": {"commitment_id": 8, "day": "2026-03-03", "status": "kept", "marked_at": "2026-03-03T21:00:00+00:00", "corrected_at": None, "ack": {"by": 1, "at": "2026-03-04T10:00:00+00:00", "note": "", "seen_status": "kept"}},
+    }
+    log = [{"kind": "noted", "previous": None, "day": "2026-03-02", "at": "2026-03-04T07:00:00+00:00"},
+           {"kind": "kept", "previous": None, "day": "2026-03-02", "at": "2026-03-02T20:00:00+00:00"}]
+    got = _node({"rates": rates, "days": [d.isoformat() for d in days], "whens": whens,
+                 "item": item, "marks": marks, "log": log})
+    with app.app_context():
+        macros = app.jinja_env.get_template("commitments/_macros.html").module
+        assert got["rates"] == [str(macros.rate_words(t)).strip() for t in rates]
+    assert got["days"] == [short_date(d) for d in days]
+    assert got["whens"] == [when_text(at, tz) for at, tz in whens]
+    server = history_entries(SimpleNamespace(id=7, owner_id=1), item, marks, log)
+    assert got["history"] == [[e["kind"], e["day"], e["at"], e["by"], e["previous"]] for e in server]
+    kinds = [e["kind"] for e in server]
+    assert kinds.count("marked") == 1 and "noticed" in kinds, "legacy marks and acks are there"
