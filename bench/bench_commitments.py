@@ -70,6 +70,10 @@ def seed_couple(tag: str, history_days: int):
         ]
         if marks:
             db.session.execute(insert(FollowThrough), marks)
+            # Each mark made through the app also leaves a row in the commitment's history.
+            db.session.execute(insert(CommitmentChange), [
+                {"commitment_id": c.id, "kind": m["status"], "wording": c.wording,
+                 "day": m["day"], "at": now} for m in marks])
             ids = db.session.scalars(select(FollowThrough.id).where(
                 FollowThrough.commitment_id == c.id).order_by(FollowThrough.day)).all()
             db.session.execute(insert(Acknowledgement), [

@@ -5,7 +5,7 @@ never a datetime): "Tuesday" is the owner's Tuesday wherever the partner lives.
 """
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -54,6 +54,9 @@ class CommitmentChange(db.Model):
     and each mark or correction of a day (MARK_LOG_KINDS)."""
 
     __tablename__ = "commitment_changes"
+    # The commitment's own changes and its log of marks are read apart (years of daily marks
+    # must not be scanned to find three rewordings): seek by (commitment, kind).
+    __table_args__ = (Index("ix_commitment_changes_commitment_kind", "commitment_id", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     commitment_id: Mapped[int] = mapped_column(

@@ -25,8 +25,8 @@ from ..guides.operations import guide_of
 from ..models_base import utcnow
 from ..pairing.models import Couple
 from .followthrough import rates
-from .models import (MARK_LOG_KINDS, MARK_STATUSES, SCHEDULE_KINDS, Acknowledgement, Commitment,
-                     CommitmentChange, FollowThrough)
+from .models import (CHANGE_KINDS, MARK_LOG_KINDS, MARK_STATUSES, SCHEDULE_KINDS,
+                     Acknowledgement, Commitment, CommitmentChange, FollowThrough)
 from .schedule import Schedule, describe, local_today, occurrences, valid_tz
 
 # Marks (and acknowledgements) can be made for the last WINDOW_DAYS local days; the client
@@ -143,7 +143,7 @@ def _changes(commitment_ids) -> dict[int, list[CommitmentChange]]:
     for ch in db.session.scalars(
         select(CommitmentChange)
         .where(CommitmentChange.commitment_id.in_(list(commitment_ids)),
-               CommitmentChange.kind.not_in(MARK_LOG_KINDS))
+               CommitmentChange.kind.in_(CHANGE_KINDS))
         .order_by(CommitmentChange.id)
         .execution_options(populate_existing=True)
     ):
