@@ -39,6 +39,6 @@ CASES = [
     Case("/exit", "POST", {"anonymous": SELF, "loner": SELF, "stranger": SELF, "partner": SELF,
                            "owner": OK},
          body=lambda w: {"drafts": {"reflection:rebuilding:1": "kept", "user_id": w.users["owner"].id}}),
-    Case("/guide/drafts/discard", "POST", SIGNED_IN,
+    Case("/drafts/discard", "POST", SIGNED_IN,
          body=lambda w: {"key": "reflection:rebuilding:1", "user_id": w.users["owner"].id}),
 ]

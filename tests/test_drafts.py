@@ -173,7 +173,7 @@ def test_discard_touches_only_the_requesters_own_draft(make_couple, login_as):
     for person in (riley, sam):
         assert _exit(login_as(person), {"reflection:rebuilding:1": f"{person.display_name}'s"}).status_code == 204
     client = login_as(sam)
-    response = client.post("/guide/drafts/discard", json={"key": "reflection:rebuilding:1",
+    response = client.post("/drafts/discard", json={"key": "reflection:rebuilding:1",
                                                           "user_id": riley.id},
                            headers={"Accept": "application/json"})
     assert response.status_code == 200
@@ -181,12 +181,12 @@ def test_discard_touches_only_the_requesters_own_draft(make_couple, login_as):
     assert _drafts(riley.id) == {"reflection:rebuilding:1": "Riley's"}
     # Hostile keys: nothing happens, no error page.
     for key in (None, 5, ["a"], "\x00", "x" * 10_000, "reflection:rebuilding:1\ud800"):
-        response = client.post("/guide/drafts/discard", json={"key": key},
+        response = client.post("/drafts/discard", json={"key": key},
                                headers={"Accept": "application/json"})
         assert response.status_code == 200
     assert _drafts(riley.id) == {"reflection:rebuilding:1": "Riley's"}
     # A plain form (no script) goes back to the page it came from.
-    response = login_as(riley).post("/guide/drafts/discard", data={"key": "reflection:rebuilding:1"})
+    response = login_as(riley).post("/drafts/discard", data={"key": "reflection:rebuilding:1"})
     assert response.status_code == 303
     assert _drafts(riley.id) == {}
 

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import InvalidInput
+from ..web import _same_site, payload, wants_json
 from ..extensions import db, limiter
 from ..guides import drafts
 from . import devices, operations
@@ -212,3 +213,16 @@ def delete():
             flash("Your account and everything in it have been deleted.", "info")
             return redirect(url_for("core.index"), code=303)
     return _account_page(PasswordForm(formdata=None), form, 400)
+
+
+@bp.post("/drafts/discard")
+@login_required
+def discard_draft():
+    """Throw away text a quick exit kept for you (only ever your own), or forget it once the
+    page saved it elsewhere."""
+    key = payload().get("key")
+    drafts.discard_draft(current_user, key if isinstance(key, str) else "")
+    if wants_json():
+        return {"ok": True}
+    back = request.referrer if _same_site(request.referrer) else url_for("core.home")
+    return redirect(back, code=303)

@@ -1,9 +1,9 @@
 """Read your guide, set where you are on each step, write and share reflections."""
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, render_template, url_for
 from flask_login import current_user, login_required
 
 from ..state import state_for
-from ..web import _same_site, done, int_field, op_id_from, payload, wants_json
+from ..web import done, int_field, op_id_from, payload
 from . import drafts, operations
 from .content import GUIDES
 from .models import STEP_STATE_LABELS, STEP_STATES
@@ -79,14 +79,3 @@ def share(step):
     return done(item, then=url_for("guides.mine", _anchor=f"step-{step}"),
                 message="Shared with your partner." if shared else "Private again.")
 
-
-@bp.post("/drafts/discard")
-@login_required
-def discard_draft():
-    """Throw away text a quick exit kept for you (only ever your own)."""
-    key = payload().get("key")
-    drafts.discard_draft(current_user, key if isinstance(key, str) else "")
-    if wants_json():
-        return {"ok": True}
-    back = request.referrer if _same_site(request.referrer) else url_for("guides.mine")
-    return redirect(back, code=303)

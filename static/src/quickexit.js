@@ -30,6 +30,16 @@ export function unsentFields(root = document) {
   return out;
 }
 
+// A field that held text kept by a quick exit has been saved by its own form: the server's copy
+// goes (the person's own draft only; the key names nothing else), and the page's note with it.
+export function forgetKept(live, field) {
+  if (!field || !field.dataset.kept) return;
+  delete field.dataset.kept;
+  const note = field.getAttribute("aria-describedby") && document.getElementById(field.getAttribute("aria-describedby"));
+  if (note) { note.remove(); field.removeAttribute("aria-describedby"); }
+  live.mutate("/drafts/discard", { key: field.dataset.draft });
+}
+
 function fitBudget(fields) {
   // Largest first out until the body fits: most of what was typed arrives rather than none.
   const entries = Object.entries(fields).sort((a, b) => a[1].length - b[1].length);
