@@ -21,10 +21,11 @@ from playwright.sync_api import expect
 from tests.conftest import chromium_path, need
 from tests.servers import PASSWORD
 
-from .conftest import CHROMIUM_ARGS, DESKTOP, PHONE, Watched
+from .conftest import CHROMIUM_ARGS, DESKTOP, Watched
 from .ui import axe_violations, linked_couple, sign_up, unique_email, wait_connected
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
+PHONE = {"width": 390, "height": 844}
 
 NEUTRAL = "<!doctype html><title>Weather</title><h1>Weather</h1><p>Sunny spells.</p>"
 # What only a signed-in page of the app shows: the live status, the tab bar, the user id.
@@ -232,7 +233,8 @@ def test_a_page_kept_whole_by_the_browser_hides_itself_and_asks_the_server_again
     print(f"\npages restored whole after the exit (then hidden and reloaded): {len(restored)}")
 
 
-def test_esc_twice_while_typing_keeps_the_draft_privately(e2e_server, open_person, bf_browser):
+def test_esc_twice_while_typing_keeps_the_draft_privately(e2e_server, open_person, bf_browser,
+                                                          screenshot_dir):
     if bf_browser.variant != "bfcache":
         pytest.skip("one run is enough: this is about the draft, not the cache")
     base = e2e_server.url
@@ -277,6 +279,11 @@ def test_esc_twice_while_typing_keeps_the_draft_privately(e2e_server, open_perso
     expect(r.page.locator("#kept-3")).to_contain_text("Kept from when you left quickly")
     expect(r.page.locator("#step-3 [data-privacy]")).to_have_text("private")
     assert not axe_violations(r.page), "axe on the kept draft"
+    r.page.locator("#step-3").scroll_into_view_if_needed()
+    r.page.screenshot(path=str(screenshot_dir / "guide-kept-draft-phone.png"))
+    r.page.emulate_media(color_scheme="dark")
+    r.page.screenshot(path=str(screenshot_dir / "guide-kept-draft-phone-dark.png"))
+    r.page.emulate_media(color_scheme="light")
 
     # The partner never saw it: not on the page they had open, not in an event, not in their state.
     s.page.wait_for_timeout(300)
