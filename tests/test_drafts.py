@@ -231,3 +231,15 @@ def test_exit_over_a_real_login_form(app, make_user):
     assert _exit(client, {"commitment:new": "x"}).status_code == 204
     login(client, user)
     assert client.get("/account").status_code == 200
+
+
+def test_a_kept_draft_is_shown_as_text_never_as_markup(make_user, login_as):
+    from couple.pairing.operations import create_invite
+
+    user = make_user()
+    create_invite(user, "rebuilding")
+    hostile = '</textarea><script>alert(1)</script><img src=x onerror=alert(2)>'
+    assert _exit(login_as(user), {"reflection:rebuilding:1": hostile}).status_code == 204
+    page = login_as(user).get("/guide").get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
