@@ -158,7 +158,19 @@ def test_after_a_quick_exit_back_forward_and_a_reopened_tab_show_nothing(
         wait_connected(w)
     assert secret in w.page.goto(base + "/guide").text() or True
     wait_connected(w)
+    cookies_before = w.context.cookies(base)
     exit_by(w, how, exit_url)
+
+    # The server ended the session itself: the cookies as they were before the exit (a copy, or
+    # a browser that did not apply the answer's Set-Cookie) sign nobody in.
+    replay = bf_browser.new_context()
+    try:
+        replay.add_cookies(cookies_before)
+        probe = replay.new_page()
+        probe.goto(base + "/account")
+        assert re.search(r"/login", probe.url), probe.url
+    finally:
+        replay.close()
 
     shots: list = []
     history = []
@@ -340,3 +352,57 @@ def test_a_device_ended_from_another_is_signed_out_at_once(e2e_server, open_pers
     # The laptop is still signed in and live.
     laptop.page.goto(base + "/home")
     wait_connected(laptop)
+
+
+def test_a_restored_session_after_a_browser_restart_shows_nothing(e2e_server, playwright_instance,
+                                                                  tmp_path):
+    """Chromium closed after a quick exit and started again with its last session restored
+    (a profile on disk, --restore-last-session): the restored tab's Back history holds the app's
+    pages, and each of them asks the server again and gets the login page."""
+    path = chromium_path()
+    need(path is not None, "Chromium")
+    base = e2e_server.url
+    profile = str(tmp_path / "profile")
+    args = CHROMIUM_ARGS + ["--restore-last-session"]
+
+    def launch():
+        ctx = playwright_instance.chromium.launch_persistent_context(
+            profile, executable_path=path, args=args, locale="en-GB", viewport=PHONE,
+            ignore_default_args=["--disable-back-forward-cache"])
+        ctx.set_default_timeout(15000)
+        return ctx
+
+    ctx = launch()
+    try:
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        w = Watched("restart", ctx, page)
+        email = sign_up(w, base, "Quinn")
+        exit_url = route_neutral(w)
+        for step in ("/guide", "/commitments", "/account"):
+            page.goto(base + step)
+            wait_connected(w)
+        exit_by(w, "esc", exit_url)
+        assert not w.problems(), w.problems()
+    finally:
+        ctx.close()  # a normal shutdown: Chromium writes its session to the profile
+    ctx = launch()
+    try:
+        restored = [p for p in ctx.pages if p.url not in ("about:blank", "")]
+        assert restored, "Chromium restored no tab"
+        seen = []
+        for page in restored:
+            for _ in range(5):
+                try:
+                    page.go_back()
+                except Exception:  # noqa: BLE001  (no entry further back)
+                    break
+                page.wait_for_load_state("load")
+                html = page.content()
+                seen.append(page.url)
+                assert "Quinn" not in html and email not in html, page.url
+                assert 'id="conn-status"' not in html and "data-user-id" not in html, page.url
+                if page.url.startswith(base):
+                    assert re.search(r"/(login|signup)(\?|$)", page.url), page.url
+        assert any("/login?next=" in url for url in seen), seen
+    finally:
+        ctx.close()
