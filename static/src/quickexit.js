@@ -75,8 +75,26 @@ function hideEverything() {
   if (document.body) document.body.hidden = true;
 }
 
+// A signed-out page (log in, sign up) reached again through the history or a reload: the
+// browser may put back what was typed there (an email, a name), which would tell whoever
+// presses Back after a quick exit whose account this is. Put the fields back as the server sent them.
+function forgetTypedFieldsWhenSignedOut() {
+  if (document.body && document.body.dataset.userId) return;
+  const nav = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+  if (!nav || (nav.type !== "back_forward" && nav.type !== "reload")) return;
+  for (const field of document.querySelectorAll("input, textarea")) {
+    if (field.type === "hidden" || field.type === "submit") continue;
+    if (field.type === "checkbox" || field.type === "radio") field.checked = field.defaultChecked;
+    else if (field.value !== field.defaultValue) field.value = field.defaultValue;
+  }
+}
+
 export function installQuickExit() {
   revealCurrentTab();
+  // Chromium puts restored values back in a task after the document is parsed (after this
+  // script), so the fields are reset again when the page is shown.
+  forgetTypedFieldsWhenSignedOut();
+  window.addEventListener("pageshow", forgetTypedFieldsWhenSignedOut);
   // A page restored whole from the back/forward cache may belong to a session that has ended
   // since: it was hidden when it was left (pagehide) and asks the server again now.
   window.addEventListener("pagehide", (event) => { if (event.persisted) hideEverything(); });
