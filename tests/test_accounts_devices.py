@@ -235,7 +235,7 @@ class RawSocket:
 
 def _account_device_ids(session, base):
     page = session.get(base + "/account").text
-    here = re.search(r'data-device-id="(\d+)">\s*<div class="device-text">\s*<strong class="device-label">[^<]*</strong> <span class="badge this-device">', page)
+    here = re.search(r'data-device-id="(\d+)">\s*<div class="device-text">\s*<span><strong class="device-label">[^<]*</strong> <span class="badge this-device">', page)
     return _device_ids(page), int(here.group(1))
 
 

@@ -252,7 +252,7 @@ def test_quick_exit_by_the_control_and_by_esc_twice(e2e_server, open_partner):
         expect(r.page.get_by_role("heading", name="Weather")).to_be_visible()
 
 
-def test_axe_on_the_quick_exit_states(e2e_server, open_partner):
+def test_axe_on_the_quick_exit_states(e2e_server, open_partner, screenshot_dir):
     """Issue 12's new states: the devices list (two devices, this one marked), the signed-out
     landing after a quick exit, a reflection and a commitment kept by a quick exit."""
     base = e2e_server.url
@@ -303,6 +303,8 @@ def test_axe_on_the_quick_exit_states(e2e_server, open_partner):
     expect(phone.page.locator("#kept-new")).to_be_visible()
     expect(phone.page.locator("#wording")).to_have_value("Call before I am late")
     check(phone.page, "phone /commitments with a kept wording", found)
+    phone.page.locator("details#new").scroll_into_view_if_needed()
+    phone.page.screenshot(path=str(screenshot_dir / "commitments-kept-wording-phone.png"))
     phone.page.set_viewport_size(DESKTOP)
     check(phone.page, "desktop /commitments with a kept wording", found, schemes=("light",))
     phone.page.set_viewport_size(PHONE)
