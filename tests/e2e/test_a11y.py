@@ -303,7 +303,7 @@ def test_axe_on_the_quick_exit_states(e2e_server, open_partner, screenshot_dir):
     expect(phone.page.locator("#kept-new")).to_be_visible()
     expect(phone.page.locator("#wording")).to_have_value("Call before I am late")
     check(phone.page, "phone /commitments with a kept wording", found)
-    phone.page.locator("details#new").scroll_into_view_if_needed()
+    phone.page.evaluate("() => window.scrollTo(0, document.getElementById('new').offsetTop - 80)")
     phone.page.screenshot(path=str(screenshot_dir / "commitments-kept-wording-phone.png"))
     phone.page.set_viewport_size(DESKTOP)
     check(phone.page, "desktop /commitments with a kept wording", found, schemes=("light",))
