@@ -243,3 +243,25 @@ def test_a_kept_draft_is_shown_as_text_never_as_markup(make_user, login_as):
     page = login_as(user).get("/guide").get_data(as_text=True)
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+@pytest.mark.postgres
+def test_hostile_drafts_on_postgresql(app_factory, postgres_url):
+    """PostgreSQL refuses NUL in text outright (psycopg.DataError): the exit must still keep
+    what it can and end the session."""
+    from couple.accounts.operations import sign_up
+
+    app = app_factory(SQLALCHEMY_DATABASE_URI=postgres_url)
+    with app.app_context():
+        user = sign_up("pg-drafts@example.com", "Pat", "correct horse battery staple")
+        user_id = user.id
+        client = app.test_client()
+        login(client, user)
+        response = client.post("/exit", data=json.dumps({"drafts": HOSTILE}, ensure_ascii=True),
+                               content_type="application/json")
+        assert response.status_code == 204
+        kept = _drafts(user_id)
+        assert kept["reflection:rebuilding:1"] == "nul in the middle"
+        assert len(kept) == 3
+        assert client.get("/account").status_code == 302
+        db.session.remove()
