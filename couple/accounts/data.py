@@ -74,6 +74,7 @@ def former_couples(user: User):
 
 
 def _core_export(user: User) -> dict:
+    from ..guides.drafts import export_drafts
     from ..guides.models import GuideProgress, Reflection
     from ..pairing.models import Invite
 
@@ -99,9 +100,12 @@ def _core_export(user: User) -> dict:
         },
         # Devices you are signed in on; the secret part of a session is never exported.
         "sessions": [
-            {"created_at": s.created_at, "expires_at": s.expires_at, "remember": s.remember}
+            {"created_at": s.created_at, "expires_at": s.expires_at, "remember": s.remember,
+             "device": s.device, "last_used_on": s.last_used_on}
             for s in sessions
         ],
+        # What a quick exit kept of what you were typing, not saved anywhere else yet.
+        "drafts": export_drafts(user),
         "couples": [
             {"id": c.id, "your_role": c.role_of(user), "created_at": c.created_at,
              "ended_at": c.ended_at}

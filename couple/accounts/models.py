@@ -1,9 +1,9 @@
 """A person, and each signed-in device of theirs (a login session)."""
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -66,5 +66,10 @@ class LoginSession(db.Model):
     remember: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What the account page shows to the person themselves (couple/accounts/devices.py): a
+    # rough label from a fixed vocabulary ("Firefox on Android"), never the raw User-Agent, and
+    # the day it was last used (a day, not a time; never an address or a place).
+    device: Mapped[str | None] = mapped_column(String(60))
+    last_used_on: Mapped[date | None] = mapped_column(Date)
 
     user = relationship(User)

@@ -7,8 +7,10 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import InvalidInput
-from ..extensions import limiter
-from . import operations
+from ..web import _same_site, payload, wants_json
+from ..extensions import db, limiter
+from ..guides import drafts
+from . import devices, operations
 from .forms import DeleteForm, LoginForm, PasswordForm, SignupForm
 
 bp = Blueprint("accounts", __name__)
@@ -31,6 +33,15 @@ def _begin(user, remember: bool) -> None:
     session.clear()
     operations.start_session(user, remember=remember)
     login_user(user, remember=remember)
+    devices.describe_new_session(user, request.headers.get("User-Agent"))
+
+
+@bp.before_app_request
+def _mark_device_used():
+    # The account page's rough "last used" day for this browser: one write a day at most.
+    if request.endpoint in (None, "static", "accounts.quick_exit") or not current_user.is_authenticated:
+        return
+    devices.mark_used(current_user)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -93,7 +104,66 @@ def account():
 
 def _account_page(form, delete_form, status=200):
     return render_template("accounts/account.html", form=form, delete_form=delete_form,
-                           sessions=operations.sessions_count(current_user)), status
+                           devices=devices.devices_of(current_user)), status
+
+
+@bp.post("/account/devices/<int:device_id>/end")
+@login_required
+@limiter.limit("60 per hour")
+def end_device(device_id):
+    """Sign one of your devices out at once (its open pages too); another person's is a 404."""
+    label = next((d.label for d in devices.devices_of(current_user) if d.id == device_id), None)
+    if devices.end_device(current_user, device_id):
+        logout_user()
+        session.clear()
+        flash("This device is signed out.", "info")
+        return redirect(url_for("accounts.login"), code=303)
+    flash(f"Signed out: {label}. Its open pages have closed.", "success")
+    return redirect(url_for("accounts.account", _anchor="devices"), code=303)
+
+
+EXIT_BODY_LIMIT = 200 * 1024
+
+
+def _exit_fields() -> dict:
+    """The unsent fields a quick exit sends: {"drafts": {key: text}} as JSON, or a form field
+    `drafts` holding that JSON (sendBeacon). Anything else is read as no drafts: the exit
+    itself must never fail on what the page sent."""
+    raw = None
+    if request.is_json:
+        raw = request.get_data(cache=True, as_text=False)[:EXIT_BODY_LIMIT]
+    elif request.form.get("drafts"):
+        raw = request.form["drafts"].encode("utf-8", "replace")[:EXIT_BODY_LIMIT]
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    if isinstance(data, dict) and "drafts" in data:
+        data = data["drafts"]
+    return data if isinstance(data, dict) else {}
+
+
+@bp.post("/exit")
+def quick_exit():
+    """Quick exit (the page leaves at once and sends this on its way out): keep what was being
+    typed as private drafts, end this browser's session and its sockets, and ask the browser to
+    drop what it cached of this site. Always 204: there is nobody to show an answer to."""
+    if current_user.is_authenticated:
+        user = current_user._get_current_object()
+        drafts.keep_drafts(user, _exit_fields())
+        db.session.flush()
+        # One commit: the drafts are kept and the session ends together.
+        devices.revoke_sessions(devices.LoginSession.id == user.login_session_id)
+        logout_user()
+    session.clear()
+    response = Response(status=204)
+    # The browser's HTTP cache and this site's storage go; "cookies" is left out: it would sign
+    # the person out of every site under the same registrable domain. The session cookie is
+    # cleared by logout_user/session.clear above, and the session it named no longer exists.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.post("/account/password")
@@ -143,3 +213,16 @@ def delete():
             flash("Your account and everything in it have been deleted.", "info")
             return redirect(url_for("core.index"), code=303)
     return _account_page(PasswordForm(formdata=None), form, 400)
+
+
+@bp.post("/drafts/discard")
+@login_required
+def discard_draft():
+    """Throw away text a quick exit kept for you (only ever your own), or forget it once the
+    page saved it elsewhere."""
+    key = payload().get("key")
+    drafts.discard_draft(current_user, key if isinstance(key, str) else "")
+    if wants_json():
+        return {"ok": True}
+    back = request.referrer if _same_site(request.referrer) else url_for("core.home")
+    return redirect(back, code=303)

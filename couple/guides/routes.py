@@ -1,14 +1,25 @@
 """Read your guide, set where you are on each step, write and share reflections."""
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, abort, g, render_template, url_for
 from flask_login import current_user, login_required
 
 from ..state import state_for
 from ..web import done, int_field, op_id_from, payload
-from . import operations
+from . import drafts, operations
 from .content import GUIDES
 from .models import STEP_STATE_LABELS, STEP_STATES
 
 bp = Blueprint("guides", __name__, url_prefix="/guide")
+
+
+@bp.app_context_processor
+def _kept_drafts():
+    def kept_draft(key: str) -> str | None:
+        """What this person was typing in the field `key` when they left by the quick exit."""
+        if "kept_drafts" not in g:
+            g.kept_drafts = drafts.drafts_for(current_user)
+        return g.kept_drafts.get(key)
+
+    return {"kept_draft": kept_draft}
 
 
 @bp.get("")
@@ -53,6 +64,8 @@ def save_reflection(step):
     data = payload()
     item = operations.save_reflection(current_user, step, data.get("text", ""),
                                       int_field(data, "version"), op_id_from(data))
+    # What the quick exit kept for this field is in the saved reflection now.
+    drafts.discard_draft(current_user, f"reflection:{item['guide']}:{item['step']}")
     return done(item, then=url_for("guides.mine", _anchor=f"step-{step}"), message="Saved.")
 
 
@@ -65,3 +78,4 @@ def share(step):
     item = operations.share_reflection(current_user, step, shared, op_id_from(data))
     return done(item, then=url_for("guides.mine", _anchor=f"step-{step}"),
                 message="Shared with your partner." if shared else "Private again.")
+

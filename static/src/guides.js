@@ -88,6 +88,13 @@ export function setupGuide(live) {
         delete form.dataset.dirty;
         version.value = answer.result.version;
         note.textContent = "Saved";
+        // A text kept by a quick exit is saved now: the server forgot its copy, and so does the page.
+        delete textarea.dataset.kept;
+        textarea.defaultValue = textarea.value;
+        const kept = form.querySelector(".kept-draft");
+        if (kept) { kept.remove(); textarea.removeAttribute("aria-describedby"); }
+        const discard = document.getElementById(`discard-${form.dataset.step}`);
+        if (discard) discard.remove();
       } else if (answer.status === 409) {
         note.textContent = "Changed elsewhere: the saved copy is below your text. Merge and save again.";
         if (answer.current) {
@@ -126,6 +133,7 @@ export function setupGuide(live) {
     // Never overwrite what the person is typing; the 409 on save tells them to merge.
     if (!form.dataset.dirty) {
       textarea.value = item.text;
+      textarea.defaultValue = item.text; // saved: nothing for a quick exit to keep
       form.querySelector('input[name="version"]').value = item.version;
     }
     form.querySelector("[data-privacy]").textContent = item.shared ? "shared with your partner" : "private";

@@ -38,6 +38,9 @@ function diff(oldState, newState) {
   return patch;
 }
 
+// Set by the quick exit (quickexit.js) the moment it starts leaving.
+function leaving() { return document.documentElement.classList.contains("leaving"); }
+
 function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
   return meta ? meta.content : "";
@@ -70,8 +73,9 @@ export class Live {
     this.socket.on("disconnect", (reason) => {
       this.connected = false;
       this.status();
-      // The server closed us (logout, password change, account deletion): go to the login page.
-      if (reason === "io server disconnect") window.location.assign("/login");
+      // The server closed us (logout, password change, account deletion): go to the login page,
+      // unless a quick exit is already leaving (it ended this session itself: never come back).
+      if (reason === "io server disconnect" && !leaving()) window.location.assign("/login");
     });
     this.socket.on("connect_error", () => { this.connected = false; this.status(); });
     this.socket.on("ev", (ev) => this.receive(ev));
@@ -139,8 +143,9 @@ export class Live {
   }
 
   async reset() {
+    if (leaving()) return;
     const response = await fetch("/api/state", { headers: { Accept: "application/json" } });
-    if (response.status === 401 || response.redirected) { window.location.assign("/login"); return; }
+    if (response.status === 401 || response.redirected) { if (!leaving()) window.location.assign("/login"); return; }
     if (!response.ok) return; // the next heartbeat asks again
     const fresh = await response.json();
     const freshCouple = fresh.data.pairing.status.couple_id || null;
@@ -213,6 +218,7 @@ export class Live {
   // who acted sees the server's own message; their partner sees who did what. Unsaved typing is
   // never thrown away: the page then stays, with the note and a button to refresh.
   reloadFor(ev) {
+    if (leaving()) return;
     const partner = this.state.couple && this.state.couple.info && this.state.couple.info.partner;
     const who = partner && partner.id === ev.actor ? partner.name : "Your partner";
     let text = null;

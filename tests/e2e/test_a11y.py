@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import need
-from tests.servers import ROOT
+from tests.servers import PASSWORD, ROOT
 
 from .conftest import DESKTOP, PHONE
 from .test_boundaries import SYNCED
@@ -218,6 +218,8 @@ NEUTRAL = "<!doctype html><title>Weather</title><h1>Weather</h1>"
 def test_quick_exit_by_the_control_and_by_esc_twice(e2e_server, open_partner):
     base = e2e_server.url
     r, _s = linked_couple(open_partner, base)
+    r.page.goto(base + "/account")
+    email = re.search(r"\S+@example\.com", r.page.locator("main").inner_text()).group(0)
     exit_url = r.page.locator("#quick-exit").get_attribute("href")
     origin = re.match(r"https?://[^/]+", exit_url).group(0)
     # The neutral page is served locally: the test needs no network.
@@ -230,8 +232,14 @@ def test_quick_exit_by_the_control_and_by_esc_twice(e2e_server, open_partner):
     expect(r.page.get_by_role("heading", name="Weather")).to_be_visible()
 
     # Esc twice, from every kind of signed-in page (each has its own bundle), even mid-typing.
+    # Each exit ends this browser's session: sign in again first.
     for path, focus in [("/home", None), ("/guide", "#refl-2"), ("/commitments", "#wording"),
                         ("/boundaries", None), ("/account", None)]:
+        r.page.goto(base + "/login")
+        r.page.get_by_label("Email").fill(email)
+        r.page.get_by_label("Password").fill(PASSWORD)
+        r.page.get_by_role("button", name="Log in").click()
+        r.page.wait_for_url(re.compile(r"/home$"))
         r.page.goto(base + path)
         wait_connected(r)
         if focus:
@@ -243,3 +251,70 @@ def test_quick_exit_by_the_control_and_by_esc_twice(e2e_server, open_partner):
         r.page.keyboard.press("Escape")
         r.page.wait_for_url(exit_url)
         expect(r.page.get_by_role("heading", name="Weather")).to_be_visible()
+
+
+def test_axe_on_the_quick_exit_states(e2e_server, open_partner, screenshot_dir):
+    """Issue 12's new states: the devices list (two devices, this one marked), the signed-out
+    landing after a quick exit, a reflection and a commitment kept by a quick exit."""
+    base = e2e_server.url
+    found: dict = {}
+    phone, _partner = linked_couple(open_partner, base, rebuilding_name="Dana")
+    phone.page.goto(base + "/account")
+    email = re.search(r"\S+@example\.com", phone.page.locator("main").inner_text()).group(0)
+    laptop = open_partner("laptop", viewport=DESKTOP)
+    laptop.page.goto(base + "/login")
+    laptop.page.get_by_label("Email").fill(email)
+    laptop.page.get_by_label("Password").fill(PASSWORD)
+    laptop.page.get_by_role("button", name="Log in").click()
+    laptop.page.wait_for_url(re.compile(r"/home$"))
+    for w in (phone, laptop):
+        w.page.goto(base + "/account")
+        wait_connected(w)
+        expect(w.page.locator("li.device")).to_have_count(2)
+        check(w.page, f"{w.name} /account with two devices", found)
+    exit_url = phone.page.locator("#quick-exit").get_attribute("href")
+    origin = re.match(r"https?://[^/]+", exit_url).group(0)
+    phone.context.route(origin + "/**", lambda route: route.fulfill(
+        status=200, content_type="text/html", body=NEUTRAL))
+    phone.page.goto(base + "/guide")
+    wait_connected(phone)
+    phone.page.locator("#refl-1").fill("Something I was still writing")
+    phone.page.goto(base + "/commitments")
+    wait_connected(phone)
+    if not phone.page.locator("#wording").is_visible():
+        phone.page.locator("details#new > summary").click()
+    phone.page.locator("#wording").fill("Call before I am late")
+    phone.page.keyboard.press("Escape")
+    phone.page.keyboard.press("Escape")
+    phone.page.wait_for_url(exit_url)
+    phone.page.go_back()
+    expect(phone.page).to_have_url(re.compile(r"/login\?next="))
+    check(phone.page, "phone signed-out landing after a quick exit", found)
+    phone.page.get_by_label("Email").fill(email)
+    phone.page.get_by_label("Password").fill(PASSWORD)
+    phone.page.get_by_role("button", name="Log in").click()
+    # Back from the neutral page reached /guide (the exit replaced /commitments in the history).
+    phone.page.wait_for_url(re.compile(r"/guide$"))
+    wait_connected(phone)
+    # The reflection typed before moving on to /commitments was not sent (it was never
+    # left by a quick exit): only the page being left is collected.
+    expect(phone.page.locator("#kept-1")).to_have_count(0)
+    phone.page.goto(base + "/commitments")
+    wait_connected(phone)
+    expect(phone.page.locator("#kept-new")).to_be_visible()
+    expect(phone.page.locator("#wording")).to_have_value("Call before I am late")
+    check(phone.page, "phone /commitments with a kept wording", found)
+    phone.page.evaluate("() => window.scrollTo(0, document.getElementById('new').offsetTop - 80)")
+    phone.page.screenshot(path=str(screenshot_dir / "commitments-kept-wording-phone.png"))
+    phone.page.set_viewport_size(DESKTOP)
+    check(phone.page, "desktop /commitments with a kept wording", found, schemes=("light",))
+    phone.page.set_viewport_size(PHONE)
+    # Made: the kept copy is forgotten, on the page and on the server.
+    phone.page.get_by_role("radio", name="Every day").check()
+    phone.page.get_by_role("button", name="Make this commitment").click()
+    expect(phone.page.locator("#kept-new")).to_have_count(0)
+    expect(phone.page.locator("a.wording", has_text="Call before I am late").first).to_be_visible()
+    phone.page.reload()
+    wait_connected(phone)
+    expect(phone.page.locator("#kept-new")).to_have_count(0)
+    assert not found, "axe (WCAG 2.1 A/AA) violations:\n" + report(found)

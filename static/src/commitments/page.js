@@ -1,6 +1,7 @@
 // Commitments pages: the list (index) and one commitment (detail), kept live for both partners.
 // Every user text enters the DOM through textContent or attributes; new rows are clones of the
 // server-rendered <template>s, never HTML strings.
+import { forgetKept } from "../quickexit.js";
 
 const STATUS = { active: "Active", paused: "Paused", ended: "Ended" };
 const CELL_WORDS = { kept: "kept", missed: "missed", unmarked: "not marked", today: "due today", upcoming: "due", none: "not due" };
@@ -284,6 +285,7 @@ export function setupIndex(live) {
       if (answer.ok) {
         setText(note, "Made. It is in your list.");
         live.announce("Commitment made.");
+        forgetKept(live, form.querySelector("textarea"));
         form.querySelector("textarea").value = "";
       } else {
         setText(note, answer.error || "That did not save.");
