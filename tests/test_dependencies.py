@@ -126,8 +126,8 @@ def _lock(which: str) -> dict[str, dict]:
     for line in LOCKS[which].read_text().splitlines():
         pin = _PIN.match(line)
         if pin:
-            current = entries.setdefault(canonicalize_name(pin.group(1)),
-                                         {"version": Version(pin.group(2)), "hashes": 0, "via": set()})
+            current = {"version": Version(pin.group(2)), "hashes": 0, "via": set()}
+            entries[canonicalize_name(pin.group(1))] = current
             in_via = False
         elif current is not None and line.strip().startswith("--hash=sha256:"):
             current["hashes"] += 1
