@@ -10,11 +10,3 @@ def current_couple():
     if couple is None or not couple.active:
         raise NotFound("Link with your partner first.")
     return couple
-
-
-def check_member(obj_couple_id: int | None):
-    """NotFound unless the object belongs to the signed-in person's active couple."""
-    couple = current_couple()
-    if obj_couple_id != couple.id:
-        raise NotFound()
-    return couple

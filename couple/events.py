@@ -17,8 +17,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .extensions import db
 from .models_base import UTCDateTime, utcnow
 
-STREAM_KINDS = ("couple", "user")
-
 
 class Event(db.Model):
     __tablename__ = "events"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Known-vulnerability audit of the dependencies (security.md B.12, issue 7).
-#   Python: pip-audit over the installed environment (what the app really runs on), plus every
-#           requirements*.txt lock file if the project has one.
+#   Python: pip-audit over the installed environment (what the app really runs on), plus the
+#           lock files in requirements/ (what `make run` and `make test` install; pinned and
+#           hashed, so they are audited as written, without resolving anything).
 #   JS:     npm audit over package-lock.json (the bundled socket.io-client and yjs).
 # Exits non-zero on any known vulnerability. Needs network access to the advisory databases
 # (PyPI/OSV and the npm registry). Usage: scripts/audit.sh   (from anywhere)
@@ -16,9 +17,12 @@ echo "== pip-audit: installed environment"
 # --strict: a dependency that could not be looked up fails the audit (never a silent pass).
 "$PY" -m pip_audit --strict --progress-spinner off --skip-editable --desc on || status=1
 shopt -s nullglob
-for lock in requirements*.txt; do
+locks=(requirements/*.txt)
+[ ${#locks[@]} -gt 0 ] || { echo "no lock files in requirements/"; status=1; }
+for lock in "${locks[@]}"; do
   echo "== pip-audit: $lock"
-  "$PY" -m pip_audit --strict --progress-spinner off --desc on -r "$lock" || status=1
+  "$PY" -m pip_audit --strict --progress-spinner off --desc on --disable-pip --require-hashes \
+    -r "$lock" || status=1
 done
 if [ -f package-lock.json ] && command -v npm >/dev/null; then
   echo "== npm audit: package-lock.json"

@@ -68,9 +68,12 @@ def test_every_emitting_operation(watched):
            types=["commitments.acknowledged"])
     verify(lambda: ops.reword_commitment(user(riley), cid, "Share where I am going, and with whom"),
            types=["commitments.reworded"])
-    verify(lambda: ops.pause_commitment(user(riley), cid), types=["commitments.paused"])
-    verify(lambda: ops.resume_commitment(user(riley), cid), types=["commitments.resumed"])
-    verify(lambda: ops.end_commitment(user(riley), cid), types=["commitments.ended"])
+    verify(lambda: ops.set_commitment_status(user(riley), cid, "paused"),
+           types=["commitments.paused"])
+    verify(lambda: ops.set_commitment_status(user(riley), cid, "active"),
+           types=["commitments.resumed"])
+    verify(lambda: ops.set_commitment_status(user(riley), cid, "ended"),
+           types=["commitments.ended"])
 
 
 def test_refused_repeated_and_no_op_operations_send_nothing(watched):
@@ -94,7 +97,7 @@ def test_refused_repeated_and_no_op_operations_send_nothing(watched):
            types=[])
     verify(lambda: ops.mark_follow_through(user(riley), cid, day(item), "kept"), types=[])
     verify(lambda: ops.reword_commitment(user(riley), cid, item["wording"]), types=[])
-    verify(lambda: ops.resume_commitment(user(riley), cid), types=[])
+    verify(lambda: ops.set_commitment_status(user(riley), cid, "active"), types=[])
 
 
 def test_another_couple_hears_nothing(watched, make_couple, login_as, socket_for):

@@ -104,19 +104,20 @@ def test_pause_resume_end(make_couple):
     riley, sam = make_couple()
     item = make_commitment(riley, days_back=5)
     with pytest.raises(Forbidden):
-        ops.pause_commitment(user(sam), item["id"])
-    paused = ops.pause_commitment(user(riley), item["id"])
+        ops.set_commitment_status(user(sam), item["id"], "paused")
+    paused = ops.set_commitment_status(user(riley), item["id"], "paused")
     assert paused["status"] == "paused" and not paused["due_today"]
-    assert ops.pause_commitment(user(riley), item["id"]) == paused, "pausing twice is a no-op"
+    again = ops.set_commitment_status(user(riley), item["id"], "paused")
+    assert again == paused, "pausing twice is a no-op"
     # Past days stay due (not marked, not missed): a pause never rewrites history.
     assert paused["rates"]["7"]["unmarked"] == 5 and paused["rates"]["7"]["marked"] == 0
-    resumed = ops.resume_commitment(user(riley), item["id"])
+    resumed = ops.set_commitment_status(user(riley), item["id"], "active")
     assert resumed["status"] == "active" and resumed["due_today"]
-    ended = ops.end_commitment(user(riley), item["id"])
+    ended = ops.set_commitment_status(user(riley), item["id"], "ended")
     assert ended["status"] == "ended" and not ended["due_today"]
     assert [h["kind"] for h in ended["history"]] == ["made", "paused", "resumed", "ended"]
     with pytest.raises(InvalidInput):
-        ops.resume_commitment(user(riley), item["id"])
+        ops.set_commitment_status(user(riley), item["id"], "active")
     with pytest.raises(InvalidInput):
         ops.reword_commitment(user(riley), item["id"], "New words")
     # Past occurrences of an ended commitment can still be marked honestly.

@@ -1,9 +1,13 @@
 """Account forms (CSRF comes from Flask-WTF on every one)."""
+import re
+
 from flask import request
 from flask_wtf import FlaskForm as _FlaskForm
 from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class FlaskForm(_FlaskForm):
@@ -16,7 +20,10 @@ class FlaskForm(_FlaskForm):
                     and request.method != "GET" and request.is_json and not request.form):
                 data = request.get_json(silent=True)
                 data = data if isinstance(data, dict) else {}
-                return ImmutableMultiDict({k: str(v) for k, v in data.items()
+                # A lone surrogate (JSON can carry one, a form cannot) becomes U+FFFD, as
+                # undecodable form bytes do: the page that echoes the field can then be sent.
+                return ImmutableMultiDict({k: _LONE_SURROGATE.sub("\ufffd", str(v))
+                                           for k, v in data.items()
                                            if isinstance(v, (str, int, float, bool))})
             return super().wrap_formdata(form, formdata)
 

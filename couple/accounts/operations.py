@@ -7,6 +7,7 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -39,8 +40,30 @@ def common_passwords() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
 
 
+EMAIL_HINT = "Enter an email address like name@example.com."
+MAX_EMAIL = 254  # the users.email column, and RFC 5321's limit
+
+
 def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
+
+
+def email_problem(email: str) -> str | None:
+    """What is wrong with this (normalized) address, in words for the form; None if nothing.
+
+    Syntax only (email-validator, no DNS look-up): internationalized domains and local parts
+    are accepted; spaces, control characters, NUL, lone surrogates and over-long addresses are not.
+    """
+    if len(email) > MAX_EMAIL:
+        return f"That address is too long. {EMAIL_HINT}"
+    if "\ufffd" in email:
+        # What a form body that was not UTF-8 decodes to: the address typed is already lost.
+        return f"That address has characters we could not read. {EMAIL_HINT}"
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as err:
+        return f"{err} {EMAIL_HINT}"
+    return None
 
 
 def check_password_rules(password: str, *, email: str = "", field: str = "password") -> None:
@@ -68,8 +91,9 @@ def check_display_name(name: str) -> str:
 def sign_up(email: str, display_name: str, password: str) -> User:
     """Create an account; raises InvalidInput naming the field to fix."""
     email = normalize_email(email)
-    if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
-        raise InvalidInput("Enter an email address like name@example.com.", "email")
+    problem = email_problem(email)
+    if problem:
+        raise InvalidInput(problem, "email")
     display_name = check_display_name(display_name)
     check_password_rules(password, email=email)
     user = User(email=email, display_name=display_name, password_hash=hasher.hash(password))

@@ -78,7 +78,13 @@ def login():
         if user is not None:
             _begin(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")), code=303)
-        failed = True
+        # A mistyped address is told plainly (that tells nothing about who has an account);
+        # it is checked only after the password, so an account made before the check still works.
+        problem = operations.email_problem(operations.normalize_email(form.email.data))
+        if problem:
+            form.email.errors.append(problem)
+        else:
+            failed = True
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/login.html", form=form, failed=failed,
                            failed_message=LOGIN_FAILED), status

@@ -532,21 +532,6 @@ def set_commitment_status(user, commitment_id, target: str, op_id: str | None = 
     return item
 
 
-def pause_commitment(user, commitment_id, op_id=None) -> dict:
-    """Pause: from today it does not fall due until resumed; nothing already marked changes."""
-    return set_commitment_status(user, commitment_id, "paused", op_id)
-
-
-def resume_commitment(user, commitment_id, op_id=None) -> dict:
-    """Resume a paused commitment: it falls due again from today."""
-    return set_commitment_status(user, commitment_id, "active", op_id)
-
-
-def end_commitment(user, commitment_id, op_id=None) -> dict:
-    """End a commitment: from today it no longer falls due; its history stays for both."""
-    return set_commitment_status(user, commitment_id, "ended", op_id)
-
-
 MARK_LOG_LIMIT = 200
 
 

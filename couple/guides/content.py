@@ -1,7 +1,8 @@
 """The two guides, in the words of their sources (outbound links removed, their words kept).
 
 Rebuilding: shared/seeds/000_5f9147c3afb6f6f2.txt. Supporting: shared/seeds/003_fa3019377c439bb4.txt.
-tests/test_guides_content.py checks every step against the seed files word for word.
+The guides' tests (test_guides_have_every_step_in_the_seeds_words) check every step against
+the seed files word for word (a copy of them travels with the tests, in tests/fixtures/seeds/).
 """
 from dataclasses import dataclass
 
