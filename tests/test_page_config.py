@@ -110,3 +110,15 @@ def test_no_template_links_a_style_sheet_from_its_content(path):
         text = text.split("</head>", 1)[1]
     text = re.sub(r"\{% block head %\}.*?\{% endblock %\}", "", text, flags=re.S)
     assert "<link" not in text, path
+
+
+def test_the_page_scripts_keep_no_copy_of_the_labels_or_paths():
+    """One source each: the scripts read labels and URLs from #page-config."""
+    labels = {*STEP_STATE_LABELS.values(), *STATUS_LABELS.values(),
+              *(w for w in DAY_STATE_WORDS.values() if " " in w)}
+    for path in (ROOT / "static" / "src").rglob("*.js"):
+        source = path.read_text()
+        for label in labels:
+            assert f'"{label}"' not in source, (path, label)
+        # A path spelled in a string or template literal ("/commitments/…", `/guide#…`).
+        assert not re.search(r"""["'`]/(commitments|guide|login|api|drafts)\b""", source), path
