@@ -9,6 +9,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .client import client_config
 from .errors import OperationError
 
 CSP = (
@@ -105,7 +106,7 @@ def init_web(app) -> None:
     @app.context_processor
     def page_globals():
         return {"asset": asset if not app.debug else asset.__wrapped__,
-                "nav_endpoints": app.view_functions}
+                "nav_endpoints": app.view_functions, "client_config": client_config}
 
     @app.after_request
     def security_headers(response):

@@ -17,8 +17,11 @@ def test_committed_bundle_matches_source(tmp_path):
     need((ROOT / "node_modules" / "esbuild").exists(), "npm ci (node_modules)")
     subprocess.run(["node", "static/build.mjs", str(tmp_path)], cwd=ROOT, check=True,
                    capture_output=True, timeout=120)
-    built = sorted(p.name for p in tmp_path.glob("*.js"))
-    committed = sorted(p.name for p in (ROOT / "static" / "dist").glob("*.js"))
+    # Scripts, and the capabilities' style sheets their page entries import.
+    built = sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".js", ".css"))
+    committed = sorted(p.name for p in (ROOT / "static" / "dist").iterdir()
+                       if p.suffix in (".js", ".css"))
+    assert {"boundaries.css", "commitments.css"} <= set(built)
     assert built == committed, "a page's bundle is missing or stale: run `npm run build`"
     for name in built:
         assert (tmp_path / name).read_bytes() == (ROOT / "static" / "dist" / name).read_bytes(), (

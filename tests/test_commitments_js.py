@@ -1,5 +1,6 @@
-"""The commitments page's script says what the server says: rate words, day and time words, and the
-history's entries, computed by static/src/commitments/page.js in Node and by the server."""
+"""The commitments page's script says what the server says: rate words, day and time words, the
+history's entries, and its links (built from the server's url_for templates, couple/client.py),
+computed by static/src/commitments/page.js in Node and by the server."""
 import json
 import random
 import subprocess
@@ -7,8 +8,10 @@ from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
+from flask import url_for
 
-from couple.commitments.reading import history_entries
+from couple.client import client_config
+from couple.commitments.reading import TREND_WEEKS, history_entries
 from couple.commitments.schedule import short_date, when_text
 from tests.conftest import need
 from tests.servers import ROOT
@@ -54,8 +57,12 @@ def test_the_page_script_and_the_server_say_the_same(app):
     }
     log = [{"kind": "noted", "previous": None, "day": "2026-03-02", "at": "2026-03-04T07:00:00+00:00"},
            {"kind": "kept", "previous": None, "day": "2026-03-02", "at": "2026-03-02T20:00:00+00:00"}]
+    links = [[rnd.randint(1, 10**9), d.isoformat(), rnd.randint(1, 10**9), rnd.choice(TREND_WEEKS)]
+             for d in days[:50]]
+    with app.test_request_context():
+        config = client_config()
     got = _node({"rates": rates, "days": [d.isoformat() for d in days], "whens": whens,
-                 "item": item, "marks": marks, "log": log})
+                 "item": item, "marks": marks, "log": log, "links": links, "config": config})
     with app.app_context():
         macros = app.jinja_env.get_template("commitments/_macros.html").module
         assert got["rates"] == [str(macros.rate_words(t)).strip() for t in rates]
@@ -65,3 +72,25 @@ def test_the_page_script_and_the_server_say_the_same(app):
     assert got["history"] == [[e["kind"], e["day"], e["at"], e["by"], e["previous"]] for e in server]
     kinds = [e["kind"] for e in server]
     assert kinds.count("marked") == 1 and "noticed" in kinds, "legacy marks and acks are there"
+    with app.test_request_context():
+        assert got["links"] == [_server_links(*v) for v in links]
+
+
+def _server_links(cid, day, person, weeks):
+    return [url_for("commitments.detail", commitment_id=cid),
+            url_for("commitments.detail", commitment_id=cid, day=day) + "#day-panel",
+            url_for("commitments.mark", commitment_id=cid, day=day),
+            url_for("commitments.acknowledge", commitment_id=cid, day=day),
+            url_for("commitments.trend", person_id=person, weeks=weeks)]
+
+
+def test_the_page_links_follow_where_the_app_is_mounted(app):
+    """Mounted under a prefix, the page's links carry it: the server's url_for builds them."""
+    vectors = [[7, "2026-03-01", 3, TREND_WEEKS[-1]]]
+    with app.test_request_context(base_url="http://localhost/couple-app"):
+        config = client_config()
+        expected = [_server_links(*v) for v in vectors]
+    assert all(u.startswith("/couple-app/commitments/") for u in expected[0])
+    got = _node({"rates": [], "days": [], "whens": [], "item": {"id": 1, "owner_id": 1, "history": []},
+                 "marks": {}, "log": [], "links": vectors, "config": config})
+    assert got["links"] == expected

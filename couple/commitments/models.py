@@ -13,6 +13,11 @@ from ..models_base import UTCDateTime, utcnow
 
 SCHEDULE_KINDS = ("once", "daily", "weekdays", "weekly")
 STATUSES = ("active", "paused", "ended")
+# What a status is called on the page; the browser is given the same words (couple/client.py).
+STATUS_LABELS = {"active": "Active", "paused": "Paused", "ended": "Ended"}
+# What a calendar day's cell says it is (its aria-label), on the page and in the browser alike.
+DAY_STATE_WORDS = {"kept": "kept", "missed": "missed", "unmarked": "not marked",
+                   "today": "due today", "upcoming": "due", "none": "not due"}
 MARK_STATUSES = ("kept", "missed")
 CHANGE_KINDS = ("made", "reworded", "paused", "resumed", "ended")
 # Marks in a commitment's history (same table, kept out of the live item's `history`): the kind is

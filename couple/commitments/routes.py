@@ -11,6 +11,7 @@ from ..guides.operations import guide_of
 from ..state import state_for
 from ..web import done, int_field, op_id_from, payload
 from . import operations, reading
+from .models import DAY_STATE_WORDS, STATUS_LABELS
 from .schedule import WEEKDAY_NAMES, local_today, short_date, when_text
 
 bp = Blueprint("commitments", __name__, url_prefix="/commitments")
@@ -41,6 +42,7 @@ def index():
         "commitments/index.html", state=state_for(current_user), people=people, trends=trends,
         weeks=weeks, week_options=reading.TREND_WEEKS, weekday_names=WEEKDAY_NAMES,
         steps=GUIDES[guide].steps if guide else (), page_script="commitments",
+        status_labels=STATUS_LABELS,
         today=local_today("UTC").isoformat(),
     )
 
@@ -99,6 +101,7 @@ def detail(commitment_id):
         "commitments/detail.html", c=c, item=item,
         state=state, months=months, today=today, selected=selected, owner=owner,
         mine=c.owner_id == current_user.id, page_script="commitments",
+        status_labels=STATUS_LABELS, day_words=DAY_STATE_WORDS,
         # No months before the start: "earlier" stops at the month it started in.
         prev_month="%04d-%02d" % reading.month_add(*shown_first, -1)
         if shown_first > (c.start_on.year, c.start_on.month) else None,

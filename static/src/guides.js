@@ -1,5 +1,8 @@
 // Guide progress and reflections: the home page's two columns and the guide page's controls.
-export const STATE_LABELS = { not_started: "Not started", working: "Working on it", practising: "Practising" };
+import { labels } from "./config.js";
+
+// A step's state in words: the server's own labels (couple/guides/models.py STEP_STATE_LABELS).
+function stateLabel(state) { return labels("step_states")[state] || state; }
 
 function byData(attr, value) {
   return document.querySelectorAll(`[${attr}="${CSS.escape(value)}"]`);
@@ -40,12 +43,12 @@ export function setupHome(live) {
     for (const badge of byData("data-progress-key", key)) {
       const state = item ? item.state : "not_started";
       badge.dataset.state = state;
-      badge.textContent = STATE_LABELS[state] || state;
+      badge.textContent = stateLabel(state);
     }
     for (const cell of byData("data-strip-key", key)) cell.dataset.state = item ? item.state : "not_started";
     updateSummaries();
     if (item && ev.actor && ev.actor !== live.me) {
-      live.announce(`${nameOf(live, item.user_id)} set “${stepTitle(key)}” to ${STATE_LABELS[item.state].toLowerCase()}.`);
+      live.announce(`${nameOf(live, item.user_id)} set “${stepTitle(key)}” to ${stateLabel(item.state).toLowerCase()}.`);
     }
   });
   live.on("shared_reflections", (key, item, ev) => {
@@ -122,7 +125,7 @@ export function setupGuide(live) {
     // The step index's badge (another tab of yours may have changed the step).
     for (const badge of byData("data-progress-key", key)) {
       badge.dataset.state = item.state;
-      badge.textContent = STATE_LABELS[item.state] || item.state;
+      badge.textContent = stateLabel(item.state);
     }
   });
   live.on("reflections", (key, item) => {

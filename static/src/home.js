@@ -2,6 +2,7 @@
 // progress, an acceptance, the partner typing in the boundaries editor) refreshes it from
 // /api/now, at most every 400 ms. The twin of the card in templates/core/home.html; user text
 // only ever goes through textContent.
+import { url } from "./config.js";
 
 const REFRESH_MS = 400;
 const WATCHED = new Set(["progress", "commitments", "commitment_marks", "boundary_approvals",
@@ -23,7 +24,7 @@ export function renderNow(card, now, partnerName) {
   if (due && now.due) {
     due.querySelector(".now-items").replaceChildren(...now.due.items.map((c) => {
       const li = el("li");
-      li.append(el("a", { href: `/commitments/${c.id}?day=${c.day}#day-panel` }, c.wording));
+      li.append(el("a", { href: url("commitment_day", { commitment_id: c.id, day: c.day }) }, c.wording));
       return li;
     }));
     show(due.querySelector(".now-how"), now.due.items.length > 0);
@@ -64,7 +65,7 @@ export function renderNow(card, now, partnerName) {
     show(next.querySelector(".now-empty"), !!(n && !n.number));
     show(next.querySelector(".now-noguide"), !n);
     if (n && n.number) {
-      step.querySelector("a").href = `/guide#step-${n.number}`;
+      step.querySelector("a").href = url("guide_step", { step: n.number });
       setN(step, n.number);
       step.querySelector(".t").textContent = n.title;
       step.querySelector(".l").textContent = n.label;

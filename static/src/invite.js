@@ -50,3 +50,15 @@ export function setupInvite(live) {
     });
   }
 }
+
+// The partner page: the invitation's buttons, and the inviter waiting on it hears a decline here
+// (an accept reloads it, linked).
+export function setupPair(live) {
+  setupInvite(live);
+  live.on("pairing", (key, item, ev) => {
+    if (key === "invite" && item && item.declined && ev.type === "pair.declined") {
+      for (const card of document.querySelectorAll("[data-invite-card]")) card.hidden = true;
+      live.showNotice("Your invitation was declined. You can make a new one whenever you want.", false);
+    }
+  });
+}

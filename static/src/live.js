@@ -6,6 +6,7 @@
 // state is fetched again and the difference applied). The same sync runs on every (re)connect
 // and every 25 s as a heartbeat, so a silent loss is noticed too.
 import { io } from "socket.io-client";
+import { url } from "./config.js";
 
 const HEARTBEAT_MS = 25000;
 // A note that must survive the reload a pairing change causes (sessionStorage: this tab only).
@@ -75,7 +76,7 @@ export class Live {
       this.status();
       // The server closed us (logout, password change, account deletion): go to the login page,
       // unless a quick exit is already leaving (it ended this session itself: never come back).
-      if (reason === "io server disconnect" && !leaving()) window.location.assign("/login");
+      if (reason === "io server disconnect" && !leaving()) window.location.assign(url("login"));
     });
     this.socket.on("connect_error", () => { this.connected = false; this.status(); });
     this.socket.on("ev", (ev) => this.receive(ev));
@@ -144,8 +145,8 @@ export class Live {
 
   async reset() {
     if (leaving()) return;
-    const response = await fetch("/api/state", { headers: { Accept: "application/json" } });
-    if (response.status === 401 || response.redirected) { if (!leaving()) window.location.assign("/login"); return; }
+    const response = await fetch(url("state"), { headers: { Accept: "application/json" } });
+    if (response.status === 401 || response.redirected) { if (!leaving()) window.location.assign(url("login")); return; }
     if (!response.ok) return; // the next heartbeat asks again
     const fresh = await response.json();
     const freshCouple = fresh.data.pairing.status.couple_id || null;

@@ -9,6 +9,8 @@
 //   kept whole (the back/forward cache) hides itself when it is left and reloads when it is
 //   shown again, so nothing is seen before the server has said who is signed in.
 // It cannot erase the browser's history list itself; the footer and the safety page say so.
+import { url } from "./config.js";
+
 const EXIT_PATH_ATTR = "data-exit";
 // fetch keepalive bodies share a 64 KiB budget in the browser; stay under it.
 const KEEPALIVE_BUDGET = 60000;
@@ -37,7 +39,7 @@ export function forgetKept(live, field) {
   delete field.dataset.kept;
   const note = field.getAttribute("aria-describedby") && document.getElementById(field.getAttribute("aria-describedby"));
   if (note) { note.remove(); field.removeAttribute("aria-describedby"); }
-  live.mutate("/drafts/discard", { key: field.dataset.draft });
+  live.mutate(url("draft_discard"), { key: field.dataset.draft });
 }
 
 function fitBudget(fields) {
@@ -90,7 +92,6 @@ function forgetTypedFieldsWhenSignedOut() {
 }
 
 export function installQuickExit() {
-  revealCurrentTab();
   // Chromium puts restored values back in a task after the document is parsed (after this
   // script), so the fields are reset again when the page is shown.
   forgetTypedFieldsWhenSignedOut();
@@ -124,14 +125,4 @@ export function installQuickExit() {
     if (now - lastEsc < 1000) leave(event);
     lastEsc = now;
   }, true);
-}
-
-// Every page entry calls installQuickExit first, so the header's other small duty lives here:
-// on a narrow phone the tab row scrolls sideways; show the current page's tab, not only the first.
-function revealCurrentTab() {
-  const row = document.querySelector(".tabs ul");
-  const current = row && row.querySelector('[aria-current="page"]');
-  if (!current || row.scrollWidth <= row.clientWidth) return;
-  const li = current.parentElement;
-  row.scrollLeft = Math.max(0, li.offsetLeft - row.offsetLeft - (row.clientWidth - li.offsetWidth) / 2);
 }

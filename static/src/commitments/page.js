@@ -1,16 +1,24 @@
 // Commitments pages: the list (index) and one commitment (detail), kept live for both partners.
 // Every user text enters the DOM through textContent or attributes; new rows are clones of the
 // server-rendered <template>s, never HTML strings.
+import { labels, url } from "../config.js";
 import { forgetKept } from "../quickexit.js";
 
-const STATUS = { active: "Active", paused: "Paused", ended: "Ended" };
-const CELL_WORDS = { kept: "kept", missed: "missed", unmarked: "not marked", today: "due today", upcoming: "due", none: "not due" };
 
 function q(root, sel) { return root.querySelector(sel); }
 function qa(root, sel) { return Array.from(root.querySelectorAll(sel)); }
 function byAttr(attr, value, root = document) { return qa(root, `[${attr}="${CSS.escape(String(value))}"]`); }
 function setText(el, text) { if (el) el.textContent = text == null ? "" : String(text); }
 function show(el, visible) { if (el) el.hidden = !visible; }
+function statusLabel(status) { return labels("commitment_status")[status] || status; }
+
+// Where things are: the server's url_for templates (couple/client.py), never spelled here.
+export const links = {
+  commitment: (cid) => url("commitment", { commitment_id: cid }),
+  day: (cid, day) => url("commitment_day", { commitment_id: cid, day }),
+  action: (cid, day, verb) => url(`commitment_${verb}`, { commitment_id: cid, day }), // mark, acknowledge
+  trend: (personId, weeks) => url("commitment_trend", { person_id: personId, weeks }),
+};
 
 function nameOf(live, userId) {
   const info = live.state.couple && live.state.couple.info;
@@ -99,7 +107,7 @@ function fillAckForm(form, mark) {
 }
 
 function setAction(form, cid, day, verb) {
-  form.action = `/commitments/${cid}/days/${day}/${verb}`;
+  form.action = links.action(cid, day, verb);
   form.dataset.c = cid;
   form.dataset.day = day;
 }
@@ -178,7 +186,7 @@ function trendRefresher(live) {
     clearTimeout(timers[personId]);
     timers[personId] = setTimeout(async () => {
       const weeks = fig.querySelectorAll("[data-week]").length;
-      const r = await fetch(`/commitments/trend/${personId}?weeks=${weeks}`, { headers: { Accept: "application/json" } });
+      const r = await fetch(links.trend(personId, weeks), { headers: { Accept: "application/json" } });
       if (!r.ok) return;
       const data = await r.json();
       fillTrend(fig, data.weeks);
@@ -212,11 +220,11 @@ function fillCommitmentRow(row, item) {
   row.dataset.c = item.id;
   row.dataset.status = item.status;
   const link = q(row, "a.wording");
-  link.href = `/commitments/${item.id}`;
+  link.href = links.commitment(item.id);
   setText(link, item.wording);
   const badge = q(row, ".c-status");
   badge.dataset.state = item.status;
-  setText(badge, STATUS[item.status] || item.status);
+  setText(badge, statusLabel(item.status));
   setText(q(row, ".schedule-text"), item.schedule_text);
   show(q(row, ".step-title"), !!item.step_title);
   setText(q(row, ".step-name"), item.step_title || "");
@@ -253,7 +261,7 @@ function upsertDue(live, item) {
   }
   setText(q(row, ".who"), nameOf(live, item.owner_id));
   const link = q(row, "a.wording");
-  link.href = `/commitments/${item.id}`;
+  link.href = links.commitment(item.id);
   setText(link, item.wording);
   const form = q(row, "form");
   if (form.dataset.day !== item.today) {
@@ -364,7 +372,7 @@ export function setupDetail(live) {
     setText(q(article, "h1.wording"), item.wording);
     const badge = q(article, ".c-status");
     badge.dataset.state = item.status;
-    setText(badge, STATUS[item.status] || item.status);
+    setText(badge, statusLabel(item.status));
     setText(q(article, ".schedule-text"), item.schedule_text);
     fillRates(q(article, ".rates"), item.rates);
     renderHistory();
@@ -373,7 +381,7 @@ export function setupDetail(live) {
       const li = document.createElement("li");
       li.dataset.day = d;
       const a = document.createElement("a");
-      a.href = `/commitments/${cid}?day=${d}#day-panel`;
+      a.href = links.day(cid, d);
       a.textContent = dayText(d);
       li.append(a);
       return li;
@@ -401,7 +409,7 @@ export function setupDetail(live) {
       cell.dataset.state = mark.status;
       if (mark.ack) cell.setAttribute("data-acked", ""); else cell.removeAttribute("data-acked");
       const target = cell.firstElementChild;
-      if (target) target.setAttribute("aria-label", `${mark.day}: ${CELL_WORDS[mark.status]}${mark.ack ? ", noticed" : ""}`);
+      if (target) target.setAttribute("aria-label", `${mark.day}: ${labels("commitment_days")[mark.status]}${mark.ack ? ", noticed" : ""}`);
     }
     const panel = q(document, "#day-panel");
     if (panel && panel.dataset.day === mark.day) {

@@ -1,14 +1,12 @@
 // The boundaries page: the couple's Y.Doc, synced over the tab's one Socket.IO connection.
 import * as Y from "yjs";
 import { Awareness, removeAwarenessStates } from "y-protocols/awareness";
-import { Live } from "../live.js";
-import { installQuickExit } from "../quickexit.js";
+import "../boundaries/boundaries.css";
+import { boot } from "../boot.js";
 import { DocSync } from "../boundaries/sync.js";
 import { BoundariesView } from "../boundaries/view.js";
 
-installQuickExit();
-const live = new Live();
-window.coupleLive = live;
+const live = boot();
 
 const configEl = document.getElementById("boundaries-doc");
 const root = document.getElementById("b-root");
