@@ -38,6 +38,7 @@ function socketFor(who, url) {
 }
 
 const tabs = [];
+let localEdits = 0; // transactions made in honest tabs: each may add one row to the log, no more
 function tab(who, url, { presence = false } = {}) {
   const socket = socketFor(who, url);
   const doc = new Y.Doc();
@@ -47,6 +48,7 @@ function tab(who, url, { presence = false } = {}) {
   const presenceFrom = [];
   socket.on("b:aw", (msg) => presenceFrom.push(msg.user));
   const sync = new DocSync(doc, socket, { awareness, onProblem: (ack) => problems.push(ack) });
+  doc.on("update", (update, origin) => { if (origin !== sync) localEdits += 1; });
   const t = { who, url, socket, doc, sync, problems, awareness, presenceFrom, array: doc.getArray("boundaries") };
   tabs.push(t);
   return t;
@@ -439,6 +441,7 @@ async function run() {
   const result = {
     cases,
     honestChecks,
+    localEdits,
     final: readBoundaries(fresh.array, Y).map((b) => [b.id, b.category, b.order, b.text]),
     victimFinal: readBoundaries(victim.array, Y).map((b) => [b.id, b.category, b.order, b.text]),
     attackerFinal: readBoundaries(attacker.array, Y).map((b) => [b.id, b.category, b.order, b.text]),
