@@ -222,6 +222,11 @@ export class BoundariesView {
     if (a.stale.length) {
       notes.push(`Changed since ${a.stale.map((u) => this.nameOf(u)).join(" and ")} accepted an earlier wording: it needs accepting again.`);
     }
+    // Two offline copies can merge past the limit: nothing typed is thrown away; it shows here
+    // until someone trims it (the server keeps it, and refuses only what no tab could type).
+    const over = b.text.length - MAX_TEXT;
+    item.li.dataset.over = over > 0 ? "1" : "0";
+    if (over > 0) notes.push(`Over the limit by ${over.toLocaleString()} characters, please trim.`);
     const mineRemoval = Boolean(removals[`${b.id}:${this.me}`]);
     const theirRemoval = this.partner !== null && Boolean(removals[`${b.id}:${this.partner}`]);
     if (mineRemoval) notes.push("You proposed removing this; it goes when both of you agree.");
