@@ -102,7 +102,10 @@ app.wsgi_app = drain
 def set_nodelay(sock) -> None:
     """Send small writes at once. A binary Socket.IO message leaves as two WebSocket frames
     (the placeholder packet, then the bytes): with Nagle's algorithm on, the second waits for
-    the peer's delayed ACK (~40 ms) and every keystroke reaches the partner that much later."""
+    the peer's delayed ACK (~40 ms) and every keystroke reaches the partner that much later.
+    (COUPLE_TCP_NODELAY=0 turns it off: only bench/keystroke_latency.py's "before" run.)"""
+    if os.environ.get("COUPLE_TCP_NODELAY", "1") == "0":
+        return
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except (OSError, AttributeError):  # not TCP (a Unix socket): nothing to do
