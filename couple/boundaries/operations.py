@@ -93,7 +93,10 @@ def receive_update(couple, user, update: bytes, sid: str | None = None) -> dict:
     stored and relayed is what the document gained (yrs reports it per transaction): a step 2
     repeating history the server has adds nothing and is neither stored nor relayed.
     """
-    if len(update) > max_message():
+    too_big = len(update) > max_message() or (
+        # With no document yet, all of it would be new.
+        len(update) > max_update() and not store.has_doc(couple.id))
+    if too_big:
         raise InvalidInput("That change is too big to take in one go.", code="too_big")
     if update == EMPTY_UPDATE:
         return {"ok": True}

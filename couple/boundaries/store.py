@@ -177,6 +177,10 @@ def release_connection() -> None:
     db.session.rollback()
 
 
+def has_doc(couple_id: int) -> bool:
+    return db.session.get(BoundaryDoc, couple_id) is not None
+
+
 def ensure_doc_row(couple_id: int) -> None:
     if db.session.get(BoundaryDoc, couple_id) is not None:
         return
