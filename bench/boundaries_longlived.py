@@ -320,7 +320,8 @@ def main() -> None:
     parser.add_argument("--boundaries", type=int, default=50)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "boundaries_longlived.json"))
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results"
+                                             / "boundaries_longlived.json"))
     args = parser.parse_args()
 
     from couple import create_app

@@ -64,7 +64,8 @@ def test_a_panic_in_yrs_is_refused_and_the_process_keeps_serving(make_couple, lo
     b.sync()
     assert b.type_into(bid, 0, "still ") == {"ok": True}
     db.session.rollback()
-    assert content_of(store.load_doc(rebuilding.couple_id))[0][3] == "still We keep our phones our own."
+    stored = content_of(store.load_doc(rebuilding.couple_id))
+    assert stored[0][3] == "still We keep our phones our own."
 
 
 def test_the_update_reader_never_raises_anything_but_invalid_input():
