@@ -233,16 +233,18 @@ def apply_checked(doc, update: bytes, user_id: int, index: DocIndex | None = Non
                   owners=None):
     """Apply `update` to `doc`.
 
-    Returns (problems, new, claims): the problems found (empty: the update is fine), what the
-    document gained (a Yjs update holding only what the server did not have: this is what is
-    stored and relayed, so a step 2 that repeats history adds nothing), and the Yjs client ids
-    the sender uses for the first time (to be recorded as theirs).
+    Returns (problems, new, claims, applied): the problems found (empty: the update is fine),
+    what the document gained (a Yjs update holding only what the server did not have: this is
+    what is stored and relayed, so a step 2 that repeats history adds nothing), the Yjs client
+    ids the sender uses for the first time (to be recorded as theirs), and whether `doc` was
+    touched (a refusal after applying means the caller must rebuild it; one judged from the
+    update alone leaves it as it was, so a stream of refused updates costs no rebuilds).
     """
     index = index if index is not None else DocIndex()
     owners = owners if owners is not None else (lambda client: None)
     problems, dec, before, claims = _read_first(update, doc, index, owners, user_id)
     if problems:
-        return problems, b"", []
+        return problems, b"", [], False  # judged unread: the replica is as it was
     seen: dict = {}
     captured: list[bytes] = []
     array = boundaries_array(doc)
@@ -260,18 +262,18 @@ def apply_checked(doc, update: bytes, user_id: int, index: DocIndex | None = Non
         array.unobserve(subscription)
         doc.unobserve(doc_sub)
     if problems:
-        return problems, b"", []
+        return problems, b"", [], True
     after = read_state_vector(doc.get_state())
     for client, (_start, end) in dec.runs().items():
         if after.get(client, 0) < end:
-            return [MISSING], b"", []
+            return [MISSING], b"", [], True
     for client, clock, length in dec.deletes:
         if clock + length > after.get(client, 0):
             # A deletion of clocks that do not exist yet would wait, unseen, and delete what
             # someone types later.
-            return [MISSING], b"", []
+            return [MISSING], b"", [], True
     if set(doc.keys()) != {"boundaries"}:
-        return [SHAPE], b"", []
+        return [SHAPE], b"", [], True
     for item in seen.get("inserted", ()):
         _check_new_item(item, user_id, problems)
     for text in seen.get("texts", ()):
@@ -284,14 +286,14 @@ def apply_checked(doc, update: bytes, user_id: int, index: DocIndex | None = Non
             if len(ids) != len(set(ids)):
                 problems.append("Two boundaries cannot share an id.")
     if problems:
-        return problems, b"", []
+        return problems, b"", [], True
     index.add(dec)
     parts = [u for u in captured if u != b"\x00\x00"]
     if not parts:
-        return [], b"", []
+        return [], b"", [], True
     if len(parts) > 1:
-        return [], merge_updates(*parts), claims
-    return [], parts[0], claims
+        return [], merge_updates(*parts), claims, True
+    return [], parts[0], claims, True
 
 
 __all__ = ["apply_checked", "DocIndex", "MISSING", "NOT_YOURS", "HARD_TEXT"]

@@ -109,9 +109,9 @@ def receive_update(couple, user, update: bytes, sid: str | None = None) -> dict:
             try:
                 seq, stored, since = store.lock_doc(couple.id, bump=True)
                 doc = replica.catch_up()
-                applied = True
-                problems, new, claims = apply_checked(doc, update, user.id, replica.index,
-                                                      replica.owner_of)
+                applied = True  # if the guard itself fails, assume the worst
+                problems, new, claims, applied = apply_checked(doc, update, user.id,
+                                                               replica.index, replica.owner_of)
                 if problems:
                     # A missing dependency heals with the editor's next handshake; the rest
                     # never will.
