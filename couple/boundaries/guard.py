@@ -279,7 +279,8 @@ def apply_checked(doc, update: bytes, user_id: int, index: DocIndex | None = Non
     for text in seen.get("texts", ()):
         _check_text(text, problems)
     if not problems and seen.get("inserted"):
-        if len(array) > MAX_BOUNDARIES:
+        if len(array) > 2 * MAX_BOUNDARIES:
+            # The page stops adding at MAX_BOUNDARIES; offline copies merging past it are kept.
             problems.append(f"A list holds at most {MAX_BOUNDARIES} boundaries.")
         else:
             ids = [item.get("id") for item in array if isinstance(item, Map)]

@@ -16,7 +16,9 @@ const MSG_SYNC = 0;
 const MSG_AWARENESS = 1;
 const ACK_TIMEOUT_MS = 15000;
 // Refusals that resending cannot fix: the local copy has something the server will not take.
-const FINAL = new Set(["refused", "too_big", "doc_full"]);
+const FINAL = new Set(["refused", "too_big"]);
+// The document is full: kept here and offered again now and then (room may have been made).
+const FULL_RETRY_MS = 30000;
 
 function bytes(data) {
   return data instanceof Uint8Array ? data : new Uint8Array(data);
@@ -134,7 +136,8 @@ export class DocSync {
     }
     this.onProblem(ack);
     // Lost or failed: the handshake resends whatever the server still lacks.
-    if (this.socket.connected) setTimeout(() => this.handshake(), 1000);
+    const wait = ack.code === "doc_full" ? FULL_RETRY_MS : 1000;
+    if (this.socket.connected) setTimeout(() => this.handshake(), wait);
   }
 
   sendPresence(clients) {

@@ -2,7 +2,7 @@
 // state, presence, and the controls to accept, move and propose removal. User text only ever
 // goes through .value / .textContent.
 import * as Y from "yjs";
-import { GROUPS, MAX_TEXT, agreement, newBoundaryId, orderBetween, readBoundaries } from "./model.js";
+import { GROUPS, MAX_BOUNDARIES, MAX_TEXT, agreement, newBoundaryId, orderBetween, readBoundaries } from "./model.js";
 import { bindTextarea } from "./binding.js";
 
 const LOCAL = "local-edit";
@@ -94,6 +94,10 @@ export class BoundariesView {
   }
 
   add(group) {
+    if (readBoundaries(this.array, Y).length >= MAX_BOUNDARIES) {
+      this.live.announce(`A list holds at most ${MAX_BOUNDARIES} boundaries: remove one first.`);
+      return;
+    }
     const list = readBoundaries(this.array, Y).filter((b) => b.category === group);
     const last = list.length ? list[list.length - 1].order : null;
     const id = newBoundaryId();
