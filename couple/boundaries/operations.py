@@ -93,24 +93,27 @@ def receive_update(couple, user, update: bytes, sid: str | None = None) -> dict:
     stored and relayed is what the document gained (yrs reports it per transaction): a step 2
     repeating history the server has adds nothing and is neither stored nor relayed.
     """
+    # Read once: every commit or rollback below expires the ORM objects, and reading an id
+    # again would cost a query (on the path of every keystroke).
+    couple_id, user_id, room = couple.id, user.id, room_of(couple)
     too_big = len(update) > max_message() or (
         # With no document yet, all of it would be new.
-        len(update) > max_update() and not store.has_doc(couple.id))
+        len(update) > max_update() and not store.has_doc(couple_id))
     if too_big:
         raise InvalidInput("That change is too big to take in one go.", code="too_big")
     if update == EMPTY_UPDATE:
         return {"ok": True}
-    replica = store.replica_for(couple.id)
+    replica = store.replica_for(couple_id)
     store.release_connection()
     compact_now = False
     for attempt in range(2):
         with replica.lock:
             applied = False
             try:
-                seq, stored, since = store.lock_doc(couple.id, bump=True)
+                seq, stored, since = store.lock_doc(couple_id, bump=True)
                 doc = replica.catch_up()
                 applied = True  # if the guard itself fails, assume the worst
-                problems, new, claims, applied = apply_checked(doc, update, user.id,
+                problems, new, claims, applied = apply_checked(doc, update, user_id,
                                                                replica.index, replica.owner_of)
                 if problems:
                     # A missing dependency heals with the editor's next handshake; the rest
@@ -128,14 +131,13 @@ def receive_update(couple, user, update: bytes, sid: str | None = None) -> dict:
                         raise _CompactFirst()
                     raise InvalidInput("The boundaries list is full: shorten or remove some "
                                        "before adding more.", code="doc_full")
-                replica.claim(claims, user.id)
-                store.append_update(couple.id, seq, new, user.id)
+                replica.claim(claims, user_id)
+                store.append_update(couple_id, seq, new, user_id)
                 message = protocol.create_update_message(new)
-                room = room_of(couple)
                 realtime.on_commit(lambda: socketio.emit("b:y", message, to=room, skip_sid=sid))
                 db.session.commit()
                 replica.seen_seq = seq
-                replica.remember(claims, user.id)
+                replica.remember(claims, user_id)
                 compact_now = since + 1 >= compact_every()
                 break
             except _CompactFirst:
@@ -147,10 +149,10 @@ def receive_update(couple, user, update: bytes, sid: str | None = None) -> dict:
                     # The replica may hold what the log does not: rebuild it from the log.
                     replica.invalidate()
                 raise
-        store.compact(couple.id)
+        store.compact(couple_id)
     if compact_now:
         try:
-            store.compact(couple.id)
+            store.compact(couple_id)
         except Exception:  # noqa: BLE001  (the update is saved; compaction can wait)
             db.session.rollback()
             log.exception("boundaries compaction failed")
@@ -195,28 +197,29 @@ def relay_awareness(couple, user, data: bytes, sid: str | None) -> dict:
             clock < 2**53 and _presence_state(state) for _client, clock, state in entries):
         raise InvalidInput("That presence message could not be read.")
     clients = {client for client, _clock, _state in entries}
-    replica = store.replica_for(couple.id)
+    couple_id, user_id, room = couple.id, user.id, room_of(couple)
+    replica = store.replica_for(couple_id)
     store.release_connection()
     with replica.lock:
         try:
             owners = {client: replica.owner_of(client) for client in clients}
-            if any(owner is not None and owner != user.id for owner in owners.values()):
+            if any(owner is not None and owner != user_id for owner in owners.values()):
                 raise InvalidInput("That presence is in someone else's name.", code="refused")
             claims = [client for client, owner in owners.items() if owner is None]
             if claims:
-                store.lock_doc(couple.id)  # claims are ordered with the updates' claims
+                store.lock_doc(couple_id)  # claims are ordered with the updates' claims
                 owners = {client: replica.owner_of(client) for client in claims}
-                if any(owner is not None and owner != user.id for owner in owners.values()):
+                if any(owner is not None and owner != user_id for owner in owners.values()):
                     raise InvalidInput("That presence is in someone else's name.",
                                        code="refused")
                 claims = [client for client, owner in owners.items() if owner is None]
-                replica.claim(claims, user.id)
+                replica.claim(claims, user_id)
             db.session.commit()
-            replica.remember(claims, user.id)
+            replica.remember(claims, user_id)
         except BaseException:
             db.session.rollback()
             raise
-    socketio.emit("b:aw", {"user": user.id, "data": data}, to=room_of(couple), skip_sid=sid)
+    socketio.emit("b:aw", {"user": user_id, "data": data}, to=room, skip_sid=sid)
     return {"ok": True}
 
 
