@@ -5,7 +5,8 @@ update at a typing pace; the time from A's keystroke until B's document holds it
     .venv/bin/python bench/keystroke_latency.py [--n 300]
 
 Runs twice: with TCP_NODELAY on accepted sockets (what app.py and gunicorn.conf.py do) and
-without (COUPLE_TCP_NODELAY=0, the "before"). Prints and writes
+without (COUPLE_TCP_NODELAY=0, the "before"); with --baseline-root DIR (e.g. `git archive
+<commit> | tar -x -C DIR`) also the server code before issue 11. Prints and writes
 bench/results/keystroke_latency.json.
 """
 import argparse
@@ -22,9 +23,17 @@ sys.path.insert(0, str(ROOT))
 from tests.servers import cookie_header, link_couple, signup, start_server  # noqa: E402
 
 
-def measure(nodelay: bool, n: int) -> dict:
+def measure(nodelay: bool, n: int, app_root: Path | None = None) -> dict:
+    import tests.servers as servers
+
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(Path(tmp), env={"COUPLE_TCP_NODELAY": "1" if nodelay else "0"})
+        if app_root is not None:  # another checkout's app.py (and its couple package)
+            servers.ROOT, saved = app_root, servers.ROOT
+        try:
+            server = start_server(Path(tmp), env={"COUPLE_TCP_NODELAY": "1" if nodelay else "0"})
+        finally:
+            if app_root is not None:
+                servers.ROOT = saved
         try:
             riley = signup(server.url, "Riley", "riley@example.com")
             sam = signup(server.url, "Sam", "sam@example.com")
@@ -48,6 +57,8 @@ def measure(nodelay: bool, n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--baseline-root", default=None,
+                        help="a checkout of the code before this change (git archive), measured too")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "keystroke_latency.json"))
     args = parser.parse_args()
     before = measure(False, args.n)
@@ -55,6 +66,8 @@ def main() -> None:
     result = {"before_no_tcp_nodelay_ms": before, "after_tcp_nodelay_ms": after,
               "server": "python app.py (gevent + SQLite), loopback",
               "python": platform.python_version()}
+    if args.baseline_root:
+        result["baseline_previous_code_ms"] = measure(False, args.n, Path(args.baseline_root))
     print(json.dumps(result, indent=2))
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print("written to", args.out)
