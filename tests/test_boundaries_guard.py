@@ -154,3 +154,18 @@ def test_doc_index_marks_pair_starts():
     index.add(dec)
     assert index.highs[5] == {1, 4}
     assert index.is_high(5, 4, {}) and not index.is_high(5, 3, {}) and new_id()
+
+
+def test_snapshots_are_stored_compressed_and_old_rows_still_read():
+    doc = Doc()
+    doc.get("boundaries", type=Array).append(Map({"id": "abcdefgh", "text": Text("x" * 3000)}))
+    update = doc.get_update()
+    packed = store.pack_snapshot(update)
+    assert packed.startswith(store.SNAPSHOT_PREFIX) and len(packed) < len(update) // 4
+    assert store.unpack_snapshot(packed) == update
+    assert store.unpack_snapshot(update) == update  # a row stored before compression
+    tiny = b"\x00\x00"
+    assert store.pack_snapshot(tiny) == tiny  # compressing would not make it smaller
+    # Something that only looks compressed is read as it is.
+    fake = store.SNAPSHOT_PREFIX + b"not zlib"
+    assert store.unpack_snapshot(fake) == fake

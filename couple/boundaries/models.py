@@ -2,8 +2,10 @@
 
 - `BoundaryDoc`: one row per couple; its `last_seq` is taken under a row lock by every writer,
   so updates commit in sequence order and a replica catches up by "seq > what I have".
-- `BoundaryUpdate`: append-only Yjs V1 updates, as received (or made by the server).
-- `BoundarySnapshot`: compaction's output: one merged update holding everything up to `upto_seq`.
+- `BoundaryUpdate`: append-only Yjs V1 updates: what each accepted update added to the document
+  (or what the server did).
+- `BoundarySnapshot`: compaction's output: one merged update holding everything up to `upto_seq`
+  (zlib-compressed behind a "ZLIB1:" prefix: store.pack_snapshot).
 - `BoundaryClient`: which partner each Yjs client id (an editor tab) belongs to.
 - `Approval`: a partner accepted (or took back acceptance of) one exact wording.
 - `RemovalProposal`: a partner proposed removing a boundary (or took it back); the row with
