@@ -11,6 +11,7 @@ bench/results/keystroke_latency.json.
 """
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -61,11 +62,15 @@ def main() -> None:
                         help="a checkout of the code before this change (git archive), measured too")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "keystroke_latency.json"))
     args = parser.parse_args()
+    load_before = os.getloadavg()
     before = measure(False, args.n)
     after = measure(True, args.n)
     result = {"before_no_tcp_nodelay_ms": before, "after_tcp_nodelay_ms": after,
               "server": "python app.py (gevent + SQLite), loopback",
-              "python": platform.python_version()}
+              "python": platform.python_version(),
+              # The machine is shared: a load average near or above its cores makes every
+              # figure here noisier (and slower) than on a quiet machine.
+              "load_average_1m_at_start": round(load_before[0], 2), "cpus": os.cpu_count()}
     if args.baseline_root:
         result["baseline_previous_code_ms"] = measure(False, args.n, Path(args.baseline_root))
     print(json.dumps(result, indent=2))
