@@ -71,6 +71,8 @@ def test_real_yjs_clients_converge(tmp_path, app_factory):
             ],
             "fresh": {"cookie": cookie_header(sam_tab2), "userId": ids["sam"]},
         }
+        for session in (riley, sam, riley_tab2, sam_tab2):
+            session.close()  # the cookies are all the Node clients need
         result = run_node("converge.mjs", config)
         print("convergence run:", json.dumps(result["size"]))
         final = result["clients"][0]
@@ -126,6 +128,8 @@ def test_real_yjs_clients_converge_across_two_processes(tmp_path, app_factory, p
             ],
             "fresh": {"cookie": cookie_header(sam_tab2), "userId": ids["sam"]},
         }
+        for session in (riley, sam, riley_tab2, sam_tab2):
+            session.close()  # the cookies are all the Node clients need
         result = run_node("converge.mjs", config, timeout=600)
         print("convergence run (two processes):", json.dumps(result["size"]))
         final = result["clients"][0]

@@ -31,10 +31,12 @@ def _run(urls):
     link_couple(urls[0], riley, sam)
     riley_id, = _ids(urls[0], riley)
     sam_id, = _ids(urls[1], sam)
-    sam = login(urls[1], "sam@example.com")
+    sam_tab = login(urls[1], "sam@example.com")
     config = {"urls": urls,
               "attacker": {"cookie": cookie_header(riley), "userId": riley_id},
-              "victim": {"cookie": cookie_header(sam), "userId": sam_id}}
+              "victim": {"cookie": cookie_header(sam_tab), "userId": sam_id}}
+    for session in (riley, sam, sam_tab):
+        session.close()  # the cookies are all the Node client needs
     return run_node("hostile.mjs", config, timeout=240)
 
 
