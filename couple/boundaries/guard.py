@@ -173,10 +173,9 @@ def _read_first(update: bytes, doc, index: DocIndex, owners, user_id: int):
             return [MISSING], dec, before, []
         if end > before.get(client, 0):
             owner = owners(client)
-            if owner is None:
-                claims.append(client)
-            elif owner != user_id:
+            if owner is not None and owner != user_id:
                 return [NOT_YOURS], dec, before, []
+            claims.append(client)  # (the caller stores only the ones not stored yet)
     new_types: dict[tuple[int, int], int] = {}
     new_highs: dict[int, set[int]] = {}
     fresh = []

@@ -70,11 +70,11 @@ class BoundarySnapshot(db.Model):
 
 
 class BoundaryClient(db.Model):
-    """Which partner a Yjs client id (one open editor tab) belongs to.
+    """Which partner a Yjs client id (one editor tab that has edited) belongs to.
 
-    Claimed by the first update or presence message that uses it, so nobody can write structs
-    or show presence under another person's tab: a partner learns a tab's id only from what
-    the server relays, and the server records the owner before it relays anything.
+    Claimed by the first update that writes under it, so nobody can write structs or show
+    presence under another person's tab. Only edits claim a row, and it holds no time: opening
+    the page or showing presence writes nothing (docs/safety.md: no row records a view).
     """
     __tablename__ = "boundary_clients"
 
@@ -83,7 +83,6 @@ class BoundaryClient(db.Model):
     )
     client_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Approval(db.Model):

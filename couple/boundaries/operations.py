@@ -183,9 +183,10 @@ def relay_awareness(couple, user, data: bytes, sid: str | None) -> dict:
     """Presence (which boundary someone is in): relayed to the couple, never stored.
 
     Read whole first: every entry must be a state the page makes ({"boundary": id | null} or a
-    removal), under a Yjs client id that is the sender's own (the first update or presence
-    message that uses an id claims it). The server stamps who sent it, so a page never trusts
-    a name inside the payload.
+    removal), under a Yjs client id that is the sender's own (the first edit under an id claims
+    it for good; presence under an id nobody has edited with is held by this process only,
+    never stored). The server stamps who sent it, so a page never trusts a name inside the
+    payload.
     """
     if len(data) > 8 * 1024:
         raise InvalidInput("That presence message is too big.")
@@ -203,22 +204,12 @@ def relay_awareness(couple, user, data: bytes, sid: str | None) -> dict:
     with replica.lock:
         try:
             owners = {client: replica.owner_of(client) for client in clients}
-            if any(owner is not None and owner != user_id for owner in owners.values()):
-                raise InvalidInput("That presence is in someone else's name.", code="refused")
-            claims = [client for client, owner in owners.items() if owner is None]
-            if claims:
-                store.lock_doc(couple_id)  # claims are ordered with the updates' claims
-                owners = {client: replica.owner_of(client) for client in claims}
-                if any(owner is not None and owner != user_id for owner in owners.values()):
-                    raise InvalidInput("That presence is in someone else's name.",
-                                       code="refused")
-                claims = [client for client, owner in owners.items() if owner is None]
-                replica.claim(claims, user_id)
-            db.session.commit()
-            replica.remember(claims, user_id)
-        except BaseException:
+        finally:
             db.session.rollback()
-            raise
+        if any(owner is not None and owner != user_id for owner in owners.values()):
+            raise InvalidInput("That presence is in someone else's name.", code="refused")
+        # Held in this process only: presence is never stored (see store.Replica.presence).
+        replica.show_presence([c for c, owner in owners.items() if owner is None], user_id)
     socketio.emit("b:aw", {"user": user_id, "data": data}, to=room, skip_sid=sid)
     return {"ok": True}
 

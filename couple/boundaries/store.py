@@ -72,7 +72,10 @@ class Replica:
         self.doc: Doc | None = None
         self.index = None
         self.seen_seq = 0
-        self.owners: dict[int, int | None] = {}  # Yjs client id -> user id (never changes)
+        self.owners: dict[int, int | None] = {}  # Yjs client id -> user id, as stored (final)
+        # Presence under an id nobody has edited with yet: held here only, never stored (a
+        # row per page open would be a record of views), forgotten oldest first.
+        self.presence: OrderedDict[int, int] = OrderedDict()
 
     def invalidate(self) -> None:
         """Forget the in-memory copy: the next use rebuilds it from the database."""
@@ -99,7 +102,8 @@ class Replica:
             raise
 
     def owner_of(self, client: int) -> int | None:
-        """The user a Yjs client id belongs to (None: nobody has used it yet)."""
+        """The user a Yjs client id belongs to: the one who edited under it, else the one who
+        showed presence under it (in this process); None: nobody has used it yet."""
         if client in self.owners:
             return self.owners[client]
         if client > 2**63 - 1:
@@ -110,18 +114,29 @@ class Replica:
         )
         if owner is not None:
             self.owners[client] = owner
-        return owner
+            return owner
+        return self.presence.get(client)
 
     def claim(self, clients, user_id: int) -> None:
-        """Record these client ids as `user_id`'s, in the caller's transaction."""
+        """Record these client ids as `user_id`'s, in the caller's transaction (the ones that
+        are not stored yet: owner_of was asked about each first)."""
         for client in clients:
-            db.session.add(BoundaryClient(couple_id=self.couple_id, client_id=client,
-                                          user_id=user_id))
+            if client not in self.owners:
+                db.session.add(BoundaryClient(couple_id=self.couple_id, client_id=client,
+                                              user_id=user_id))
 
     def remember(self, clients, user_id: int) -> None:
         """After the claim committed."""
         for client in clients:
             self.owners[client] = user_id
+            self.presence.pop(client, None)
+
+    def show_presence(self, clients, user_id: int) -> None:
+        for client in clients:
+            self.presence[client] = user_id
+            self.presence.move_to_end(client)
+        while len(self.presence) > 1024:
+            self.presence.popitem(last=False)
 
     def catch_up(self) -> Doc:
         """Apply what the log holds beyond `seen_seq` (Yjs updates are idempotent).

@@ -21,7 +21,6 @@ def upgrade():
     sa.Column('couple_id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['couple_id'], ['couples.id'], name=op.f('fk_boundary_clients_couple_id_couples'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_boundary_clients_user_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('couple_id', 'client_id', name=op.f('pk_boundary_clients'))

@@ -155,10 +155,18 @@ export class DocSync {
       const decoder = decoding.createDecoder(data);
       const count = decoding.readVarUint(decoder);
       let fresh = false;
+      const clients = [];
       for (let i = 0; i < count; i += 1) {
         const client = decoding.readVarUint(decoder);
         decoding.readVarUint(decoder);
         decoding.readVarString(decoder);
+        // A tab's id belongs to whoever showed it first: never shown as someone else's later,
+        // nor our own id taken over.
+        const owner = this.owners.get(client);
+        if (client === this.doc.clientID || (owner !== undefined && owner !== msg.user)) return;
+        clients.push(client);
+      }
+      for (const client of clients) {
         if (!this.owners.has(client)) fresh = true;
         this.owners.set(client, msg.user);
       }
