@@ -30,6 +30,7 @@ if ASYNC_MODE == "gevent":
 
 import logging  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 import time  # noqa: E402
 
 from couple import create_app  # noqa: E402
@@ -98,6 +99,19 @@ drain = Drain(app.wsgi_app)
 app.wsgi_app = drain
 
 
+def set_nodelay(sock) -> None:
+    """Send small writes at once. A binary Socket.IO message leaves as two WebSocket frames
+    (the placeholder packet, then the bytes): with Nagle's algorithm on, the second waits for
+    the peer's delayed ACK (~40 ms) and every keystroke reaches the partner that much later.
+    (COUPLE_TCP_NODELAY=0 turns it off: only bench/keystroke_latency.py's "before" run.)"""
+    if os.environ.get("COUPLE_TCP_NODELAY", "1") == "0":
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):  # not TCP (a Unix socket): nothing to do
+        pass
+
+
 def grace_seconds() -> float:
     return float(os.environ.get("COUPLE_SHUTDOWN_GRACE", "10"))
 
@@ -115,7 +129,12 @@ def main() -> None:
 
     # What socketio.run builds for gevent (WebSockets come from simple-websocket), kept here so
     # shutdown can close the listener first and then drain.
-    server = pywsgi.WSGIServer((host, port), app, log=None)
+    class Server(pywsgi.WSGIServer):
+        def handle(self, sock, address):
+            set_nodelay(sock)
+            return super().handle(sock, address)
+
+    server = Server((host, port), app, log=None)
     socketio.wsgi_server = server
 
     def shutdown():

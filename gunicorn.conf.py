@@ -40,3 +40,14 @@ def post_worker_init(worker):
             started.append(gevent.spawn(couple_app.drain.drain, couple_app.grace_seconds()))
 
     signal.signal(signal.SIGTERM, handle_exit)
+
+    # TCP_NODELAY on every accepted connection (see app.set_nodelay: without it a keystroke's
+    # second WebSocket frame waits ~40 ms for a delayed ACK). The gevent worker binds
+    # `self.handle` when it starts serving, after this hook.
+    handle = worker.handle
+
+    def handle_nodelay(listener, client, addr):
+        couple_app.set_nodelay(client)
+        return handle(listener, client, addr)
+
+    worker.handle = handle_nodelay

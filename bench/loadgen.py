@@ -84,29 +84,37 @@ def fill(value, attachments: list):
 class Replica:
     """A couple's copy of its boundaries document, kept by the load generator.
 
-    One replica per couple, shared by both partners' sockets (they live in this same process and
-    a couple acts one change at a time): it is filled from the server's state once, by sync
-    step 1/2 on partner A's socket at connect, and every edit this process makes is applied to it
-    as it is made, so its updates build on the server's document. The partner's broadcast is not
-    applied again (it is the same update); two replicas would only double the pycrdt work on a
-    2-core machine that the server is also using.
+    One per couple, shared by both partners' sockets (they live in this same process and a couple
+    acts one change at a time): filled from the server's state once, by sync step 1/2 on partner
+    A's socket at connect, and every edit this process makes is applied to it as it is made, so
+    its updates build on the server's document. Each partner writes under a Yjs client id of its
+    own, as a browser tab does (the server refuses structs under someone else's client id), so
+    each has its own Doc; the actor's edit is applied to the other's Doc here rather than from
+    the broadcast (the same update).
     """
 
     def __init__(self, boundary_id: str):
         self.boundary_id = boundary_id
-        self.doc = Doc()
-        self.array = self.doc.get("boundaries", type=Array)
+        self.docs = {"a": Doc(), "b": Doc()}
+        for doc in self.docs.values():
+            doc.get("boundaries", type=Array)
+        self.doc = self.docs["a"]
 
-    def text(self):
-        for item in self.array:
+    def fill(self, update: bytes) -> None:
+        for doc in self.docs.values():
+            doc.apply_update(update)
+
+    def text(self, role: str = "a"):
+        for item in self.docs[role].get("boundaries", type=Array):
             if item.get("id") == self.boundary_id:
                 return item["text"]
         raise KeyError(self.boundary_id)
 
-    def type_marker(self, marker: str) -> bytes:
+    def type_marker(self, marker: str, role: str = "a") -> bytes:
         """Type the marker at the end of the boundary's text; the y-protocols update message."""
-        before = self.doc.get_state()
-        text = self.text()
+        doc = self.docs[role]
+        before = doc.get_state()
+        text = self.text(role)
         length = len(str(text).encode("utf-8"))
         with self.doc.transaction():
             if length > MAX_TEXT:
@@ -116,7 +124,9 @@ class Replica:
                 length -= len(marker.encode("utf-8"))
             # pycrdt indexes Text by UTF-8 bytes: the end is the encoded length.
             text.insert(length, marker)
-        return create_update_message(self.doc.get_update(before))
+        update = doc.get_update(before)
+        self.docs["b" if role == "a" else "a"].apply_update(update)
+        return create_update_message(update)
 
 
 class Partner:
@@ -183,7 +193,7 @@ class Partner:
             assert isinstance(answer, dict) and answer.get("ok"), answer
             kind, update = sync_payload(bytes(answer["replies"][0]))
             assert kind == 1, kind
-            replica.doc.apply_update(update)
+            replica.fill(update)
             replica.text()  # the seeded boundary is there
 
     def emit_binary(self, message: bytes, timeout: float = 30):
@@ -345,7 +355,7 @@ class Run:
         try:
             if kind == "boundary":
                 marker = f"~{op[:12]}~"
-                message = self.replicas[actor.couple_index].type_marker(marker)
+                message = self.replicas[actor.couple_index].type_marker(marker, actor.role)
                 self.markers.setdefault(other, {})[marker.encode()] = op
                 t0 = time.perf_counter()  # the clock starts as the frame is written
                 self.sent[op] = (t0, other, measured, kind)

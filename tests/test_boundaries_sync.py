@@ -164,14 +164,19 @@ def test_updates_out_of_shape_are_refused_and_change_nothing(make_couple, login_
 
 def test_doc_size_cap_refuses_growth_but_keeps_what_is_there(app, make_couple, login_as,
                                                                socket_for):
+    import secrets
+
+    def words(n):  # text that does not compress (snapshots are stored compressed)
+        return secrets.token_urlsafe(n)[:n]
+
     rebuilding, supporting, a, b = _pair(make_couple, login_as, socket_for)
-    bid, _ = a.add("x" * 1500, "other")
+    bid, _ = a.add(words(1500), "other")
     app.config["BOUNDARIES_MAX_DOC"] = 3000
     try:
-        ok, _ = a.add("y" * 1000, "other")
+        ok, _ = a.add(words(1000), "other")
         assert _ == {"ok": True}
         before = _stored(rebuilding.couple_id)
-        _bid, ack = a.add("z" * 1500, "other")
+        _bid, ack = a.add(words(1500), "other")
         assert ack["code"] == "doc_full" and ack["status"] == 400
         assert _stored(rebuilding.couple_id) == before
     finally:

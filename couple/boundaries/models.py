@@ -2,8 +2,11 @@
 
 - `BoundaryDoc`: one row per couple; its `last_seq` is taken under a row lock by every writer,
   so updates commit in sequence order and a replica catches up by "seq > what I have".
-- `BoundaryUpdate`: append-only Yjs V1 updates, as received (or made by the server).
-- `BoundarySnapshot`: compaction's output: one merged update holding everything up to `upto_seq`.
+- `BoundaryUpdate`: append-only Yjs V1 updates: what each accepted update added to the document
+  (or what the server did).
+- `BoundarySnapshot`: compaction's output: one merged update holding everything up to `upto_seq`
+  (zlib-compressed behind a "ZLIB1:" prefix: store.pack_snapshot).
+- `BoundaryClient`: which partner each Yjs client id (an editor tab) belongs to.
 - `Approval`: a partner accepted (or took back acceptance of) one exact wording.
 - `RemovalProposal`: a partner proposed removing a boundary (or took it back); the row with
   kind "removed" is written when both had proposed it and it left the document.
@@ -12,7 +15,16 @@ All but the doc row and the compacted log are append-only: history is never rewr
 """
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -55,6 +67,22 @@ class BoundarySnapshot(db.Model):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     folded: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BoundaryClient(db.Model):
+    """Which partner a Yjs client id (one editor tab that has edited) belongs to.
+
+    Claimed by the first update that writes under it, so nobody can write structs or show
+    presence under another person's tab. Only edits claim a row, and it holds no time: opening
+    the page or showing presence writes nothing (docs/safety.md: no row records a view).
+    """
+    __tablename__ = "boundary_clients"
+
+    couple_id: Mapped[int] = mapped_column(
+        ForeignKey("couples.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class Approval(db.Model):

@@ -5,6 +5,7 @@ as binary "b:y" messages once committed; approvals and removals are server-autho
 whose changes travel as ordinary events (couple.events.record), so both partners' pages and the
 event-contract tests see them the same way.
 """
+import json
 import logging
 import os
 
@@ -77,67 +78,139 @@ def answer_step1(couple, state_vector: bytes) -> list[bytes]:
         return [protocol.step2_message(missing), protocol.create_sync_message(doc)]
 
 
+def max_message() -> int:
+    """A step 2 carries the tab's whole history (its delete set above all): the cap on new
+    content (max_update) is checked on what the document gains, not on this."""
+    return max(max_update(), 2 * max_doc())
+
+
 def receive_update(couple, user, update: bytes, sid: str | None = None) -> dict:
-    """Check an editor's update, append it durably, then send it to the couple's other tabs.
+    """Check an editor's update, append what it adds durably, then send that to the couple's
+    other tabs.
 
     Order matters: the replica applies it (refusing a malformed or out-of-shape one), the log
-    row commits, and only then does anyone else see it or the sender get its ack.
+    row commits, and only then does anyone else see it or the sender get its ack. What is
+    stored and relayed is what the document gained (yrs reports it per transaction): a step 2
+    repeating history the server has adds nothing and is neither stored nor relayed.
     """
-    if len(update) > max_update():
+    # Read once: every commit or rollback below expires the ORM objects, and reading an id
+    # again would cost a query (on the path of every keystroke).
+    couple_id, user_id, room = couple.id, user.id, room_of(couple)
+    too_big = len(update) > max_message() or (
+        # With no document yet, all of it would be new.
+        len(update) > max_update() and not store.has_doc(couple_id))
+    if too_big:
         raise InvalidInput("That change is too big to take in one go.", code="too_big")
     if update == EMPTY_UPDATE:
         return {"ok": True}
-    replica = store.replica_for(couple.id)
+    replica = store.replica_for(couple_id)
     store.release_connection()
     compact_now = False
-    with replica.lock:
-        applied = False
-        try:
-            seq, stored, since = store.lock_doc(couple.id, bump=True)
-            if stored + len(update) > max_doc():
-                db.session.rollback()
-                store.compact(couple.id)
-                seq, stored, since = store.lock_doc(couple.id, bump=True)
-                if stored + len(update) > max_doc():
+    for attempt in range(2):
+        with replica.lock:
+            applied = False
+            try:
+                seq, stored, since = store.lock_doc(couple_id, bump=True)
+                doc = replica.catch_up()
+                applied = True  # if the guard itself fails, assume the worst
+                problems, new, claims, applied = apply_checked(doc, update, user_id,
+                                                               replica.index, replica.owner_of)
+                if problems:
+                    # A missing dependency heals with the editor's next handshake; the rest
+                    # never will.
+                    raise InvalidInput(problems[0], code="missing" if problems[0] == MISSING
+                                       else "refused")
+                if not new:
+                    db.session.rollback()  # nothing new: no row, no seq, nothing relayed
+                    return {"ok": True}
+                if len(new) > max_update():
+                    raise InvalidInput("That change is too big to take in one go.",
+                                       code="too_big")
+                if stored + len(new) > max_doc():
+                    if attempt == 0:
+                        raise _CompactFirst()
                     raise InvalidInput("The boundaries list is full: shorten or remove some "
                                        "before adding more.", code="doc_full")
-            doc = replica.catch_up()
-            applied = True
-            problems = apply_checked(doc, update, user.id)
-            if problems:
-                # A missing dependency heals with the editor's next handshake; the rest never will.
-                raise InvalidInput(problems[0], code="missing" if problems[0] == MISSING
-                                   else "refused")
-            store.append_update(couple.id, seq, update, user.id)
-            message = protocol.create_update_message(update)
-            room = room_of(couple)
-            realtime.on_commit(lambda: socketio.emit("b:y", message, to=room, skip_sid=sid))
-            db.session.commit()
-            replica.seen_seq = seq
-            compact_now = since + 1 >= compact_every()
-        except BaseException:
-            db.session.rollback()
-            if applied:
-                # The replica may hold what the log does not: rebuild it from the log next time.
+                replica.claim(claims, user_id)
+                store.append_update(couple_id, seq, new, user_id)
+                message = protocol.create_update_message(new)
+                realtime.on_commit(lambda: socketio.emit("b:y", message, to=room, skip_sid=sid))
+                db.session.commit()
+                replica.seen_seq = seq
+                replica.remember(claims, user_id)
+                compact_now = since + 1 >= compact_every()
+                break
+            except _CompactFirst:
+                db.session.rollback()
                 replica.invalidate()
-            raise
+            except BaseException:
+                db.session.rollback()
+                if applied:
+                    # The replica may hold what the log does not: rebuild it from the log.
+                    replica.invalidate()
+                raise
+        store.compact(couple_id)
     if compact_now:
         try:
-            store.compact(couple.id)
+            store.compact(couple_id)
         except Exception:  # noqa: BLE001  (the update is saved; compaction can wait)
             db.session.rollback()
             log.exception("boundaries compaction failed")
     return {"ok": True}
 
 
+class _CompactFirst(Exception):
+    """The document looks full: fold the log, then judge the update once more."""
+
+
+MAX_PRESENCE_ENTRIES = 8
+
+
+def _presence_state(text: str):
+    try:
+        state = json.loads(text)
+    except ValueError:
+        return False
+    if state is None:
+        return True
+    if not isinstance(state, dict) or set(state) - {"boundary"}:
+        return False
+    value = state.get("boundary")
+    return value is None or (isinstance(value, str) and bool(BOUNDARY_ID.match(value)))
+
+
 def relay_awareness(couple, user, data: bytes, sid: str | None) -> dict:
     """Presence (which boundary someone is in): relayed to the couple, never stored.
 
-    The server stamps who sent it, so a page never trusts a name inside the payload.
+    Read whole first: every entry must be a state the page makes ({"boundary": id | null} or a
+    removal), under a Yjs client id that is the sender's own (the first edit under an id claims
+    it for good; presence under an id nobody has edited with is held by this process only,
+    never stored). The server stamps who sent it, so a page never trusts a name inside the
+    payload.
     """
     if len(data) > 8 * 1024:
         raise InvalidInput("That presence message is too big.")
-    socketio.emit("b:aw", {"user": user.id, "data": data}, to=room_of(couple), skip_sid=sid)
+    try:
+        entries = protocol.decode_awareness(data)
+    except InvalidInput as exc:
+        raise InvalidInput("That presence message could not be read.") from exc
+    if not entries or len(entries) > MAX_PRESENCE_ENTRIES or not all(
+            clock < 2**53 and _presence_state(state) for _client, clock, state in entries):
+        raise InvalidInput("That presence message could not be read.")
+    clients = {client for client, _clock, _state in entries}
+    couple_id, user_id, room = couple.id, user.id, room_of(couple)
+    replica = store.replica_for(couple_id)
+    store.release_connection()
+    with replica.lock:
+        try:
+            owners = {client: replica.owner_of(client) for client in clients}
+        finally:
+            db.session.rollback()
+        if any(owner is not None and owner != user_id for owner in owners.values()):
+            raise InvalidInput("That presence is in someone else's name.", code="refused")
+        # Held in this process only: presence is never stored (see store.Replica.presence).
+        replica.show_presence([c for c, owner in owners.items() if owner is None], user_id)
+    socketio.emit("b:aw", {"user": user_id, "data": data}, to=room, skip_sid=sid)
     return {"ok": True}
 
 

@@ -9,7 +9,9 @@ A replica's `lock` guards its pycrdt Doc (pycrdt transactions are not thread-saf
 taken *before* a database connection is held: with SQLite under gevent there is one pooled
 connection, and a greenlet waiting for the lock while holding it would starve the holder.
 """
+import logging
 import threading
+import zlib
 from collections import OrderedDict
 
 from flask import current_app
@@ -18,10 +20,37 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from .models import BoundaryDoc, BoundarySnapshot, BoundaryUpdate
+from .models import BoundaryClient, BoundaryDoc, BoundarySnapshot, BoundaryUpdate
 
+log = logging.getLogger(__name__)
 CACHE_SIZE = 256
 _CACHE_KEY = "couple.boundaries.replicas"
+
+
+SNAPSHOT_PREFIX = b"ZLIB1:"
+
+
+def pack_snapshot(update: bytes) -> bytes:
+    """A snapshot as stored: zlib-compressed (a year of editing keeps many small tombstones,
+    which compress about threefold), or as is when that is not smaller."""
+    packed = SNAPSHOT_PREFIX + zlib.compress(update, 6)
+    return packed if len(packed) < len(update) else update
+
+
+def unpack_snapshot(data: bytes) -> bytes:
+    """The Yjs update a stored snapshot holds (rows written before compression: as they are)."""
+    data = bytes(data)
+    if data.startswith(SNAPSHOT_PREFIX):
+        try:
+            return zlib.decompress(data[len(SNAPSHOT_PREFIX):])
+        except zlib.error:
+            pass  # an uncompressed update that happens to start with the same bytes
+    return data
+
+
+def is_panic(exc: BaseException) -> bool:
+    """pyo3 turns a Rust panic (in yrs) into PanicException, a BaseException."""
+    return type(exc).__name__ == "PanicException"
 
 
 def new_doc() -> Doc:
@@ -41,12 +70,73 @@ class Replica:
         self.couple_id = couple_id
         self.lock = threading.RLock()
         self.doc: Doc | None = None
+        self.index = None
         self.seen_seq = 0
+        self.owners: dict[int, int | None] = {}  # Yjs client id -> user id, as stored (final)
+        # Presence under an id nobody has edited with yet: held here only, never stored (a
+        # row per page open would be a record of views), forgotten oldest first.
+        self.presence: OrderedDict[int, int] = OrderedDict()
 
     def invalidate(self) -> None:
         """Forget the in-memory copy: the next use rebuilds it from the database."""
         self.doc = None
+        self.index = None
         self.seen_seq = 0
+
+    def _apply(self, data: bytes) -> None:
+        from .guard import DocIndex
+        from .protocol import decode_update
+
+        if self.index is None:
+            self.index = DocIndex()
+        try:
+            self.index.add(decode_update(data))
+        except Exception:  # noqa: BLE001  (a row stored before updates were read whole)
+            log.warning("boundaries: a stored update of couple %s could not be read",
+                        self.couple_id)
+        try:
+            self.doc.apply_update(data)
+        except BaseException as exc:  # a panic in yrs must not take the process down
+            if isinstance(exc, Exception) or is_panic(exc):
+                raise RuntimeError("a stored boundaries update could not be applied") from exc
+            raise
+
+    def owner_of(self, client: int) -> int | None:
+        """The user a Yjs client id belongs to: the one who edited under it, else the one who
+        showed presence under it (in this process); None: nobody has used it yet."""
+        if client in self.owners:
+            return self.owners[client]
+        if client > 2**63 - 1:
+            return -1  # cannot be stored: nobody may use it
+        owner = db.session.scalar(
+            select(BoundaryClient.user_id)
+            .where(BoundaryClient.couple_id == self.couple_id, BoundaryClient.client_id == client)
+        )
+        if owner is not None:
+            self.owners[client] = owner
+            return owner
+        return self.presence.get(client)
+
+    def claim(self, clients, user_id: int) -> None:
+        """Record these client ids as `user_id`'s, in the caller's transaction (the ones that
+        are not stored yet: owner_of was asked about each first)."""
+        for client in clients:
+            if client not in self.owners:
+                db.session.add(BoundaryClient(couple_id=self.couple_id, client_id=client,
+                                              user_id=user_id))
+
+    def remember(self, clients, user_id: int) -> None:
+        """After the claim committed."""
+        for client in clients:
+            self.owners[client] = user_id
+            self.presence.pop(client, None)
+
+    def show_presence(self, clients, user_id: int) -> None:
+        for client in clients:
+            self.presence[client] = user_id
+            self.presence.move_to_end(client)
+        while len(self.presence) > 1024:
+            self.presence.popitem(last=False)
 
     def catch_up(self) -> Doc:
         """Apply what the log holds beyond `seen_seq` (Yjs updates are idempotent).
@@ -56,7 +146,7 @@ class Replica:
         """
         for _attempt in range(4):
             if self.doc is None:
-                self.doc, self.seen_seq = new_doc(), 0
+                self.doc, self.seen_seq, self.index = new_doc(), 0, None
             snap = db.session.execute(
                 select(BoundarySnapshot.id, BoundarySnapshot.upto_seq)
                 .where(BoundarySnapshot.couple_id == self.couple_id)
@@ -70,7 +160,7 @@ class Replica:
                 )
                 if data is None:  # deleted by a newer compaction meanwhile
                     continue
-                self.doc.apply_update(data)
+                self._apply(unpack_snapshot(data))
                 seen = snap.upto_seq
             rows = db.session.execute(
                 select(BoundaryUpdate.seq, BoundaryUpdate.data)
@@ -82,9 +172,13 @@ class Replica:
                 if row.seq != seen + 1:
                     gap = True
                     break
-                self.doc.apply_update(row.data)
+                self._apply(row.data)
                 seen = row.seq
             self.seen_seq = seen
+            if self.index is None:
+                from .guard import DocIndex
+
+                self.index = DocIndex()
             if not gap:
                 return self.doc
         raise RuntimeError("the boundaries log kept changing under a catch-up")
@@ -118,6 +212,10 @@ def replica_for(couple_id: int) -> Replica:
 def release_connection() -> None:
     """End the session's transaction so its pooled connection is free while we wait for a lock."""
     db.session.rollback()
+
+
+def has_doc(couple_id: int) -> bool:
+    return db.session.get(BoundaryDoc, couple_id) is not None
 
 
 def ensure_doc_row(couple_id: int) -> None:
@@ -188,15 +286,20 @@ def compact(couple_id: int) -> dict:
         return {"folded": 0}
     doc = new_doc()
     upto = 0
-    for s in snap:
-        doc.apply_update(s.data)
-        upto = max(upto, s.upto_seq)
     folded_ids = []
-    for row in rows:
-        doc.apply_update(row.data)
-        folded_ids.append(row.id)
-        upto = max(upto, row.seq)
-    merged = doc.get_update()
+    try:
+        for s in snap:
+            doc.apply_update(unpack_snapshot(s.data))
+            upto = max(upto, s.upto_seq)
+        for row in rows:
+            doc.apply_update(row.data)
+            folded_ids.append(row.id)
+            upto = max(upto, row.seq)
+        merged = pack_snapshot(doc.get_update())
+    except BaseException as exc:
+        if isinstance(exc, Exception) or is_panic(exc):
+            raise RuntimeError("the boundaries log could not be folded") from exc
+        raise
 
     lock_doc(couple_id)
     current = db.session.scalars(

@@ -144,3 +144,37 @@ def test_boundary_edits_made_offline_merge_on_reconnect(e2e_server, open_partner
     fresh.wait_for_function(SYNCED)
     expect(fresh.locator(sel)).to_have_value(final)
     expect(fresh.locator("textarea.b-text")).to_have_count(2)
+
+
+def test_an_offline_merge_past_the_limit_is_kept_and_shown_over_the_limit(e2e_server,
+                                                                          open_partner):
+    """Issue 11: a step 2 that tips a boundary over 2,000 characters is kept (nothing typed is
+    lost) and both partners see "over the limit, please trim" on it."""
+    base = e2e_server.url
+    r, s = linked_couple(open_partner, base)
+    open_boundaries(r, base)
+    open_boundaries(s, base)
+    r.page.get_by_role("button", name="Add a boundary to Privacy").click()
+    sel = "#" + r.page.locator("textarea.b-text").first.get_attribute("id")
+    r.page.locator(sel).fill("a" * 1200)
+    expect(s.page.locator(sel)).to_have_value("a" * 1200)
+    r.page.wait_for_function(IDLE)
+
+    r.context.set_offline(True)
+    expect(r.page.locator("#conn-status")).to_have_attribute("data-state", "offline")
+    r.page.locator(sel).fill("a" * 1200 + "r" * 700)
+    s.page.locator(sel).fill("s" * 700 + "a" * 1200)
+    s.page.wait_for_function(IDLE)
+    r.context.set_offline(False)
+    wait_connected(r)
+    merged = "s" * 700 + "a" * 1200 + "r" * 700
+    for w in (r, s):
+        expect(w.page.locator(sel)).to_have_value(merged, timeout=20000)
+        note = w.page.locator(f'li.b-item:has({sel}) .b-note')
+        expect(note).to_contain_text("Over the limit by 600 characters, please trim.")
+        expect(w.page.locator("#b-problem")).to_be_hidden()
+    r.page.wait_for_function(IDLE)
+    fresh = r.new_page()
+    fresh.goto(base + "/boundaries")
+    fresh.wait_for_function(SYNCED)
+    expect(fresh.locator(sel)).to_have_value(merged)

@@ -11,6 +11,7 @@ import * as Y from "yjs";
 import { io } from "socket.io-client";
 import { DocSync } from "../../static/src/boundaries/sync.js";
 import { GROUPS, readBoundaries } from "../../static/src/boundaries/model.js";
+import { textDiff } from "../../static/src/boundaries/binding.js";
 
 const config = JSON.parse(process.argv[2]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -26,10 +27,10 @@ function random() { // mulberry32: a seeded run can be repeated
 const pick = (list) => list[Math.floor(random() * list.length)];
 const int = (n) => Math.floor(random() * n);
 
-function connect(who) {
-  const socket = io(config.url, {
+function connect(who, url = config.url) {
+  const socket = io(url, {
     transports: ["websocket"],
-    extraHeaders: { Cookie: who.cookie, Origin: config.url },
+    extraHeaders: { Cookie: who.cookie, Origin: url },
     reconnection: false,
     forceNew: true,
   });
@@ -56,10 +57,15 @@ async function until(check, what, ms = 120000) {
   throw new Error(`timed out waiting for ${what}: ${JSON.stringify(states)}`);
 }
 
-const editors = config.editors.map((who, i) => ({ ...connect(who), index: i, next: 0x4e00 + i * 5000 }));
+// Each editor can connect to its own server (two processes over PostgreSQL + Redis).
+const urlOf = (i) => (config.urls ? config.urls[i % config.urls.length] : config.url);
+const editors = config.editors.map((who, i) => ({ ...connect(who, urlOf(i)), index: i, next: 0x4e00 + i * 5000,
+  // Astral characters (two UTF-16 units each), unique per editor: emoji-like surrogate pairs.
+  nextPair: 0x20000 + i * 20000 }));
 const typed = new Set();
 const deleted = new Set();
-const size = { ops: 0, inserts: 0, deletes: 0, adds: 0, moves: 0, reconnects: 0, chars: 0, editors: editors.length };
+const size = { ops: 0, inserts: 0, deletes: 0, adds: 0, moves: 0, reconnects: 0, chars: 0, pairs: 0, pairDeletes: 0, editors: editors.length };
+function isLow(code) { return code >= 0xdc00 && code <= 0xdfff; }
 
 await until(() => editors.every((e) => e.sync.synced), "first sync");
 
@@ -102,11 +108,42 @@ function step(e) {
     return;
   }
   const len = b.ytext.length;
+  if (roll < 0.22 && len > 0) {
+    // Surrogate pairs: at a random UTF-16 offset (it may fall inside a pair), type an astral
+    // character or delete a few units, the way the page does it: the textarea's new value goes
+    // through the binding's diff, which never splits a pair (a caret cannot sit inside one).
+    const old = b.ytext.toString();
+    let at = int(old.length + 1);
+    if (at > 0 && at < old.length && isLow(old.charCodeAt(at))) at -= 1;
+    let now;
+    if (random() < 0.5) {
+      const ch = String.fromCodePoint(e.nextPair++);
+      typed.add(ch);
+      now = old.slice(0, at) + ch + old.slice(at);
+      size.pairs += 1;
+    } else {
+      let end = Math.min(old.length, at + 1 + int(3));
+      if (end < old.length && isLow(old.charCodeAt(end))) end += 1;
+      if (end === at) return;
+      for (const ch of old.slice(at, end)) deleted.add(ch);
+      now = old.slice(0, at) + old.slice(end);
+      size.pairDeletes += 1;
+    }
+    const d = textDiff(old, now);
+    e.doc.transact(() => {
+      if (d.remove) b.ytext.delete(d.index, d.remove);
+      if (d.insert) b.ytext.insert(d.index, d.insert);
+    });
+    return;
+  }
   if (roll < 0.35 && len > 0) { // delete a run of characters this client can see
-    const at = int(len);
-    const n = Math.min(1 + int(4), len - at);
-    for (const ch of b.ytext.toString().slice(at, at + n)) deleted.add(ch);
-    b.ytext.delete(at, n);
+    const old = b.ytext.toString();
+    let at = int(len);
+    if (at > 0 && isLow(old.charCodeAt(at))) at -= 1; // never start inside a pair
+    let end = Math.min(at + 1 + int(4), len);
+    if (end < len && isLow(old.charCodeAt(end))) end += 1; // nor end inside one
+    for (const ch of old.slice(at, end)) deleted.add(ch);
+    b.ytext.delete(at, end - at);
     size.deletes += 1;
     return;
   }
@@ -114,7 +151,10 @@ function step(e) {
   let chars = "";
   for (let n = 1 + int(3); n > 0; n -= 1) chars += String.fromCharCode(e.next++);
   for (const ch of chars) typed.add(ch);
-  b.ytext.insert(int(len + 1), chars);
+  const old = b.ytext.toString();
+  let at = int(len + 1);
+  if (at > 0 && at < len && isLow(old.charCodeAt(at))) at -= 1;
+  b.ytext.insert(at, chars);
   size.inserts += 1;
   size.chars += chars.length;
 }
@@ -138,7 +178,7 @@ const same = () => {
 };
 await until(same, "editors converged");
 
-const fresh = connect(config.fresh);
+const fresh = connect(config.fresh, urlOf(1));
 await until(() => fresh.sync.synced && fresh.sync.idle(), "fresh client synced");
 await sleep(200);
 

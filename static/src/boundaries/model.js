@@ -4,6 +4,7 @@ import { digest } from "lib0/hash/sha256";
 
 export const GROUPS = ["communication", "behaviour", "privacy", "expectations", "other"];
 export const MAX_TEXT = 2000;
+export const MAX_BOUNDARIES = 300; // the page adds no more (the server keeps merges up to twice)
 const HASH_VERSION = "v1";
 const encoder = new TextEncoder();
 const hashCache = new Map();

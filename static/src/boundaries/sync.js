@@ -16,7 +16,9 @@ const MSG_SYNC = 0;
 const MSG_AWARENESS = 1;
 const ACK_TIMEOUT_MS = 15000;
 // Refusals that resending cannot fix: the local copy has something the server will not take.
-const FINAL = new Set(["refused", "too_big", "doc_full"]);
+const FINAL = new Set(["refused", "too_big"]);
+// The document is full: kept here and offered again now and then (room may have been made).
+const FULL_RETRY_MS = 30000;
 
 function bytes(data) {
   return data instanceof Uint8Array ? data : new Uint8Array(data);
@@ -134,7 +136,8 @@ export class DocSync {
     }
     this.onProblem(ack);
     // Lost or failed: the handshake resends whatever the server still lacks.
-    if (this.socket.connected) setTimeout(() => this.handshake(), 1000);
+    const wait = ack.code === "doc_full" ? FULL_RETRY_MS : 1000;
+    if (this.socket.connected) setTimeout(() => this.handshake(), wait);
   }
 
   sendPresence(clients) {
@@ -152,10 +155,18 @@ export class DocSync {
       const decoder = decoding.createDecoder(data);
       const count = decoding.readVarUint(decoder);
       let fresh = false;
+      const clients = [];
       for (let i = 0; i < count; i += 1) {
         const client = decoding.readVarUint(decoder);
         decoding.readVarUint(decoder);
         decoding.readVarString(decoder);
+        // A tab's id belongs to whoever showed it first: never shown as someone else's later,
+        // nor our own id taken over.
+        const owner = this.owners.get(client);
+        if (client === this.doc.clientID || (owner !== undefined && owner !== msg.user)) return;
+        clients.push(client);
+      }
+      for (const client of clients) {
         if (!this.owners.has(client)) fresh = true;
         this.owners.set(client, msg.user);
       }

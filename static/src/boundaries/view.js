@@ -2,7 +2,7 @@
 // state, presence, and the controls to accept, move and propose removal. User text only ever
 // goes through .value / .textContent.
 import * as Y from "yjs";
-import { GROUPS, MAX_TEXT, agreement, newBoundaryId, orderBetween, readBoundaries } from "./model.js";
+import { GROUPS, MAX_BOUNDARIES, MAX_TEXT, agreement, newBoundaryId, orderBetween, readBoundaries } from "./model.js";
 import { bindTextarea } from "./binding.js";
 
 const LOCAL = "local-edit";
@@ -94,6 +94,10 @@ export class BoundariesView {
   }
 
   add(group) {
+    if (readBoundaries(this.array, Y).length >= MAX_BOUNDARIES) {
+      this.live.announce(`A list holds at most ${MAX_BOUNDARIES} boundaries: remove one first.`);
+      return;
+    }
     const list = readBoundaries(this.array, Y).filter((b) => b.category === group);
     const last = list.length ? list[list.length - 1].order : null;
     const id = newBoundaryId();
@@ -222,6 +226,11 @@ export class BoundariesView {
     if (a.stale.length) {
       notes.push(`Changed since ${a.stale.map((u) => this.nameOf(u)).join(" and ")} accepted an earlier wording: it needs accepting again.`);
     }
+    // Two offline copies can merge past the limit: nothing typed is thrown away; it shows here
+    // until someone trims it (the server keeps it, and refuses only what no tab could type).
+    const over = b.text.length - MAX_TEXT;
+    item.li.dataset.over = over > 0 ? "1" : "0";
+    if (over > 0) notes.push(`Over the limit by ${over.toLocaleString()} characters, please trim.`);
     const mineRemoval = Boolean(removals[`${b.id}:${this.me}`]);
     const theirRemoval = this.partner !== null && Boolean(removals[`${b.id}:${this.partner}`]);
     if (mineRemoval) notes.push("You proposed removing this; it goes when both of you agree.");

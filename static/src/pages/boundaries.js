@@ -22,7 +22,13 @@ if (configEl && root) {
   const problem = document.getElementById("b-problem");
   const sync = new DocSync(doc, live.socket, {
     awareness,
+    onSynced: () => { if (!sync.broken) problem.hidden = true; },
     onProblem: (ack) => {
+      if (ack.code === "doc_full") {
+        problem.replaceChildren(`${ack.error} What you typed stays on this page and is saved once there is room.`);
+        problem.hidden = false;
+        return;
+      }
       if (!sync.broken) return; // lost or failed: resent by the next handshake
       problem.replaceChildren();
       problem.append(`This change could not be saved: ${ack.error || "refused"} `);
