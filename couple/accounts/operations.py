@@ -7,7 +7,7 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -97,6 +97,10 @@ def authenticate(email: str, password: str) -> User | None:
     try:
         hasher.verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
+        db.session.execute(update(User).where(User.id == user.id)
+                           .values(failed_logins=User.failed_logins + 1),
+                           execution_options={"synchronize_session": False})
+        db.session.commit()
         return None
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
@@ -119,6 +123,17 @@ def start_session(user: User, remember: bool = False) -> str:
     db.session.commit()
     user.session_token = token
     return token
+
+
+def take_failed_logins(user: User) -> int:
+    """How many wrong passwords were typed for this account since its owner last signed in
+    (told to them once, at sign-in), and start counting again."""
+    count = db.session.scalar(select(User.failed_logins).where(User.id == user.id)) or 0
+    if count:
+        db.session.execute(update(User).where(User.id == user.id).values(failed_logins=0),
+                           execution_options={"synchronize_session": False})
+        db.session.commit()
+    return count
 
 
 def user_for_session_token(token: str | None) -> User | None:
@@ -153,8 +168,35 @@ def current_login_session_id(user: User) -> int | None:
     )
 
 
-def _sids(*conditions) -> list[str]:
-    return list(db.session.scalars(select(LiveSocket.sid).where(*conditions)))
+def _end_login_sessions(*conditions) -> list[int]:
+    """In the caller's transaction: delete the login sessions matching `conditions` and the
+    rows of their open sockets; after commit those sockets are cut in every process.
+
+    The sessions go first: on PostgreSQL the DELETE waits for a socket that is connecting
+    with one of them right now (it holds a key-share lock on its session row, see
+    couple/sockets.py on_connect), so the sockets read next include it.
+    """
+    ended = list(db.session.scalars(delete(LoginSession).where(*conditions)
+                                    .returning(LoginSession.id)))
+    if not ended:
+        return ended
+    sids = list(db.session.scalars(
+        delete(LiveSocket).where(LiveSocket.login_session_id.in_(ended))
+        .returning(LiveSocket.sid)))
+    if sids:
+        realtime.on_commit(lambda: realtime.disconnect(sids))
+    return ended
+
+
+def end_login_session(session: LoginSession | int) -> None:
+    """End one login session (a signed-in browser): its cookie signs nobody in any more and
+    its open sockets are cut at once, in every process, whatever their client does.
+
+    The one public way to sign a device out (logout, the account page's device list).
+    """
+    session_id = session if isinstance(session, int) else session.id
+    _end_login_sessions(LoginSession.id == session_id)
+    db.session.commit()
 
 
 def end_session(user: User) -> None:
@@ -162,10 +204,7 @@ def end_session(user: User) -> None:
     session_id = current_login_session_id(user)
     if session_id is None:
         return
-    sids = _sids(LiveSocket.login_session_id == session_id)
-    db.session.execute(delete(LoginSession).where(LoginSession.id == session_id))
-    realtime.on_commit(lambda: realtime.disconnect(sids))
-    db.session.commit()
+    end_login_session(session_id)
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -180,9 +219,7 @@ def change_password(user: User, current: str, new: str) -> None:
     others = LoginSession.user_id == user.id
     if keep is not None:
         others = others & (LoginSession.id != keep)
-    sids = _sids(LiveSocket.user_id == user.id, LiveSocket.login_session_id != keep)
-    db.session.execute(delete(LoginSession).where(others))
-    realtime.on_commit(lambda: realtime.disconnect(sids))
+    _end_login_sessions(others)
     db.session.commit()
 
 
@@ -222,7 +259,9 @@ def delete_account(user: User, password: str) -> None:
     from .data import erase_for
 
     user_id = user.id
-    sids = _sids(LiveSocket.user_id == user_id)
+    _end_login_sessions(LoginSession.user_id == user_id)
+    sids = list(db.session.scalars(
+        delete(LiveSocket).where(LiveSocket.user_id == user_id).returning(LiveSocket.sid)))
     erase_for(user)
     realtime.on_commit(lambda: realtime.disconnect(sids))
     db.session.commit()

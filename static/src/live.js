@@ -70,8 +70,10 @@ export class Live {
     this.socket.on("disconnect", (reason) => {
       this.connected = false;
       this.status();
-      // The server closed us (logout, password change, account deletion): go to the login page.
-      if (reason === "io server disconnect") window.location.assign("/login");
+      // The server closed us (logout, password change, account deletion): go to the login page,
+      // unless this page is already on its way somewhere (the very form that signed it out or
+      // deleted the account: its answer says what happened, and must not be cancelled).
+      if (reason === "io server disconnect" && !this.leaving()) window.location.assign("/login");
     });
     this.socket.on("connect_error", () => { this.connected = false; this.status(); });
     this.socket.on("ev", (ev) => this.receive(ev));
@@ -221,7 +223,7 @@ export class Live {
     } else if (ev.actor !== this.me && ev.type === "pair.linked") {
       text = "Your partner accepted: you are linked now.";
     }
-    if (Date.now() - this.leavingAt < 10000) {
+    if (this.leaving()) {
       try { if (text) sessionStorage.setItem(NOTICE_KEY, text); } catch (e) { /* no note */ }
       return;
     }
@@ -232,6 +234,9 @@ export class Live {
     try { if (text) sessionStorage.setItem(NOTICE_KEY, text); } catch (e) { /* storage off: no note */ }
     window.location.reload();
   }
+
+  // True for a few seconds after a form was submitted or the page began to unload.
+  leaving() { return Date.now() - this.leavingAt < 10000; }
 
   showStoredNotice() {
     let text = null;
