@@ -241,6 +241,12 @@ def guard_server(server) -> None:
             return original_message(eio_sid, data)
         except BadFrame as refused:
             _refuse(server, eio_sid, refused)
+        except ValueError as exc:
+            # python-socketio's own refusals of a packet out of place (a binary packet before
+            # CONNECT, a client's CONNECT_ERROR); anything else is a bug and stays loud.
+            if str(exc) not in _DISPATCH_REFUSALS:
+                raise
+            _refuse(server, eio_sid, BadFrame(str(exc)))
 
     def leave_rooms(sid, namespace):
         for room in manager.get_rooms(sid, namespace):
@@ -277,8 +283,13 @@ def guard_server(server) -> None:
             cut(sid, namespace)
 
     server._handle_eio_message = handle_eio_message
+    server.eio.on("message", handle_eio_message)  # engineio holds the method it was given
     server.disconnect = cut
     server._handle_connect = handle_connect
+
+
+_DISPATCH_REFUSALS = frozenset({"Unexpected binary packet", "Unexpected CONNECT_ERROR packet.",
+                                "Unknown packet type."})
 
 
 def _close_transport(server, eio_sid) -> None:
