@@ -26,11 +26,44 @@ SESSION_DAYS = 1
 REMEMBER_DAYS = 30
 
 
+def _off_the_loop(fn, *args):
+    """Run an argon2 hash or check in gevent's thread pool when gevent serves the app.
+
+    One argon2id call is ~50-150 ms of C (the point of it); on the event loop it stopped every
+    other person's requests and sockets for that long (a password change held /healthz for
+    ~370 ms). argon2-cffi releases the GIL, so a worker thread leaves the loop free.
+    """
+    import sys
+
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(fn, args)
+    return fn(*args)
+
+
+def _release_connection() -> None:
+    """End the read-only transaction this request has open before a slow hash (read what the
+    hash needs first), so its pooled connection goes back to the pool meanwhile: on the
+    embedded default there is only one, and every other request would wait for it."""
+    db.session.rollback()
+
+
+def _hash(password: str) -> str:
+    return _off_the_loop(hasher.hash, password)
+
+
+def _verify(stored: str, password: str) -> None:
+    """Raises VerificationError / InvalidHashError unless `password` matches `stored`."""
+    _off_the_loop(hasher.verify, stored, password)
+
+
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     # Hashed once per process: verifying against it makes "no such email" cost what a
     # wrong password costs, so timing does not tell who has an account.
-    return hasher.hash(secrets.token_urlsafe(16))
+    return _hash(secrets.token_urlsafe(16))
 
 
 @lru_cache(maxsize=1)
@@ -72,7 +105,7 @@ def sign_up(email: str, display_name: str, password: str) -> User:
         raise InvalidInput("Enter an email address like name@example.com.", "email")
     display_name = check_display_name(display_name)
     check_password_rules(password, email=email)
-    user = User(email=email, display_name=display_name, password_hash=hasher.hash(password))
+    user = User(email=email, display_name=display_name, password_hash=_hash(password))
     db.session.add(user)
     try:
         db.session.commit()
@@ -88,22 +121,22 @@ def authenticate(email: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     if len(password or "") > MAX_PASSWORD:
         return None
-    if user is None:
-        try:
-            hasher.verify(_dummy_hash(), password or "")
-        except (VerificationError, InvalidHashError):
-            pass
-        return None
+    stored = user.password_hash if user is not None else _dummy_hash()
+    _release_connection()
     try:
-        hasher.verify(user.password_hash, password or "")
+        _verify(stored, password or "")
     except (VerificationError, InvalidHashError):
-        db.session.execute(update(User).where(User.id == user.id)
-                           .values(failed_logins=User.failed_logins + 1),
-                           execution_options={"synchronize_session": False})
-        db.session.commit()
+        if user is not None:
+            db.session.execute(update(User).where(User.id == user.id)
+                               .values(failed_logins=User.failed_logins + 1),
+                               execution_options={"synchronize_session": False})
+            db.session.commit()
         return None
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
+    if user is None:  # pragma: no cover  (a random dummy password cannot match)
+        return None
+    if hasher.check_needs_rehash(stored):
+        fresh = _hash(password)
+        user.password_hash = fresh
         db.session.commit()
     return user
 
@@ -209,13 +242,16 @@ def end_session(user: User) -> None:
 
 def change_password(user: User, current: str, new: str) -> None:
     """Change the password; every other session and its open sockets end at once."""
+    stored, email = user.password_hash, user.email
+    _release_connection()
     try:
-        hasher.verify(user.password_hash, current or "")
+        _verify(stored, current or "")
     except (VerificationError, InvalidHashError):
         raise InvalidInput("That is not your current password.", "current_password")
-    check_password_rules(new, email=user.email, field="new_password")
+    check_password_rules(new, email=email, field="new_password")
+    fresh = _hash(new)
     keep = current_login_session_id(user)
-    user.password_hash = hasher.hash(new)
+    user.password_hash = fresh
     others = LoginSession.user_id == user.id
     if keep is not None:
         others = others & (LoginSession.id != keep)
@@ -231,8 +267,10 @@ def sessions_count(user: User) -> int:
 
 def check_password(user: User, password: str, field: str = "password") -> None:
     """InvalidInput unless `password` is this person's password (re-entry before a big step)."""
+    stored = user.password_hash
+    _release_connection()
     try:
-        hasher.verify(user.password_hash, password or "")
+        _verify(stored, password or "")
     except (VerificationError, InvalidHashError):
         raise InvalidInput("That is not your password.", field)
 
