@@ -16,6 +16,7 @@ import logging
 from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect, join_room
+from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 from sqlalchemy import delete, select
 
@@ -196,12 +197,15 @@ class SafePacket(sio_packet.Packet):
         except BadFrame:
             raise
         except (ValueError, TypeError, IndexError, KeyError) as exc:
+            # Bad JSON in an EVENT or ACK: answered (an error ack when it has an id), and the
+            # connection stays; anything else (a binary packet, an odd CONNECT) closes it.
+            keeps = self.packet_type in (sio_packet.EVENT, sio_packet.ACK)
             raise BadFrame(f"undecodable packet ({type(exc).__name__})",
-                           namespace=self.namespace, id=self.id) from None
+                           namespace=self.namespace, id=self.id, closes=not keeps) from None
         if self.id is not None and self.id > MAX_PACKET_ID:
-            raise BadFrame("packet id out of range", namespace=self.namespace)
+            raise BadFrame("packet id out of range", namespace=self.namespace, closes=False)
         if self.namespace is not None and len(self.namespace) > 64:
-            raise BadFrame("namespace too long")
+            raise BadFrame("namespace too long", closes=False)
         if self.packet_type in (sio_packet.EVENT, sio_packet.BINARY_EVENT):
             data = self.data
             if not isinstance(data, list) or not data or not isinstance(data[0], str) \
@@ -211,6 +215,10 @@ class SafePacket(sio_packet.Packet):
             if data[0] in RESERVED_EVENTS:
                 raise BadFrame("reserved event name", namespace=self.namespace, id=self.id,
                                closes=False)
+            if len(data) > 2:
+                # Every handler here takes one argument; more would be a TypeError in it.
+                raise BadFrame("an event carries one argument", namespace=self.namespace,
+                               id=self.id, closes=False)
         elif self.packet_type in (sio_packet.ACK, sio_packet.BINARY_ACK):
             if self.id is None or not isinstance(self.data, list):
                 raise BadFrame("malformed ack", namespace=self.namespace, closes=False)
@@ -228,8 +236,25 @@ class SafePacket(sio_packet.Packet):
             raise BadFrame(f"bad binary attachment ({type(exc).__name__})") from None
 
 
+class SafeEioPacket(eio_packet.Packet):
+    """python-engineio's packet; one that cannot be decoded (an empty frame, a type that is
+    not a digit, bad base64, JSON nested too deep) reads as CLOSE: the connection ends, as the
+    JS server does on a parse error, instead of a traceback out of the websocket loop."""
+
+    json = _CheckedJson
+
+    def decode(self, encoded_packet):
+        try:
+            return super().decode(encoded_packet)
+        except (ValueError, TypeError, IndexError, RecursionError):
+            log.warning("refused an Engine.IO packet that could not be decoded")
+            self.packet_type, self.data, self.binary = eio_packet.CLOSE, None, False
+
+
 def guard_server(server) -> None:
     """Install the guarantees above on python-socketio's server (Flask-SocketIO builds it)."""
+    # engineio's socket and payload modules look `packet.Packet` up at each use.
+    eio_packet.Packet = SafeEioPacket
     server.packet_class = SafePacket
     original_message = server._handle_eio_message
     original_disconnect = server.disconnect
@@ -237,6 +262,11 @@ def guard_server(server) -> None:
     manager = server.manager
 
     def handle_eio_message(eio_sid, data):
+        if not data and eio_sid not in server._binary_packet:
+            # An empty MESSAGE: python-socketio's Packet skips decoding it and dispatches an
+            # EVENT without data (a TypeError in _handle_event).
+            _refuse(server, eio_sid, BadFrame("empty message"))
+            return None
         try:
             return original_message(eio_sid, data)
         except BadFrame as refused:

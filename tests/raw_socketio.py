@@ -35,7 +35,9 @@ class RawSocket:
             if isinstance(frame, (bytes, bytearray)):
                 self.ws.send_binary(bytes(frame))
             else:
-                self.ws.send(frame)
+                # A lone surrogate goes out as the bytes a careless encoder writes: a text
+                # frame that is not valid UTF-8.
+                self.ws.send(frame.encode("utf-8", "surrogatepass"), websocket.ABNF.OPCODE_TEXT)
             return True
         except (websocket.WebSocketException, OSError):
             self.closed = True
@@ -52,14 +54,20 @@ class RawSocket:
             return None
         self.ws.settimeout(max(timeout, 0.01))
         try:
-            frame = self.ws.recv()
+            opcode, data = self.ws.recv_data(control_frame=True)
         except websocket.WebSocketTimeoutException:
             return None
         except (websocket.WebSocketException, OSError):
             self.closed = True
             return None
-        if frame == "" and not self.ws.connected:
+        if opcode == websocket.ABNF.OPCODE_CLOSE or not self.ws.connected:
             self.closed = True
+            return None
+        if opcode == websocket.ABNF.OPCODE_TEXT:
+            frame = data.decode("utf-8", "replace")
+        elif opcode == websocket.ABNF.OPCODE_BINARY:
+            frame = bytes(data)
+        else:  # a websocket-level ping or pong
             return None
         self.frames.append((time.monotonic(), frame))
         if frame == "2":  # Engine.IO ping: answer it, like any client, so we stay connected
@@ -116,7 +124,7 @@ class RawSocket:
     def close(self) -> None:
         try:
             if self.ws.connected:
-                self.ws.close(timeout=1)
+                self.ws.send_close()  # and leave: no waiting for the server's answer
         except Exception:  # noqa: BLE001
             pass
         finally:
