@@ -66,13 +66,6 @@ def authenticated_only(handler):
     return wrapper
 
 
-def rooms_for(user) -> list[str]:
-    rooms = [events.user_stream(user.id)]
-    if user.couple_id is not None:
-        rooms.append(events.couple_stream(user.couple_id))
-    return rooms
-
-
 @socketio.on("connect")
 def on_connect(auth=None):
     """Any signed-in tab connects; it joins its own rooms. Nobody else is told."""
@@ -84,7 +77,8 @@ def on_connect(auth=None):
     # committing now either waits for this connect and then finds and cuts this socket, or
     # has committed and this read sees its session gone. Rooms are joined before the commit,
     # so an unlink or a revocation that follows always finds the socket in them.
-    live = LiveSocket(sid=request.sid, user_id=current_user.id, login_session_id=session_id)
+    live = LiveSocket(sid=request.sid, user_id=current_user.id, login_session_id=session_id,
+                      couple_id=current_user.couple_id)
     db.session.add(live)
     db.session.flush()
     row = db.session.execute(
@@ -96,7 +90,8 @@ def on_connect(auth=None):
     if row is None:
         db.session.rollback()
         raise ConnectionRefusedError("Log in first.")
-    live.couple_id = row.couple_id
+    if live.couple_id != row.couple_id:  # a link or unlink committed since the user was loaded
+        live.couple_id = row.couple_id
     rooms = [events.user_stream(row.id)]
     if row.couple_id is not None:
         rooms.append(events.couple_stream(row.couple_id))
