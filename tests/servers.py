@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,19 @@ def wait_healthy(url: str, proc, describe, timeout: float = 60) -> None:
     raise RuntimeError(f"did not answer /healthz within {timeout}s:\n{describe()}")
 
 
+# Every requests session signup() and login() hand out. When a server stops, their pooled
+# keep-alive connections to it are dead; left open, the garbage collector finds them later,
+# in whatever test runs then, and filterwarnings=error turns the ResourceWarning into that
+# test's failure (the CI flake of issue 10 was one). Closing a session only empties its pools:
+# it stays usable, against a restarted server too.
+_SESSIONS: "weakref.WeakSet[requests.Session]" = weakref.WeakSet()
+
+
+def _close_sessions() -> None:
+    for session in list(_SESSIONS):
+        session.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -83,12 +97,14 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        _close_sessions()
         return self.proc.returncode
 
     def kill9(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
+        _close_sessions()
 
 
 def start_server(workdir: Path, *, env: dict | None = None, port: int | None = None,
@@ -130,6 +146,7 @@ def csrf_from(html: str) -> str:
 def signup(base_url: str, name: str, email: str, password: str = PASSWORD) -> requests.Session:
     """A requests session signed up (and so signed in) on a running server."""
     s = requests.Session()
+    _SESSIONS.add(s)
     token = csrf_from(s.get(base_url + "/signup").text)
     r = s.post(base_url + "/signup", data={"csrf_token": token, "display_name": name,
                                            "email": email, "password": password},
@@ -140,6 +157,7 @@ def signup(base_url: str, name: str, email: str, password: str = PASSWORD) -> re
 
 def login(base_url: str, email: str, password: str = PASSWORD) -> requests.Session:
     s = requests.Session()
+    _SESSIONS.add(s)
     token = csrf_from(s.get(base_url + "/login").text)
     r = s.post(base_url + "/login", data={"csrf_token": token, "email": email, "password": password},
                allow_redirects=False)
