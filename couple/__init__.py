@@ -75,6 +75,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    # Before any blueprint adds a rule: every <int:...> is bounded to what an id can be.
+    from .web import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(config_module.from_environment(instance))
     if test_config:
         app.config.update(test_config)
@@ -127,6 +131,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         ping_interval=20,
         ping_timeout=20,
     )
+    # Reserved event names, sockets the server cuts, undecodable frames (couple/sockets.py).
+    sockets.guard_server(socketio.server)
 
     from . import models  # noqa: F401  (every table registered before create_all/migrations)
     from .accounts.routes import bp as accounts_bp

@@ -18,6 +18,7 @@ from .extensions import db, socketio
 
 log = logging.getLogger(__name__)
 _PENDING = "couple.after_commit"
+_COMMITTED = "couple.committed"
 
 
 def on_commit(action) -> None:
@@ -26,8 +27,26 @@ def on_commit(action) -> None:
 
 
 @sa_event.listens_for(Session, "after_commit")
-def _run_after_commit(session):
-    for action in session.info.pop(_PENDING, []):
+def _committed(session):
+    # A savepoint's commit is not the transaction's: only the outermost commit counts.
+    if session.in_nested_transaction():
+        return
+    session.info.setdefault(_COMMITTED, []).extend(session.info.pop(_PENDING, []))
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _run_after_commit(session, transaction):
+    """The actions of a committed transaction, run once its connection is back in the pool.
+
+    SQLAlchemy calls after_commit while the connection is still checked out; an action that
+    needs the database (or runs a socket handler that does) would then wait for a second
+    connection, and on the embedded default (one pooled SQLite connection under gevent) it
+    waited for its own request: 30 s, then an error (issue 10). Here the request holds none.
+    """
+    if transaction.parent is not None:
+        return
+    session.info.pop(_PENDING, None)  # left over from a transaction that ended uncommitted
+    for action in session.info.pop(_COMMITTED, []):
         try:
             action()
         except Exception:  # noqa: BLE001
@@ -52,19 +71,18 @@ def close_room(room: str) -> None:
 
 
 def disconnect(sids) -> None:
-    """Close these sockets, wherever they are connected (the message queue routes it)."""
-    from flask import current_app, has_app_context
+    """Cut these sockets, wherever they are connected (the message queue routes it).
 
+    The caller has already deleted their `live_sockets` rows in its transaction: the socket's
+    disconnect handler does not touch the database for a socket the server cut
+    (couple/sockets.py `guard_server`), so this never waits for a connection and never runs
+    SQL inside the caller's request. A local socket leaves every room first, then gets the
+    DISCONNECT packet and its transport is closed: a client that ignores DISCONNECT is out all
+    the same. A socket of another process gets the same there, through the queue.
+    """
     for sid in sids:
         try:
-            if has_app_context():
-                # A local socket's disconnect handler runs right here, and it writes: give it
-                # an app context (so a database session) of its own; the caller's session is
-                # mid-commit when this runs after a commit and may emit no more SQL.
-                with current_app.app_context():
-                    socketio.server.disconnect(sid, namespace="/")
-            else:
-                socketio.server.disconnect(sid, namespace="/")
+            socketio.server.disconnect(sid, namespace="/")
         except Exception:  # noqa: BLE001
             # One socket failing to close must not leave the others of this user open.
             log.exception("could not disconnect a socket")

@@ -1,13 +1,17 @@
 """What every page shares: security headers, error pages, and the JSON-or-form helpers."""
 import gzip
 import hashlib
+import json
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from .client import client_config
 from .errors import OperationError
@@ -24,10 +28,109 @@ def wants_json() -> bool:
     return request.is_json or request.accept_mimetypes.best == "application/json"
 
 
+# Ids are 32-bit on PostgreSQL (SERIAL) and 64-bit on SQLite; a larger one named in a URL or a
+# body is simply not an id of anything, never an OverflowError or a psycopg DataError.
+MAX_ID = 2**31 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` in every route: only ids the database can hold (anything else is a 404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class CheckedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider, reading request bodies the way couple/sockets.py reads socket
+    frames: nesting past 32 levels, NaN/Infinity (and 1e400), integers past 2^53, lone
+    surrogates and NUL characters are a ValueError, which Flask answers with a 400
+    (`silent=True` turns it into "no body"). json.loads' own RecursionError (JSON nested
+    ~60,000 deep) becomes that ValueError too instead of a 500."""
+
+    def loads(self, s, **kwargs):
+        if isinstance(s, (bytes, bytearray)):
+            try:
+                s = s.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError("not UTF-8") from None
+        return loads_checked(s)
+
+
+MAX_DEPTH = 32  # nesting of anything a client sends; the app's own messages use 4 at most
+MAX_JSON_INT = 2**53  # what a browser's JSON.stringify can write exactly
+
+
+def _check_value(value) -> None:
+    """Depth, finite numbers, ints a browser can send, strings that are real text."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError("too deep")
+        if isinstance(item, dict):
+            for key, child in item.items():
+                stack.append((key, depth + 1))
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError("not a finite number")
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if abs(item) > MAX_JSON_INT:
+                raise ValueError("number too large")
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError("NUL character")  # PostgreSQL cannot store it in text
+            if not item.isascii():
+                item.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError (ValueError)
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_checked(text: str):
+    """json.loads for what a client sends: no NaN/Infinity (or 1e400), no nesting past
+    MAX_DEPTH, no integer past 2^53, no NUL, no lone surrogate; every failure is a
+    ValueError, never a RecursionError."""
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("too deep") from None
+    _check_value(value)
+    return value
+
+
+def _refuse_unstorable_text() -> None:
+    """A NUL (which PostgreSQL cannot store in text) or a lone surrogate (which no encoder
+    writes) anywhere in a form, the query or the URL: 400 before any view runs."""
+    def bad(text) -> bool:
+        if "\x00" in text:
+            return True
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        return False
+
+    values = list((request.view_args or {}).values())
+    for multi in (request.args,) + ((request.form,) if request.method == "POST"
+                                    and not request.is_json else ()):
+        for key, items in multi.lists():
+            values.append(key)
+            values.extend(items)
+    if any(isinstance(v, str) and bad(v) for v in values):
+        abort(400)
+
+
 def payload() -> dict:
-    """The request's fields, from JSON or a form; never raises on a bad body."""
+    """The request's fields, from JSON or a form. A JSON body that is not valid (see
+    CheckedJSONProvider) is a 400; one that is not an object reads as no fields."""
     if request.is_json:
-        data = request.get_json(silent=True)
+        data = request.get_json(silent=False)
         return data if isinstance(data, dict) else {}
     return request.form.to_dict()
 
@@ -45,9 +148,10 @@ def int_field(data: dict, name: str) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if -MAX_ID <= value <= MAX_ID else None
     if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 12:
-        return int(value)
+        number = int(value)
+        return number if -MAX_ID <= number <= MAX_ID else None
     return None
 
 
@@ -95,6 +199,8 @@ def _gzip_static(response):
 
 def init_web(app) -> None:
     static = Path(app.static_folder)
+    app.json = CheckedJSONProvider(app)
+    app.before_request(_refuse_unstorable_text)
 
     @lru_cache(maxsize=256)
     def asset(path: str) -> str:

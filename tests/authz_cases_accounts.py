@@ -1,6 +1,6 @@
 """Authorization cases for accounts (format: tests/authz.py). Every account route acts on the
 signed-in person only: there is no id to name anybody else's account."""
-from tests.authz import LOGIN, OK, SELF, Case
+from tests.authz import LOGIN, OK, PUBLIC, SELF, Case
 from tests.conftest import PASSWORD
 
 SIGNED_IN = {"anonymous": LOGIN, "loner": SELF, "stranger": SELF, "partner": SELF, "owner": OK}
@@ -28,4 +28,6 @@ CASES = [
     # (copies of both people's shared text); the owner's own rows stay (test_accounts_data.py).
     Case("/account/delete", "POST", {**SIGNED_IN, "partner": OK}, json=False,
          body=lambda w: {"password": PASSWORD, "confirm": "y"}),
+    # Where a deletion lands: the same page for anyone (signed in: sent home), naming nobody.
+    Case("/account/deleted", "GET", {r: PUBLIC for r in DOOR}),
 ]

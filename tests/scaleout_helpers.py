@@ -158,6 +158,15 @@ class LiveClient:
             self.sio.disconnect()
         except Exception:  # noqa: BLE001
             pass
+        # engineio's client forgets, without closing, a connection the server dropped (a
+        # server that stopped): close what is left, or its ResourceWarning fails a later test.
+        for name in ("ws", "http"):
+            thing = getattr(self.sio.eio, name, None)
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # noqa: BLE001
+                    pass
 
 
 class YjsSocket:

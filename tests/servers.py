@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,55 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|<meta name="csrf-token" content="([^"]+)">')
+
+
+def healthz(url: str, timeout: float = 5) -> bool:
+    """True when `url`/healthz answers 200. Every socket it opens is closed before it returns,
+    whatever happens (a timed-out or refused `requests.get` left one for the garbage collector,
+    and pytest's filterwarnings=error turned its ResourceWarning into a failure: issue 10)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        conn.request("GET", "/healthz", headers={"Connection": "close"})
+        response = conn.getresponse()
+        try:
+            response.read()
+            return response.status == 200
+        finally:
+            response.close()
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+
+
+def wait_healthy(url: str, proc, describe, timeout: float = 60) -> None:
+    """Poll /healthz (generously: the CI machine is busy) until it answers, the process
+    exits, or the deadline passes; `describe()` gives the log for the failure message."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with {proc.returncode}:\n{describe()}")
+        if healthz(url, timeout=min(5, max(0.5, deadline - time.monotonic()))):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"did not answer /healthz within {timeout}s:\n{describe()}")
+
+
+# Every requests session signup() and login() hand out. When a server stops, their pooled
+# keep-alive connections to it are dead; left open, the garbage collector finds them later,
+# in whatever test runs then, and filterwarnings=error turns the ResourceWarning into that
+# test's failure (the CI flake of issue 10 was one). Closing a session only empties its pools:
+# it stays usable, against a restarted server too.
+_SESSIONS: "weakref.WeakSet[requests.Session]" = weakref.WeakSet()
+
+
+def _close_sessions() -> None:
+    for session in list(_SESSIONS):
+        session.close()
 
 
 def free_port() -> int:
@@ -47,16 +97,18 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        _close_sessions()
         return self.proc.returncode
 
     def kill9(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
+        _close_sessions()
 
 
 def start_server(workdir: Path, *, env: dict | None = None, port: int | None = None,
-                 name: str = "server", timeout: float = 30) -> Server:
+                 name: str = "server", timeout: float = 60) -> Server:
     """Start `python app.py` and wait until /healthz answers."""
     port = port or free_port()
     instance = workdir / f"{name}-instance"
@@ -77,18 +129,12 @@ def start_server(workdir: Path, *, env: dict | None = None, port: int | None = N
         proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=full_env,
                                 stdout=log, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", port, proc, full_env, log_path, instance)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{server.log()}")
-        try:
-            if requests.get(server.url + "/healthz", timeout=1).status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"{name} did not answer /healthz within {timeout}s:\n{server.log()}")
+    try:
+        wait_healthy(server.url, proc, server.log, timeout)
+    except RuntimeError as exc:
+        server.stop()
+        raise RuntimeError(f"{name}: {exc}") from None
+    return server
 
 
 def csrf_from(html: str) -> str:
@@ -100,6 +146,7 @@ def csrf_from(html: str) -> str:
 def signup(base_url: str, name: str, email: str, password: str = PASSWORD) -> requests.Session:
     """A requests session signed up (and so signed in) on a running server."""
     s = requests.Session()
+    _SESSIONS.add(s)
     token = csrf_from(s.get(base_url + "/signup").text)
     r = s.post(base_url + "/signup", data={"csrf_token": token, "display_name": name,
                                            "email": email, "password": password},
@@ -110,6 +157,7 @@ def signup(base_url: str, name: str, email: str, password: str = PASSWORD) -> re
 
 def login(base_url: str, email: str, password: str = PASSWORD) -> requests.Session:
     s = requests.Session()
+    _SESSIONS.add(s)
     token = csrf_from(s.get(base_url + "/login").text)
     r = s.post(base_url + "/login", data={"csrf_token": token, "email": email, "password": password},
                allow_redirects=False)

@@ -28,7 +28,10 @@ def test_sigterm_finishes_or_refuses_in_flight_writes(tmp_path):
     halt = threading.Event()
 
     def writer(source: requests.Session, steps: int):
-        session = requests.Session()
+        with requests.Session() as session:  # closed: a leaked socket fails a later test
+            write(session, source, steps)
+
+    def write(session, source: requests.Session, steps: int):
         session.cookies.update(source.cookies)
         token = csrf_from(session.get(server.url + "/safety").text)
         for n in range(2000):  # bounded; the shutdown ends it long before

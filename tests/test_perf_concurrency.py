@@ -45,19 +45,14 @@ def _env(postgres_url: str, instance) -> dict:
     return env
 
 
-def _wait_healthy(url: str, proc, log_path, timeout: float = 30) -> None:
-    import time
+def _wait_healthy(url: str, proc, log_path, timeout: float = 60) -> None:
+    # tests/servers.py's wait closes every socket it opens (issue 10's CI flake).
+    from tests.servers import wait_healthy
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log_path.read_text(errors="replace")
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"server not healthy in {timeout}s:\n{log_path.read_text()}")
+    try:
+        wait_healthy(url, proc, lambda: log_path.read_text(errors="replace"), timeout)
+    except RuntimeError as exc:
+        raise AssertionError(f"server not healthy: {exc}") from None
 
 
 def _db(postgres_url: str):

@@ -73,15 +73,79 @@ def test_login_is_limited_per_ip(app):
     assert _wrong_login(client, "nobody@example.com", ip="10.0.0.2").status_code == 400
 
 
-def test_login_is_limited_per_account_across_ips(app, make_user):
-    user = make_user()
+def _login(client, email, password, ip):
+    return client.post("/login", data={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def test_login_slows_down_one_client_guessing_one_account(app, make_user):
+    """Per account and client: five wrong tries a minute, then 429 for that pair only."""
+    user, other = make_user(), make_user()
     client = app.test_client()
-    for n in range(10):
-        assert _wrong_login(client, user.email, ip=f"10.1.0.{n}").status_code == 400
-    # Even the right password from a fresh address waits now: the account is being guessed.
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD},
-                           environ_base={"REMOTE_ADDR": "10.1.1.1"})
-    _assert_429(response)
+    for _ in range(5):
+        assert _wrong_login(client, user.email, ip="10.2.0.1").status_code == 400
+    _assert_429(_wrong_login(client, user.email, ip="10.2.0.1"))
+    # Another account from the same client, and this account from another client, go on.
+    assert _wrong_login(client, other.email, ip="10.2.0.1").status_code == 400
+    assert _wrong_login(client, user.email, ip="10.2.0.2").status_code == 400
+
+
+def test_a_strangers_wrong_guesses_cannot_keep_the_owner_out(app, make_user):
+    """Issue 10: a partner at home (same address) guessing, and guessers from everywhere,
+    never lock the owner out of the browser they have signed in with before."""
+    user = make_user()
+    owner = app.test_client()
+    assert _login(owner, user.email, PASSWORD, "10.3.0.1").status_code == 303
+    assert owner.post("/logout", environ_base={"REMOTE_ADDR": "10.3.0.1"}).status_code == 303
+    stranger = app.test_client()
+    answers = [_wrong_login(stranger, user.email, ip="10.3.0.1").status_code for _ in range(15)]
+    assert answers[:5] == [400] * 5 and set(answers[5:]) == {429}
+    # Guessers spread over many addresses reach the account's ceiling for unknown clients...
+    spread = [_wrong_login(app.test_client(), user.email, ip=f"10.4.0.{n}").status_code
+              for n in range(70)]
+    assert spread.count(429) >= 10
+    _assert_429(_login(app.test_client(), user.email, PASSWORD, "10.5.0.1"))
+    # ...but the owner's own browser (same address as the partner) still signs in at once,
+    # and is told what happened.
+    response = _login(owner, user.email, PASSWORD, "10.3.0.1")
+    assert response.status_code == 303
+    page = owner.get("/home").get_data(as_text=True)
+    assert "a wrong password was typed for your account" in page
+    # Only the tries that reached the password check were wrong passwords (not the 429s).
+    assert f"{5 + spread.count(400)} times" in page
+    owner.post("/logout")
+    _login(owner, user.email, PASSWORD, "10.3.0.1")
+    assert "wrong password was typed" not in owner.get("/home").get_data(as_text=True)
+
+
+def test_a_device_cookie_counts_only_for_its_own_account(app, make_user):
+    """A device cookie from one account, copied or kept, does not exempt guesses at another."""
+    mine, target = make_user(), make_user()
+    client = app.test_client()
+    assert _login(client, mine.email, PASSWORD, "10.6.0.1").status_code == 303
+    client.post("/logout", environ_base={"REMOTE_ADDR": "10.6.0.1"})
+    assert client.get_cookie("couple_device", domain="couple.test") is not None
+    for _ in range(5):
+        assert _wrong_login(client, target.email, ip="10.6.0.1").status_code == 400
+    _assert_429(_wrong_login(client, target.email, ip="10.6.0.1"))
+    # A forged cookie is no device at all.
+    client.set_cookie("couple_device", "forged.value", domain="couple.test")
+    _assert_429(_wrong_login(client, target.email, ip="10.6.0.1"))
+
+
+def test_successful_logins_are_not_counted(app, make_user):
+    user = make_user()
+    for _ in range(12):
+        client = app.test_client()
+        assert _login(client, user.email, PASSWORD, "10.7.0.1").status_code == 303
+
+
+def test_declining_invitations_is_limited(app, make_user, login_as):
+    guesser = login_as(make_user())
+    for _ in range(20):
+        assert guesser.post("/pair/decline", json={"token": "w" * 43}).status_code == 404
+    response = guesser.post("/pair/decline", json={"token": "w" * 43})
+    assert response.status_code == 429 and "Too many tries" in response.get_json()["error"]
 
 
 def test_signup_is_limited_per_ip(app):

@@ -3,10 +3,19 @@ POST rule with hypothesis-made form and JSON bodies, and every socket event with
 payloads, as the owner (the role allowed the most). No input makes a 500; an answer of 400 or
 more says what is wrong and changes no row.
 
-Size: COUPLE_FUZZ_EXAMPLES examples per rule and per event (default 25); the run's total is
-printed by test_fuzz_run_size.
+The strategies carry the classes that made 500s (issue 10): JSON nested ~60,000 deep, NaN,
+Infinity and 1e400, lone surrogates, NUL in text and emails, integers past 2^63 and 2^31 (in
+bodies and in `<int:...>` URL parts), cut-off JSON. The same fuzzing runs on PostgreSQL
+(`test_fuzz_post_bodies_on_postgres`), where NUL and 32-bit ids broke first; raw Socket.IO
+frames are fuzzed against real servers in tests/test_fuzz_frames.py.
+
+Size: COUPLE_FUZZ_EXAMPLES examples per rule and per event on SQLite (default 25),
+COUPLE_FUZZ_PG_EXAMPLES bodies on PostgreSQL (default 2200); the run's total is printed by
+test_fuzz_run_size, which asserts (with the frame fuzzer) at least 10,000 inputs.
 """
+import json
 import os
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,21 +37,78 @@ scalars = (st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2
            | st.floats(allow_nan=True) | st.text(max_size=300)
            | st.sampled_from(["", "0", "-1", "yes", "true", "daily", "kept", "working",
                               "rebuilding", "2026-02-30", "9999-99-99", "<script>x</script>",
-                              "\x00", "a" * 5000]))
+                              "\x00", "a" * 5000, "a\ud800b", "x@example.com\x00"])
+           | st.sampled_from([2**63, 2**64, -2**63 - 1, 2**31, 10**40, float("inf"),
+                              float("nan"), 1e308]))
 json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(st.text(max_size=10), inner, max_size=4),
                            max_leaves=10)
 json_bodies = st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=12), json_values,
                               max_size=6) | json_values
-form_bodies = st.dictionaries(st.sampled_from(FIELDS), st.text(max_size=200), max_size=6)
+
+
+def _deep(n: int, kind: str) -> str:
+    return ("[" * n + "]" * n) if kind == "[" else ('{"a":' * n + "1" + "}" * n)
+
+
+# Raw JSON request bodies a browser's JSON.stringify would never write.
+nasty_json_text = st.one_of(
+    st.builds(_deep, st.sampled_from([33, 500, 5000, 40000]), st.sampled_from(["[", "{"])),
+    st.builds(lambda field, raw: '{"' + field + '":' + raw + ', "op_id": "opfuzz12345"}',
+              st.sampled_from(FIELDS),
+              st.sampled_from(["Infinity", "-Infinity", "NaN", "1e400", "[1e400]", "[Infinity]",
+                               '"a\\ud800b"', '"\\udfff"', '["\\ud800"]', '"a\\u0000b"',
+                               '"x@example.com\\u0000"', "9" * 5000, "9" * 40,
+                               str(2**63), str(2**31), str(-2**63 - 1), "[" + str(2**64) + "]"])),
+    st.builds(lambda body, cut: json.dumps(body)[:cut], json_bodies, st.integers(0, 40)),
+    st.sampled_from(["", "{", "[", '{"text": "unterminated', "{'a': 1}", "[1,]", "\x00",
+                     '{"weekdays": [Infinity], "wording": "x", "schedule": "weekdays"}',
+                     '{"weekdays": [1e400], "wording": "x", "schedule": "weekdays"}',
+                     '{"text": "a\\ud800b"}', '{"email": "a\\u0000@example.com"}']),
+)
+form_bodies = st.dictionaries(st.sampled_from(FIELDS),
+                              st.text(max_size=200) | st.sampled_from(
+                                  ["a\x00b", "\x00", "x@example.com\x00", "9" * 30,
+                                   str(2**63), "inf", "1e400", "NaN"]), max_size=6)
 path_values = st.one_of(st.integers(min_value=-5, max_value=2**40).map(str),
+                        st.sampled_from([str(2**31), str(2**31 - 1), str(2**63), str(2**64),
+                                         "9" * 30, "%00", "a%00b", "0"]),
                         st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1,
                                 max_size=20))
 
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
-COUNT = {"http": 0, "socket": 0}
+COUNT = {"http": 0, "socket": 0, "postgres": 0}
+
+
+def _fuzzed_url(url: str, rule: str, path: str) -> str:
+    """The rule's URL with a made-up value in its last variable (ids past 2^31 and 2^63 too)."""
+    if "<" in rule and "<int:step>" not in rule and url.count("/") > 2:
+        return url.rsplit("/", 1)[0] + "/" + path
+    if "<int:" in rule:
+        # The first integer part of the URL (the id) replaced, what follows kept.
+        parts = url.split("/")
+        for i, part in enumerate(parts):
+            if part.isdigit():
+                parts[i] = path
+                break
+        return "/".join(parts)
+    return url
+
+
+def _post(client, url, kind, body, form, raw, token=None):
+    # With a token: the page's one CSRF token for every request, as the page's fetch does
+    # (CsrfClient would load a page for a fresh one before each POST).
+    extra = {"csrf": False, "headers": {"X-CSRFToken": token}} if token else {"headers": {}}
+    if kind == "json":
+        extra["headers"]["Accept"] = "application/json"
+        return client.post(url, json=body, **extra)
+    if kind == "raw":
+        extra["headers"]["Accept"] = "application/json"
+        return client.post(url, data=raw.encode("utf-8", "surrogatepass"),
+                           content_type="application/json", **extra)
+    return client.post(url, data=form, **extra)
 
 
 def _check_answer(matrix, before, response, what):
@@ -61,20 +127,15 @@ def test_fuzz_post_bodies(matrix, rule):
     case = next(c for c in CASES if c.rule == rule and c.method == "POST")
 
     @FUZZ
-    @given(body=json_bodies, form=form_bodies, as_json=st.booleans(), path=path_values)
-    def run(body, form, as_json, path):
+    @given(body=json_bodies, form=form_bodies, kind=st.sampled_from(["json", "form", "raw"]),
+           raw=nasty_json_text, path=path_values)
+    def run(body, form, kind, raw, path):
         matrix.restore()
         world = matrix.world
         client = world.client("owner")
-        url = _url(matrix.app, case, world)
-        if "<" in rule and "<int:step>" not in rule:
-            # Also a made-up value in the URL's own variables.
-            url = url.rsplit("/", 1)[0] + "/" + path if url.count("/") > 2 else url
+        url = _fuzzed_url(_url(matrix.app, case, world), rule, path)
         before = matrix.snapshot()
-        if as_json:
-            response = client.post(url, json=body, headers={"Accept": "application/json"})
-        else:
-            response = client.post(url, data=form)
+        response = _post(client, url, kind, body, form, raw)
         COUNT["http"] += 1
         _check_answer(matrix, before, response, f"POST {rule}")
 
@@ -110,7 +171,91 @@ def test_fuzz_socket_payloads(matrix, event):
     run()
 
 
+# ---- the same on PostgreSQL -------------------------------------------------------------------
+
+PG_EXAMPLES = int(os.environ.get("COUPLE_FUZZ_PG_EXAMPLES", "2200"))
+# Rules that end the session or the couple would leave the rest of the run nothing to reach.
+PG_RULES = [r for r in POST_RULES if r not in ("/logout", "/pair/unlink")]
+
+
+class PostgresWorld:
+    """build_world on a PostgreSQL database, and a one-round-trip digest of every row."""
+
+    def __init__(self, app):
+        from sqlalchemy import inspect, text
+
+        from couple.extensions import db
+        from tests import authz
+        from tests.security_helpers import build_world
+
+        self.app = app
+        with app.app_context():
+            db.create_all()
+            self.world = build_world(app, authz.seeders())
+            tables = [t for t in inspect(db.engine).get_table_names() if t != "live_sockets"]
+        parts = " UNION ALL ".join(
+            f"""SELECT '{t}:' || md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), ''))
+                FROM "{t}" r""" for t in sorted(tables))
+        self.digest_sql = text(f"SELECT string_agg(d, ',') FROM ({parts}) AS x(d)")
+
+    def digest(self) -> str:
+        from couple.extensions import db
+
+        with self.app.app_context():
+            with db.engine.connect() as conn:
+                return conn.execute(self.digest_sql).scalar_one()
+
+
+@pytest.mark.postgres
+def test_fuzz_post_bodies_on_postgres(app_factory, postgres_url):
+    """Every POST rule (but logout and unlink), on PostgreSQL, as the owner: no 500, a refusal
+    says why and changes no row. NUL, 32-bit ids and psycopg's DataError live here."""
+    app = app_factory(SQLALCHEMY_DATABASE_URI=postgres_url, RATELIMIT_ENABLED=False)
+    pg = PostgresWorld(app)
+    world = pg.world
+    cases = {rule: next(c for c in CASES if c.rule == rule and c.method == "POST")
+             for rule in PG_RULES}
+    urls = {rule: _url(app, case, world) for rule, case in cases.items()}
+    started = time.monotonic()
+
+    @settings(max_examples=PG_EXAMPLES, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(rule=st.sampled_from(PG_RULES), body=json_bodies, form=form_bodies,
+           kind=st.sampled_from(["json", "form", "raw"]), raw=nasty_json_text, path=path_values)
+    def run(rule, body, form, kind, raw, path):
+        url = _fuzzed_url(urls[rule], rule, path)
+        before = known.pop("digest", None) or pg.digest()
+        response = _post(client, url, kind, body, form, raw, token=token)
+        COUNT["postgres"] += 1
+        status = response.status_code
+        text = response.get_data(as_text=True)
+        assert status < 500, (rule, kind, status, text[:300])
+        if status >= 400:
+            assert text.strip(), rule
+            if response.is_json:
+                assert response.get_json().get("error"), rule
+            after = pg.digest()
+            assert after == before, f"POST {rule}: a refused request changed rows"
+            known["digest"] = after  # the next example starts from the same rows
+
+    client = world.client("owner")
+    token, known = client.csrf_token(), {}
+
+    with app.app_context():
+        run()
+    print(f"\nPostgreSQL body fuzz: {COUNT['postgres']} requests over {len(PG_RULES)} rules "
+          f"in {time.monotonic() - started:.1f} s")
+    assert COUNT["postgres"] >= PG_EXAMPLES * 0.9
+
+
 def test_fuzz_run_size():
-    """Printed with -s: the number of fuzzed requests and socket events in this run."""
+    """Printed with -s: the number of fuzzed inputs in this run (with tests/test_fuzz_frames.py
+    in the same run, at least 10,000 across HTTP bodies, socket payloads and raw frames)."""
+    from tests import test_fuzz_frames
+
+    total = sum(COUNT.values()) + sum(test_fuzz_frames.COUNT.values())
     print(f"\nfuzz run: {len(POST_RULES)} POST rules x {EXAMPLES} examples, {len(EVENTS)} socket "
-          f"events x {EXAMPLES}; executed so far in this process: {COUNT}")
+          f"events x {EXAMPLES}, {PG_EXAMPLES} PostgreSQL bodies; executed in this process: "
+          f"{COUNT}, raw frames {test_fuzz_frames.COUNT}; total {total}")
+    if test_fuzz_frames.COUNT and COUNT["postgres"]:
+        assert total >= 10_000, total

@@ -148,3 +148,50 @@ def test_private_reflection_canary_never_reaches_the_partner(make_couple, login_
     for seen in (packets, sync, pages):
         assert canary not in seen
     assert canary in riley_client.get("/guide").get_data(as_text=True)
+
+
+def test_a_connect_racing_a_logout_is_refused_on_postgres(app_factory, postgres_url):
+    """A logout commits while a socket of that session is connecting: on PostgreSQL the
+    connect's key-share lock on its session row makes it wait for the logout and then refuse,
+    instead of joining its rooms with a session that has ended (couple/sockets.py on_connect)."""
+    import threading
+    import time
+
+    import psycopg
+
+    from couple.accounts.models import LoginSession
+    from couple.accounts.operations import sign_up
+    from couple.extensions import socketio
+    from tests.conftest import login
+
+    app = app_factory(SQLALCHEMY_DATABASE_URI=postgres_url)
+    with app.app_context():
+        user = sign_up("race@example.com", "Race", "correct horse battery staple")
+        user_id = user.id
+    client = app.test_client()
+    login(client, user)
+    with app.app_context():
+        session_id = db.session.scalar(select(LoginSession.id).where(LoginSession.user_id == user_id))
+    logout = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://", 1))
+    outcome = {}
+    try:
+        # The logout's DELETE has run, its COMMIT has not: the row is locked, still visible.
+        logout.execute("DELETE FROM login_sessions WHERE id = %s", (session_id,))
+
+        def connect():
+            sock = socketio.test_client(app, flask_test_client=client)
+            outcome["connected"] = sock.is_connected()
+            if sock.is_connected():
+                sock.disconnect()
+
+        worker = threading.Thread(target=connect)
+        worker.start()
+        time.sleep(1.0)  # the connect is now waiting for the session row's lock
+        assert worker.is_alive(), "the connect did not wait for the logout"
+        logout.commit()
+        worker.join(30)
+    finally:
+        logout.close()
+    assert outcome == {"connected": False}
+    with app.app_context():
+        assert db.session.scalar(select(LiveSocket.sid).where(LiveSocket.user_id == user_id)) is None

@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from flask import session
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select, update
 
-from .. import realtime
 from ..errors import NotFound
-from ..events import LiveSocket
 from ..extensions import db
 from .models import LoginSession, User
 
@@ -151,27 +149,9 @@ def end_device(user: User, device_id) -> bool:
     if row is None:
         raise NotFound("There is no such device.")
     was_here = row.id == getattr(user, "login_session_id", None)
-    revoke_sessions(LoginSession.id == row.id)
+    # The one way to end a session: its row and its sockets' rows go in one commit, and the
+    # sockets are cut after it, in every process (operations.end_login_session).
+    from .operations import end_login_session
+
+    end_login_session(row.id)
     return was_here
-
-
-def revoke_sessions(*where) -> None:
-    """Delete the matching login sessions and close their sockets, after the commit.
-
-    The same steps as `operations.end_session` (a row gone means its cookie signs nobody in;
-    `realtime.disconnect` closes each socket wherever it is connected). The sockets are closed
-    once this request's database connection is back in the pool: on the embedded default
-    (SQLite under gevent, a pool of one) a socket's disconnect handler needs that connection,
-    and closing from inside the commit made the request, and everyone else's, wait 30 s
-    (issue 10). The session row is gone first, so a socket that is slow to close is refused at
-    its next event all the same.
-    """
-    ids = list(db.session.scalars(select(LoginSession.id).where(*where)))
-    if not ids:
-        return
-    sids = list(db.session.scalars(select(LiveSocket.sid)
-                                   .where(LiveSocket.login_session_id.in_(ids))))
-    db.session.execute(delete(LoginSession).where(LoginSession.id.in_(ids)))
-    db.session.commit()
-    db.session.close()
-    realtime.disconnect(sids)

@@ -29,6 +29,9 @@ class User(UserMixin, db.Model):
     )
     # Sequence of this person's private event stream (room "user:<id>").
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Wrong passwords typed for this account since its owner last signed in: told to them
+    # then, and reset (the lockout guidance's "tell the owner").
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     couple = relationship("Couple", foreign_keys=[couple_id])
 

@@ -8,7 +8,7 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -27,11 +27,44 @@ SESSION_DAYS = 1
 REMEMBER_DAYS = 30
 
 
+def _off_the_loop(fn, *args):
+    """Run an argon2 hash or check in gevent's thread pool when gevent serves the app.
+
+    One argon2id call is ~50-150 ms of C (the point of it); on the event loop it stopped every
+    other person's requests and sockets for that long (a password change held /healthz for
+    ~370 ms). argon2-cffi releases the GIL, so a worker thread leaves the loop free.
+    """
+    import sys
+
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(fn, args)
+    return fn(*args)
+
+
+def _release_connection() -> None:
+    """End the read-only transaction this request has open before a slow hash (read what the
+    hash needs first), so its pooled connection goes back to the pool meanwhile: on the
+    embedded default there is only one, and every other request would wait for it."""
+    db.session.rollback()
+
+
+def _hash(password: str) -> str:
+    return _off_the_loop(hasher.hash, password)
+
+
+def _verify(stored: str, password: str) -> None:
+    """Raises VerificationError / InvalidHashError unless `password` matches `stored`."""
+    _off_the_loop(hasher.verify, stored, password)
+
+
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     # Hashed once per process: verifying against it makes "no such email" cost what a
     # wrong password costs, so timing does not tell who has an account.
-    return hasher.hash(secrets.token_urlsafe(16))
+    return _hash(secrets.token_urlsafe(16))
 
 
 @lru_cache(maxsize=1)
@@ -96,7 +129,7 @@ def sign_up(email: str, display_name: str, password: str) -> User:
         raise InvalidInput(problem, "email")
     display_name = check_display_name(display_name)
     check_password_rules(password, email=email)
-    user = User(email=email, display_name=display_name, password_hash=hasher.hash(password))
+    user = User(email=email, display_name=display_name, password_hash=_hash(password))
     db.session.add(user)
     try:
         db.session.commit()
@@ -112,18 +145,22 @@ def authenticate(email: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     if len(password or "") > MAX_PASSWORD:
         return None
-    if user is None:
-        try:
-            hasher.verify(_dummy_hash(), password or "")
-        except (VerificationError, InvalidHashError):
-            pass
-        return None
+    stored = user.password_hash if user is not None else _dummy_hash()
+    _release_connection()
     try:
-        hasher.verify(user.password_hash, password or "")
+        _verify(stored, password or "")
     except (VerificationError, InvalidHashError):
+        if user is not None:
+            db.session.execute(update(User).where(User.id == user.id)
+                               .values(failed_logins=User.failed_logins + 1),
+                               execution_options={"synchronize_session": False})
+            db.session.commit()
         return None
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
+    if user is None:  # pragma: no cover  (a random dummy password cannot match)
+        return None
+    if hasher.check_needs_rehash(stored):
+        fresh = _hash(password)
+        user.password_hash = fresh
         db.session.commit()
     return user
 
@@ -143,6 +180,17 @@ def start_session(user: User, remember: bool = False) -> str:
     db.session.commit()
     user.session_token = token
     return token
+
+
+def take_failed_logins(user: User) -> int:
+    """How many wrong passwords were typed for this account since its owner last signed in
+    (told to them once, at sign-in), and start counting again."""
+    count = db.session.scalar(select(User.failed_logins).where(User.id == user.id)) or 0
+    if count:
+        db.session.execute(update(User).where(User.id == user.id).values(failed_logins=0),
+                           execution_options={"synchronize_session": False})
+        db.session.commit()
+    return count
 
 
 def user_for_session_token(token: str | None) -> User | None:
@@ -177,8 +225,35 @@ def current_login_session_id(user: User) -> int | None:
     )
 
 
-def _sids(*conditions) -> list[str]:
-    return list(db.session.scalars(select(LiveSocket.sid).where(*conditions)))
+def _end_login_sessions(*conditions) -> list[int]:
+    """In the caller's transaction: delete the login sessions matching `conditions` and the
+    rows of their open sockets; after commit those sockets are cut in every process.
+
+    The sessions go first: on PostgreSQL the DELETE waits for a socket that is connecting
+    with one of them right now (it holds a key-share lock on its session row, see
+    couple/sockets.py on_connect), so the sockets read next include it.
+    """
+    ended = list(db.session.scalars(delete(LoginSession).where(*conditions)
+                                    .returning(LoginSession.id)))
+    if not ended:
+        return ended
+    sids = list(db.session.scalars(
+        delete(LiveSocket).where(LiveSocket.login_session_id.in_(ended))
+        .returning(LiveSocket.sid)))
+    if sids:
+        realtime.on_commit(lambda: realtime.disconnect(sids))
+    return ended
+
+
+def end_login_session(session: LoginSession | int) -> None:
+    """End one login session (a signed-in browser): its cookie signs nobody in any more and
+    its open sockets are cut at once, in every process, whatever their client does.
+
+    The one public way to sign a device out (logout, the account page's device list).
+    """
+    session_id = session if isinstance(session, int) else session.id
+    _end_login_sessions(LoginSession.id == session_id)
+    db.session.commit()
 
 
 def end_session(user: User) -> None:
@@ -186,27 +261,25 @@ def end_session(user: User) -> None:
     session_id = current_login_session_id(user)
     if session_id is None:
         return
-    sids = _sids(LiveSocket.login_session_id == session_id)
-    db.session.execute(delete(LoginSession).where(LoginSession.id == session_id))
-    realtime.on_commit(lambda: realtime.disconnect(sids))
-    db.session.commit()
+    end_login_session(session_id)
 
 
 def change_password(user: User, current: str, new: str) -> None:
     """Change the password; every other session and its open sockets end at once."""
+    stored, email = user.password_hash, user.email
+    _release_connection()
     try:
-        hasher.verify(user.password_hash, current or "")
+        _verify(stored, current or "")
     except (VerificationError, InvalidHashError):
         raise InvalidInput("That is not your current password.", "current_password")
-    check_password_rules(new, email=user.email, field="new_password")
+    check_password_rules(new, email=email, field="new_password")
+    fresh = _hash(new)
     keep = current_login_session_id(user)
-    user.password_hash = hasher.hash(new)
+    user.password_hash = fresh
     others = LoginSession.user_id == user.id
     if keep is not None:
         others = others & (LoginSession.id != keep)
-    sids = _sids(LiveSocket.user_id == user.id, LiveSocket.login_session_id != keep)
-    db.session.execute(delete(LoginSession).where(others))
-    realtime.on_commit(lambda: realtime.disconnect(sids))
+    _end_login_sessions(others)
     db.session.commit()
 
 
@@ -218,8 +291,10 @@ def sessions_count(user: User) -> int:
 
 def check_password(user: User, password: str, field: str = "password") -> None:
     """InvalidInput unless `password` is this person's password (re-entry before a big step)."""
+    stored = user.password_hash
+    _release_connection()
     try:
-        hasher.verify(user.password_hash, password or "")
+        _verify(stored, password or "")
     except (VerificationError, InvalidHashError):
         raise InvalidInput("That is not your password.", field)
 
@@ -246,7 +321,9 @@ def delete_account(user: User, password: str) -> None:
     from .data import erase_for
 
     user_id = user.id
-    sids = _sids(LiveSocket.user_id == user_id)
+    _end_login_sessions(LoginSession.user_id == user_id)
+    sids = list(db.session.scalars(
+        delete(LiveSocket).where(LiveSocket.user_id == user_id).returning(LiveSocket.sid)))
     erase_for(user)
     realtime.on_commit(lambda: realtime.disconnect(sids))
     db.session.commit()

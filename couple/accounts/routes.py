@@ -1,10 +1,15 @@
 """Sign up, log in, log out, account settings."""
+import hashlib
+import hmac
+import json
+import secrets
 from urllib.parse import urlsplit
 
-import json
-
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
+                   session, url_for)
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
+from itsdangerous import BadData, URLSafeSerializer
 
 from ..errors import InvalidInput
 from ..web import _same_site, payload, wants_json
@@ -24,8 +29,80 @@ def _safe_next(target: str | None) -> str:
     return url_for("core.home")
 
 
+# ---- login throttling (OWASP Authentication Cheat Sheet, "device cookies") ------------------
+# A lockout per account lets anyone keep the owner out of their own account (issue 10: a
+# partner typing ten wrong passwords locked the other out for 15 minutes, again and again).
+# Instead: a browser that has signed in to an account before carries a signed device cookie
+# for it, and its tries are counted for that device alone. Everyone else (untrusted clients)
+# is counted per account *and* client address, per address across accounts (credential
+# stuffing from one client), and all together per account as a last ceiling. Only failed
+# tries count, the windows are short (slow down rather than lock), and the owner is told how
+# many wrong passwords were typed for their account at their next sign-in.
+DEVICE_COOKIE = "couple_device"
+DEVICE_DAYS = 365
+LOGIN_PER_CLIENT = "5 per minute; 20 per hour"     # one account, from one device or address
+LOGIN_PER_ADDRESS = "10 per minute; 100 per hour"  # one untrusted address, any accounts
+LOGIN_PER_ACCOUNT = "60 per hour"                  # one account, every untrusted client
+
+
+def _login_email() -> str:
+    email = request.form.get("email")
+    if email is None and request.is_json:
+        data = request.get_json(silent=True)
+        email = data.get("email") if isinstance(data, dict) else None
+    return operations.normalize_email(email if isinstance(email, str) else "")
+
+
+def _email_tag(email: str) -> str:
+    # The cookie names the account by a keyed hash, never by its address.
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), email.encode(),
+                    hashlib.sha256).hexdigest()[:32]
+
+
+def _device_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="couple-device")
+
+
+def _trusted_device() -> str | None:
+    """This browser's device id, if its device cookie was issued for the typed account."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw or len(raw) > 300:
+        return None
+    try:
+        data = _device_signer().loads(raw)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("a") != _email_tag(_login_email()):
+        return None
+    device = data.get("d")
+    return device if isinstance(device, str) and len(device) <= 64 else None
+
+
+def _is_trusted() -> bool:
+    return _trusted_device() is not None
+
+
+def _account_client_key() -> str:
+    device = _trusted_device()
+    if device is not None:
+        return f"login:device:{device}"
+    return f"login:client:{_login_email()}:{get_remote_address()}"
+
+
 def _account_key() -> str:
-    return "account:" + operations.normalize_email(request.form.get("email", ""))
+    return "login:account:" + _login_email()
+
+
+def _failed(response) -> bool:
+    return response.status_code == 400
+
+
+def _issue_device_cookie(response, email: str):
+    value = _device_signer().dumps({"a": _email_tag(email), "d": secrets.token_urlsafe(16)})
+    response.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_DAYS * 86400, httponly=True,
+                        samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE",
+                                                                       False))
+    return response
 
 
 def _begin(user, remember: bool) -> None:
@@ -65,8 +142,12 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
-@limiter.limit("10 per 15 minutes", key_func=_account_key, methods=["POST"])
+@limiter.limit(LOGIN_PER_CLIENT, key_func=_account_client_key, methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit(LOGIN_PER_ADDRESS, methods=["POST"], exempt_when=_is_trusted,
+               deduct_when=_failed)
+@limiter.limit(LOGIN_PER_ACCOUNT, key_func=_account_key, methods=["POST"],
+               exempt_when=_is_trusted, deduct_when=_failed)
 def login():
     """Sign in; an unknown email and a wrong password get the same answer."""
     if current_user.is_authenticated:
@@ -77,7 +158,13 @@ def login():
         user = operations.authenticate(form.email.data, form.password.data)
         if user is not None:
             _begin(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")), code=303)
+            missed = operations.take_failed_logins(user)
+            if missed:
+                flash(f"Since you last signed in, a wrong password was typed for your account "
+                      f"{missed} time{'' if missed == 1 else 's'}. If that was not you, "
+                      f"consider changing your password on your account page.", "info")
+            response = redirect(_safe_next(request.args.get("next")), code=303)
+            return _issue_device_cookie(response, user.email)
         # A mistyped address is told plainly (that tells nothing about who has an account);
         # it is checked only after the password, so an account made before the check still works.
         problem = operations.email_problem(operations.normalize_email(form.email.data))
@@ -161,7 +248,7 @@ def quick_exit():
         drafts.keep_drafts(user, _exit_fields())
         db.session.flush()
         # One commit: the drafts are kept and the session ends together.
-        devices.revoke_sessions(devices.LoginSession.id == user.login_session_id)
+        operations.end_login_session(user.login_session_id)
         logout_user()
     session.clear()
     response = Response(status=204)
@@ -216,8 +303,10 @@ def delete():
         else:
             logout_user()
             session.clear()
-            flash("Your account and everything in it have been deleted.", "info")
-            return redirect(url_for("core.index"), code=303)
+            # A page of its own, not a flash: the account's other tabs are cut at this moment
+            # and load the login page, and a flash kept in the shared session cookie could be
+            # taken by them (or overwritten) before this tab lands (issue 10).
+            return redirect(url_for("accounts.deleted"), code=303)
     return _account_page(PasswordForm(formdata=None), form, 400)
 
 
@@ -232,3 +321,11 @@ def discard_draft():
         return {"ok": True}
     back = request.referrer if _same_site(request.referrer) else url_for("core.home")
     return redirect(back, code=303)
+
+
+@bp.get("/account/deleted")
+def deleted():
+    """Where a deletion lands: says it is done. It names nobody, so it is the same for all."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    return render_template("accounts/deleted.html")

@@ -141,6 +141,8 @@ def accept():
 
 @bp.post("/decline")
 @login_required
+@limiter.limit("20 per hour")
+@limiter.limit("20 per hour", key_func=_user_key)
 def decline():
     """Decline an invitation."""
     operations.decline_invite(_posted_invite(), current_user)

@@ -75,8 +75,10 @@ export class Live {
       this.connected = false;
       this.status();
       // The server closed us (logout, password change, account deletion): go to the login page,
-      // unless a quick exit is already leaving (it ended this session itself: never come back).
-      if (reason === "io server disconnect" && !leaving()) window.location.assign(url("login"));
+      // unless a quick exit is already leaving (it ended this session itself: never come back),
+      // or this page is already on its way somewhere (the very form that signed it out or
+      // deleted the account: its answer says what happened, and must not be cancelled).
+      if (reason === "io server disconnect" && !leaving() && !this.leaving()) window.location.assign(url("login"));
     });
     this.socket.on("connect_error", () => { this.connected = false; this.status(); });
     this.socket.on("ev", (ev) => this.receive(ev));
@@ -228,7 +230,7 @@ export class Live {
     } else if (ev.actor !== this.me && ev.type === "pair.linked") {
       text = "Your partner accepted: you are linked now.";
     }
-    if (Date.now() - this.leavingAt < 10000) {
+    if (this.leaving()) {
       try { if (text) sessionStorage.setItem(NOTICE_KEY, text); } catch (e) { /* no note */ }
       return;
     }
@@ -239,6 +241,9 @@ export class Live {
     try { if (text) sessionStorage.setItem(NOTICE_KEY, text); } catch (e) { /* storage off: no note */ }
     window.location.reload();
   }
+
+  // True for a few seconds after a form was submitted or the page began to unload.
+  leaving() { return Date.now() - this.leavingAt < 10000; }
 
   showStoredNotice() {
     let text = null;

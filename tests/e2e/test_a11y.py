@@ -55,7 +55,7 @@ def test_axe_finds_nothing_on_any_page(e2e_server, open_partner, app_factory):
 
     # Anonymous: the start page, forms (also with their errors), safety, a 404.
     visitor = open_partner("visitor")
-    for path in ["/", "/login", "/signup", "/safety", "/no-such-page"]:
+    for path in ["/", "/login", "/signup", "/safety", "/account/deleted", "/no-such-page"]:
         visit(visitor, path)
     visitor.page.goto(base + "/signup")
     visitor.page.get_by_role("button", name="Create account").click()
