@@ -7,10 +7,10 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Request, flash, jsonify, redirect, render_template, request, url_for
 from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .client import client_config
@@ -39,6 +39,26 @@ class BoundedIntConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+class UnstorableValue(ValueError):
+    """A NUL or a lone surrogate in what a client sent: text no database column can keep."""
+
+
+class UnstorableText(BadRequest):
+    """The 400 for that, in words a person can act on (a form's field, a pasted character)."""
+
+    description = ("Something you typed contains a character that cannot be saved (a NUL or a "
+                   "broken character, often from pasting). Remove it and try again.")
+
+
+class CheckedRequest(Request):
+    """Flask's request, answering a JSON body with unstorable text as UnstorableText."""
+
+    def on_json_loading_failed(self, e):
+        if isinstance(e, UnstorableValue):
+            raise UnstorableText()
+        return super().on_json_loading_failed(e)
 
 
 class CheckedJSONProvider(DefaultJSONProvider):
@@ -82,9 +102,12 @@ def _check_value(value) -> None:
                 raise ValueError("number too large")
         elif isinstance(item, str):
             if "\x00" in item:
-                raise ValueError("NUL character")  # PostgreSQL cannot store it in text
+                raise UnstorableValue("NUL character")  # PostgreSQL cannot store it in text
             if not item.isascii():
-                item.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError (ValueError)
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise UnstorableValue("lone surrogate") from None
 
 
 def _no_constant(name):
@@ -123,7 +146,7 @@ def _refuse_unstorable_text() -> None:
             values.append(key)
             values.extend(items)
     if any(isinstance(v, str) and bad(v) for v in values):
-        abort(400)
+        raise UnstorableText()
 
 
 def payload() -> dict:
@@ -200,6 +223,7 @@ def _gzip_static(response):
 def init_web(app) -> None:
     static = Path(app.static_folder)
     app.json = CheckedJSONProvider(app)
+    app.request_class = CheckedRequest
     app.before_request(_refuse_unstorable_text)
 
     @lru_cache(maxsize=256)
@@ -270,6 +294,8 @@ def init_web(app) -> None:
             429: "Too many tries. Please wait a minute and try again.",
         }
         message = messages.get(err.code, err.description)
+        if isinstance(err, UnstorableText):
+            message = err.description
         if err.code == 429:
             # How long to wait, and the form's own page again with what was typed.
             from .ratelimited import limit_message, page_after_limit

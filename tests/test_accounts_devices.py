@@ -195,7 +195,7 @@ class RawSocket:
         try:
             self._handshake()
         except BaseException:
-            self.ws.close()
+            self.close()
             raise
 
     def _handshake(self):
@@ -230,7 +230,12 @@ class RawSocket:
         return [f for f in self.frames if f.startswith("42") and marker in f]
 
     def close(self):
-        self.ws.close()
+        try:
+            self.ws.close()
+        finally:
+            # close() does nothing once the client saw the connection drop (the server cut
+            # it); shutdown() is what closes the socket itself (else a ResourceWarning later).
+            self.ws.shutdown()
 
 
 def _account_device_ids(session, base):
