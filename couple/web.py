@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .client import client_config
-from .errors import OperationError
+from .errors import InvalidInput, OperationError
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -25,9 +25,14 @@ def wants_json() -> bool:
 
 
 def payload() -> dict:
-    """The request's fields, from JSON or a form; never raises on a bad body."""
+    """The request's fields, from JSON or a form. A body that is not JSON or not an object reads
+    as no fields; one nested too deep for the parser (silent=True does not catch its
+    RecursionError, which was a 500 and a traceback) is a clear 400."""
     if request.is_json:
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:
+            raise InvalidInput("That request is nested too deeply to read.") from None
         return data if isinstance(data, dict) else {}
     return request.form.to_dict()
 

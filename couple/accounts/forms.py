@@ -12,13 +12,17 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 class FlaskForm(_FlaskForm):
     """Flask-WTF's form, but a JSON body that is not an object, or holds lists or objects,
-    is read as missing fields (a clear 400) instead of crashing the form (a 500)."""
+    or is nested too deep to parse, is read as missing fields (a clear 400) instead of crashing
+    the form (a 500)."""
 
     class Meta(_FlaskForm.Meta):
         def wrap_formdata(self, form, formdata):
             if (formdata is not None and not isinstance(formdata, ImmutableMultiDict)
                     and request.method != "GET" and request.is_json and not request.form):
-                data = request.get_json(silent=True)
+                try:
+                    data = request.get_json(silent=True)
+                except RecursionError:  # nested too deep to parse: silent=True lets it through
+                    data = None
                 data = data if isinstance(data, dict) else {}
                 # A lone surrogate (JSON can carry one, a form cannot) becomes U+FFFD, as
                 # undecodable form bytes do: the page that echoes the field can then be sent.
