@@ -23,7 +23,7 @@ from tests.conftest import chromium_path, need
 from tests.servers import PASSWORD
 
 from .conftest import CHROMIUM_ARGS, DESKTOP, Watched
-from .ui import axe_violations, sign_up, unique_email, wait_connected
+from .ui import axe_violations, sign_up, unique_email, wait_connected, wait_signed_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 PHONE = {"width": 390, "height": 844}
@@ -84,6 +84,8 @@ def route_neutral(w):
 
 def sign_in(w, base, email, then="/home"):
     page = w.page
+    # Right after an exit its keepalive request may not have reached the server yet.
+    wait_signed_out(w, base)
     page.goto(base + "/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -169,7 +171,9 @@ def test_after_a_quick_exit_back_forward_and_a_reopened_tab_show_nothing(
     exit_by(w, how, exit_url)
 
     # The server ended the session itself: the cookies as they were before the exit (a copy, or
-    # a browser that did not apply the answer's Set-Cookie) sign nobody in.
+    # a browser that did not apply the answer's Set-Cookie) sign nobody in. Once the exit has
+    # reached the server: it is a keepalive request the page sent on its way out.
+    wait_signed_out(w, base)
     replay = bf_browser.new_context()
     try:
         replay.add_cookies(cookies_before)
@@ -284,6 +288,7 @@ def test_esc_twice_while_typing_keeps_the_draft_privately(e2e_server, open_perso
     assert stored == 1
 
     # Back on a signed-out page of the app: the browser's storage holds nothing of it.
+    wait_signed_out(r, base)
     r.page.goto(base + "/login")
     in_storage = r.page.evaluate("""async () => {
       const dbs = indexedDB.databases ? (await indexedDB.databases()).map((d) => d.name) : [];

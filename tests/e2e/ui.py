@@ -28,6 +28,23 @@ def sign_up(w, base: str, name: str, email: str | None = None) -> str:
     return email
 
 
+def wait_signed_out(w, base: str, timeout: float = 60) -> None:
+    """After a quick exit: wait until the server has ended this browser's session. The exit is a
+    keepalive request the page sends on its way out; on a busy machine it can reach the server
+    after the test has already asked for /login, which then (rightly, still signed in) sends
+    the browser to /home. Polls what /login would answer with this context's cookies, without
+    following redirects or leaving a page behind."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = w.context.request.get(base + "/login", max_redirects=0)
+        status = answer.status
+        answer.dispose()
+        if status == 200:
+            return
+        assert time.monotonic() < deadline, f"still signed in {timeout} s after the quick exit"
+        time.sleep(0.1)
+
+
 def wait_connected(w) -> None:
     w.page.wait_for_function("() => document.getElementById('conn-status')?.dataset.state === 'connected'")
 
