@@ -1,6 +1,7 @@
 """Private stays private (security.md A.3, G.32, G.34): a canary in partner A's private reflection
 never reaches partner B: not in any page or JSON B can GET, not in B's export, not in any packet
-B's socket receives (nor A's drafts kept by a quick exit), and not in the log output (nor is any note or boundary text logged)."""
+B's socket receives (nor do A's drafts kept by a quick exit), and not in the log output (nor is
+any note or boundary text logged)."""
 import logging
 
 from couple.guides import operations as guides
@@ -19,9 +20,10 @@ def test_the_private_canary_never_reaches_the_partner(matrix, caplog):
     received = []
     # The owner also left quickly from a second device while typing (issue 12): what was being
     # typed is kept as the owner's drafts, the most private text there is.
-    from couple.guides.drafts import Draft
-    from couple.extensions import db
     from sqlalchemy import func, select
+
+    from couple.extensions import db
+    from couple.guides.drafts import Draft
     from tests.conftest import login
 
     second = app.test_client()

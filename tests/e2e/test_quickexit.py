@@ -23,7 +23,7 @@ from tests.conftest import chromium_path, need
 from tests.servers import PASSWORD
 
 from .conftest import CHROMIUM_ARGS, DESKTOP, Watched
-from .ui import axe_violations, sign_up, unique_email, wait_connected, wait_signed_out
+from .ui import WAIT_MS, axe_violations, sign_up, unique_email, wait_connected, wait_signed_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 PHONE = {"width": 390, "height": 844}
@@ -60,7 +60,7 @@ def open_person(bf_browser):
     def factory(name, viewport=None):
         context = bf_browser.new_context(viewport=viewport or PHONE, locale="en-GB",
                                          timezone_id="Europe/London")
-        context.set_default_timeout(15000)
+        context.set_default_timeout(WAIT_MS)
         w = Watched(name, context, context.new_page())
         made.append(w)
         return w
@@ -353,7 +353,7 @@ def test_a_device_ended_from_another_is_signed_out_at_once(e2e_server, open_pers
     expect(laptop.page.locator(".flash")).to_contain_text("Signed out:")
     expect(laptop.page.locator("li.device")).to_have_count(1)
     # The phone's open tab goes to the login page by itself: its socket was closed.
-    phone.page.wait_for_url(re.compile(r"/login"), timeout=15000)
+    phone.page.wait_for_url(re.compile(r"/login"))
     assert not phone.page.evaluate(SIGNED_IN_JS)
     phone.page.goto(base + "/guide")
     assert re.search(r"/login", phone.page.url)
@@ -383,7 +383,7 @@ def test_a_restored_session_after_a_browser_restart_shows_nothing(e2e_server, pl
         ctx = playwright_instance.chromium.launch_persistent_context(
             profile, executable_path=path, args=args, locale="en-GB", viewport=PHONE,
             ignore_default_args=["--disable-back-forward-cache"], timeout=60000)
-        ctx.set_default_timeout(15000)
+        ctx.set_default_timeout(WAIT_MS)
         return ctx
 
     ctx = launch()

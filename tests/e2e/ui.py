@@ -7,6 +7,9 @@ import time
 from tests.servers import PASSWORD
 
 _n = itertools.count(1)
+# Every wait in the browser tests polls a condition; this is only how long before it gives up.
+# Generous: the CI machine is shared and busy, and a wait that passes costs no more for it.
+WAIT_MS = 30000
 RUN = os.urandom(3).hex()
 
 
@@ -105,7 +108,7 @@ _ARM_TARGET = """() => {
 }"""
 
 
-def measure(latency_log, kind: str, source, target, action, seen_js: str, timeout: float = 15000) -> float:
+def measure(latency_log, kind: str, source, target, action, seen_js: str, timeout: float = WAIT_MS) -> float:
     """Run `action()` in the source page; wait until `seen_js` (a JS expression) holds in the
     target page. Records and returns the delay between the input event and the DOM change."""
     target.page.evaluate(_ARM_TARGET % seen_js)
