@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
@@ -61,6 +62,13 @@ def _check_psycopg_wait() -> None:
         waiting.wait = waiting.wait_poll
 
 
+class _RowNumber(IntegerConverter):
+    """Werkzeug's int converter, at most 2**31 - 1 (an Integer column's largest value)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app; `test_config` overrides settings read from the environment."""
     instance = Path(
@@ -75,6 +83,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    # Every <int:...> in a URL is a row id or a step number, all 32-bit columns: a larger
+    # number matches no route (a 404) instead of reaching the database, where SQLite raised
+    # OverflowError past 2**63 (a 500 with a traceback on GET /commitments/<huge>).
+    app.url_map.converters["int"] = _RowNumber
     app.config.update(config_module.from_environment(instance))
     if test_config:
         app.config.update(test_config)

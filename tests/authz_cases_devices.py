@@ -33,7 +33,7 @@ CASES = [
          json=False, params=lambda w: {"device_id": w.ids["owner_device"]}),
     Case("/account/devices/<int:device_id>/end", "POST",
          {"anonymous": LOGIN, "loner": 404, "stranger": 404, "partner": 404, "owner": 404},
-         json=False, params=lambda w: {"device_id": 2**31 + 5}, note="no such device"),
+         json=False, params=lambda w: {"device_id": 2**31 - 5}, note="no such device"),
     # Anonymous: nothing to end, still 204. Signed in: the requester's own session ends and
     # drafts are kept for the requester only, whatever key or owner the body names.
     Case("/exit", "POST", {"anonymous": SELF, "loner": SELF, "stranger": SELF, "partner": SELF,

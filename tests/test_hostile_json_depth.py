@@ -42,3 +42,29 @@ def test_a_too_deep_json_body_is_a_clear_400_and_changes_nothing(matrix, rule, c
             assert answer is None or answer.get("error"), rule
             assert diff(before, matrix.snapshot()) == {}, f"{rule}: a refused body changed rows"
     assert "Traceback" not in caplog.text and "Exception on" not in caplog.text, caplog.text[:2000]
+
+
+HUGE_IDS = ["2147483648", "9223372036854775808", "999999999999999999999"]
+INT_CASES = [c for c in CASES if "<int:" in c.rule]
+
+
+@pytest.mark.parametrize("case", INT_CASES, ids=[f"{c.method} {c.rule}" for c in INT_CASES])
+def test_a_number_past_any_row_id_in_the_url_is_a_404(matrix, case, caplog):
+    """GET /commitments/999999999999999999999 was a 500 (SQLite: OverflowError) with a traceback."""
+    caplog.set_level(logging.ERROR)
+    matrix.restore()
+    world = matrix.world
+    url = _url(matrix.app, case, world)
+    before = matrix.snapshot()
+    for huge in HUGE_IDS:
+        # Replace the id (the first number after the rule's fixed prefix) with a huge one.
+        prefix = case.rule.split("<int:")[0]
+        rest = url[len(prefix):]
+        number = rest.split("/", 1)[0]
+        hostile = prefix + huge + rest[len(number):]
+        response = world.client("owner").open(hostile, method=case.method,
+                                              headers={"Accept": "application/json"})
+        assert response.status_code == 404, (hostile, response.status_code)
+        response.close()
+    assert diff(before, matrix.snapshot()) == {}
+    assert "Traceback" not in caplog.text and "Exception on" not in caplog.text, caplog.text[:2000]
