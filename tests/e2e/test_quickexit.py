@@ -444,3 +444,49 @@ def test_back_to_a_signed_out_form_does_not_show_what_was_typed_there(e2e_server
         kind = w.page.evaluate("() => performance.getEntriesByType('navigation')[0].type")
         assert kind in ("back_forward", "reload"), kind
         expect(w.page.get_by_label(field)).to_have_value("")
+
+
+def test_an_exit_answer_arriving_after_signing_in_again_does_not_sign_out(e2e_server, open_person):
+    """Quick exit, then signing in again at once in the same browser while the exit's keepalive
+    request has not come back yet: the server ended the old session and then closes its sockets
+    before it answers, so the answer can arrive after the new login. Here it is held back on
+    purpose (the request reaches the real server; its real answer is delivered to Chromium only
+    after the new login): it must not sign the new session out. (It did while the answer
+    cleared the session cookie: the quick-exit e2e test once timed out waiting for /home.)"""
+    import requests
+
+    base = e2e_server.url
+    w = open_person("late-exit")
+    email = sign_up(w, base, "Avery")
+    exit_url = route_neutral(w)
+    held = []
+
+    def hold(route):
+        # Sent on to the server now, with the browser's own cookies; answered to the page later.
+        request = route.request
+        headers = {k: v for k, v in request.all_headers().items() if not k.startswith(":")}
+        answer = requests.post(request.url, data=request.post_data_buffer, headers=headers,
+                               allow_redirects=False, timeout=30)
+        held.append((route, answer))
+
+    w.context.route(base + "/exit", hold)
+    w.page.goto(base + "/guide")
+    wait_connected(w)
+    exit_by(w, "control", exit_url)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not held and time.monotonic() < deadline:
+        w.page.wait_for_timeout(50)  # lets Playwright deliver the route to the handler
+    assert held, "the exit request never left the page"
+    route, answer = held[0]
+    assert answer.status_code == 204
+
+    sign_in(w, base, email)
+    headers: dict = {}
+    for key, value in answer.raw.headers.items():  # every Set-Cookie, one per line
+        if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+            headers[key] = headers[key] + "\n" + value if key in headers else value
+    route.fulfill(status=answer.status_code, headers=headers)
+    # The late answer has been applied; the new session is still signed in.
+    w.page.goto(base + "/account")
+    assert re.search(r"/account$", w.page.url), f"signed out by the late exit answer: {w.page.url}"
+    wait_connected(w)
