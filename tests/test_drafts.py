@@ -267,3 +267,45 @@ def test_hostile_drafts_on_postgresql(app_factory, postgres_url):
         assert len(kept) == 3
         assert client.get("/account").status_code == 302
         db.session.remove()
+
+
+def _replay_set_cookies(client, response):
+    """Apply an answer's Set-Cookie headers to a client's jar now, as a browser does when the
+    answer arrives (whatever the client did in between)."""
+    from http.cookies import SimpleCookie
+
+    for header in response.headers.getlist("Set-Cookie"):
+        jar = SimpleCookie()
+        jar.load(header)
+        for name, morsel in jar.items():
+            gone = morsel["max-age"] == "0" or "1970" in morsel["expires"]
+            if gone:
+                client.delete_cookie(name, domain=morsel["domain"] or "couple.test")
+            else:
+                client.set_cookie(name, morsel.value, domain=morsel["domain"] or "couple.test")
+
+
+@pytest.mark.parametrize("remember", [False, True])
+def test_a_late_exit_answer_does_not_sign_out_the_next_login(app, make_user, remember):
+    """Quick exit, then sign in again at once in the same browser while the exit's keepalive
+    request is still on its way back (its session already ended on the server, its answer not
+    yet arrived: the server closes that session's sockets after the commit, which can take a
+    while). The answer arrives last; it must not clear the cookie of the newer session.
+    (The e2e quick-exit test once timed out waiting for /home after logging in again.)"""
+    user = make_user()
+    browser = app.test_client()
+    login(browser, user, remember=remember)
+    # The exit request carries the cookies of that moment.
+    in_flight = app.test_client()
+    for cookie in list(browser._cookies.values()):
+        in_flight.set_cookie(cookie.key, cookie.value, domain=cookie.domain)
+    answer = _exit(in_flight, {"commitment:new": "call before I am late"})
+    assert answer.status_code == 204
+    # The session the exit carried is over on the server: its cookie signs nobody in.
+    assert browser.get("/home").status_code == 302
+    # Signed in again before the exit's answer came back.
+    login(browser, user)
+    assert browser.get("/home").status_code == 200
+    _replay_set_cookies(browser, answer)
+    assert browser.get("/home").status_code == 200, "the exit's answer signed the new session out"
+    assert answer.headers.getlist("Set-Cookie") == []

@@ -1,6 +1,7 @@
 """Private stays private (security.md A.3, G.32, G.34): a canary in partner A's private reflection
 never reaches partner B: not in any page or JSON B can GET, not in B's export, not in any packet
-B's socket receives, and not in the log output (nor is any note or boundary text logged)."""
+B's socket receives (nor do A's drafts kept by a quick exit), and not in the log output (nor is
+any note or boundary text logged)."""
 import logging
 
 from couple.guides import operations as guides
@@ -17,6 +18,22 @@ def test_the_private_canary_never_reaches_the_partner(matrix, caplog):
     sock = socketio.test_client(app, flask_test_client=partner)
     owner_sock = socketio.test_client(app, flask_test_client=world.client("owner"))
     received = []
+    # The owner also left quickly from a second device while typing (issue 12): what was being
+    # typed is kept as the owner's drafts, the most private text there is.
+    from sqlalchemy import func, select
+
+    from couple.extensions import db
+    from couple.guides.drafts import Draft
+    from tests.conftest import login
+
+    second = app.test_client()
+    login(second, world.users["owner"])
+    kept = {"reflection:rebuilding:4": f"half a draft {world.canary}",
+            "commitment:new": f"draft wording {world.canary}"}
+    assert second.post("/exit", json={"drafts": kept}).status_code == 204
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Draft)
+                                 .where(Draft.user_id == world.users["owner"].id)) == 2
     try:
         # Everything the partner can GET, exports included.
         for case in CASES:

@@ -4,21 +4,30 @@ import re
 from flask import request
 from flask_wtf import FlaskForm as _FlaskForm
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import BadRequest
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
+
+from ..web import UnstorableText
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class FlaskForm(_FlaskForm):
     """Flask-WTF's form, but a JSON body that is not an object, or holds lists or objects,
-    is read as missing fields (a clear 400) instead of crashing the form (a 500)."""
+    or is nested too deep to parse, is read as missing fields (a clear 400) instead of crashing
+    the form (a 500)."""
 
     class Meta(_FlaskForm.Meta):
         def wrap_formdata(self, form, formdata):
             if (formdata is not None and not isinstance(formdata, ImmutableMultiDict)
                     and request.method != "GET" and request.is_json and not request.form):
-                data = request.get_json(silent=True)
+                try:
+                    data = request.get_json(silent=False)
+                except UnstorableText:
+                    raise  # a NUL or a lone surrogate: said in words (couple/web.py)
+                except BadRequest:  # not JSON, or nested too deep: no fields, a clear 400
+                    data = None
                 data = data if isinstance(data, dict) else {}
                 # A lone surrogate (JSON can carry one, a form cannot) becomes U+FFFD, as
                 # undecodable form bytes do: the page that echoes the field can then be sent.

@@ -251,10 +251,15 @@ def quick_exit():
         operations.end_login_session(user.login_session_id)
         logout_user()
     session.clear()
+    # This answer sets no cookie at all. It is a keepalive request that outlives the page and
+    # may come back late (the server closes the session's sockets before answering): by then
+    # the person may have signed in again in this browser, and a Set-Cookie here (clearing the
+    # session or remember cookie) would sign that newer session out. Nothing needs clearing:
+    # the cookies name the login session deleted above, which signs nobody in any more.
+    session.modified = False
     response = Response(status=204)
     # The browser's HTTP cache and this site's storage go; "cookies" is left out: it would sign
-    # the person out of every site under the same registrable domain. The session cookie is
-    # cleared by logout_user/session.clear above, and the session it named no longer exists.
+    # the person out of every site under the same registrable domain.
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
 

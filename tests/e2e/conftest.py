@@ -16,6 +16,8 @@ import pytest
 from tests.conftest import chromium_path, need
 from tests.servers import ROOT, start_server
 
+from .ui import WAIT_MS
+
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 LATENCY_FILE = ROOT / "bench" / "results" / "browser_latency.json"
@@ -102,7 +104,7 @@ def open_partner(browser):
     def factory(name: str, viewport=None, color_scheme: str = "light") -> Watched:
         context = browser.new_context(viewport=viewport or PHONE, color_scheme=color_scheme,
                                       locale="en-GB", timezone_id="Europe/London")
-        context.set_default_timeout(15000)
+        context.set_default_timeout(WAIT_MS)
         watched = Watched(name, context, context.new_page())
         made.append(watched)
         return watched

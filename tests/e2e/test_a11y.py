@@ -13,7 +13,8 @@ from .conftest import DESKTOP, PHONE
 from .test_boundaries import SYNCED
 from .test_commitments import make_commitment
 from .test_screenshots import populate
-from .ui import accept, axe_violations, invite, linked_couple, sign_up, user_id, wait_connected
+from .ui import (accept, axe_violations, invite, linked_couple, sign_up, user_id, wait_connected,
+                 wait_signed_out)
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -235,6 +236,7 @@ def test_quick_exit_by_the_control_and_by_esc_twice(e2e_server, open_partner):
     # Each exit ends this browser's session: sign in again first.
     for path, focus in [("/home", None), ("/guide", "#refl-2"), ("/commitments", "#wording"),
                         ("/boundaries", None), ("/account", None)]:
+        wait_signed_out(r, base)
         r.page.goto(base + "/login")
         r.page.get_by_label("Email").fill(email)
         r.page.get_by_label("Password").fill(PASSWORD)
@@ -287,6 +289,7 @@ def test_axe_on_the_quick_exit_states(e2e_server, open_partner, screenshot_dir):
     phone.page.keyboard.press("Escape")
     phone.page.keyboard.press("Escape")
     phone.page.wait_for_url(exit_url)
+    wait_signed_out(phone, base)
     phone.page.go_back()
     expect(phone.page).to_have_url(re.compile(r"/login\?next="))
     check(phone.page, "phone signed-out landing after a quick exit", found)

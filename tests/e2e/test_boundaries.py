@@ -4,7 +4,7 @@ edits made offline merge on reconnect."""
 import pytest
 from playwright.sync_api import expect
 
-from .ui import linked_couple, measure, wait_connected
+from .ui import WAIT_MS, linked_couple, measure, wait_connected
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -133,8 +133,8 @@ def test_boundary_edits_made_offline_merge_on_reconnect(e2e_server, open_partner
     r.context.set_offline(False)
     wait_connected(r)
     final = "Always: Phones stay private, unless one of us asks to share."
-    expect(r.page.locator(sel)).to_have_value(final, timeout=20000)
-    expect(s.page.locator(sel)).to_have_value(final, timeout=20000)
+    expect(r.page.locator(sel)).to_have_value(final, timeout=WAIT_MS)
+    expect(s.page.locator(sel)).to_have_value(final, timeout=WAIT_MS)
     expect(r.page.locator('ul[data-group="behaviour"] textarea.b-text')).to_have_value("No shouting; a pause instead")
     # A fresh load agrees: nothing lost, nothing doubled.
     r.page.wait_for_function(IDLE)

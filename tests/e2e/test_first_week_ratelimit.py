@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from tests.servers import start_server
 
 from .test_first_week import PHONE, VIEWPORTS, no_axe_violations
-from .ui import linked_couple, unique_email, wait_connected
+from .ui import WAIT_MS, linked_couple, unique_email, wait_connected
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -68,7 +68,7 @@ def test_the_page_script_keeps_typing_through_a_429(e2e_server, open_partner):
     form.get_by_role("button", name="Make this commitment").click()
     r.page.wait_for_function("() => document.getElementById('conn-status').textContent.includes('Saving')")
     expect(form.get_by_label("What will you do?")).to_have_value("Call my sister on Sunday")
-    expect(r.page.locator(".commitment-row", has_text="Call my sister on Sunday")).to_have_count(1, timeout=20000)
+    expect(r.page.locator(".commitment-row", has_text="Call my sister on Sunday")).to_have_count(1, timeout=WAIT_MS)
     assert len(hits) == 2
 
 

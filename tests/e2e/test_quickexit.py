@@ -23,7 +23,7 @@ from tests.conftest import chromium_path, need
 from tests.servers import PASSWORD
 
 from .conftest import CHROMIUM_ARGS, DESKTOP, Watched
-from .ui import axe_violations, sign_up, unique_email, wait_connected
+from .ui import WAIT_MS, axe_violations, sign_up, unique_email, wait_connected, wait_signed_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 PHONE = {"width": 390, "height": 844}
@@ -60,7 +60,7 @@ def open_person(bf_browser):
     def factory(name, viewport=None):
         context = bf_browser.new_context(viewport=viewport or PHONE, locale="en-GB",
                                          timezone_id="Europe/London")
-        context.set_default_timeout(15000)
+        context.set_default_timeout(WAIT_MS)
         w = Watched(name, context, context.new_page())
         made.append(w)
         return w
@@ -84,6 +84,8 @@ def route_neutral(w):
 
 def sign_in(w, base, email, then="/home"):
     page = w.page
+    # Right after an exit its keepalive request may not have reached the server yet.
+    wait_signed_out(w, base)
     page.goto(base + "/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -169,7 +171,9 @@ def test_after_a_quick_exit_back_forward_and_a_reopened_tab_show_nothing(
     exit_by(w, how, exit_url)
 
     # The server ended the session itself: the cookies as they were before the exit (a copy, or
-    # a browser that did not apply the answer's Set-Cookie) sign nobody in.
+    # a browser that did not apply the answer's Set-Cookie) sign nobody in. Once the exit has
+    # reached the server: it is a keepalive request the page sent on its way out.
+    wait_signed_out(w, base)
     replay = bf_browser.new_context()
     try:
         replay.add_cookies(cookies_before)
@@ -284,6 +288,7 @@ def test_esc_twice_while_typing_keeps_the_draft_privately(e2e_server, open_perso
     assert stored == 1
 
     # Back on a signed-out page of the app: the browser's storage holds nothing of it.
+    wait_signed_out(r, base)
     r.page.goto(base + "/login")
     in_storage = r.page.evaluate("""async () => {
       const dbs = indexedDB.databases ? (await indexedDB.databases()).map((d) => d.name) : [];
@@ -348,7 +353,7 @@ def test_a_device_ended_from_another_is_signed_out_at_once(e2e_server, open_pers
     expect(laptop.page.locator(".flash")).to_contain_text("Signed out:")
     expect(laptop.page.locator("li.device")).to_have_count(1)
     # The phone's open tab goes to the login page by itself: its socket was closed.
-    phone.page.wait_for_url(re.compile(r"/login"), timeout=15000)
+    phone.page.wait_for_url(re.compile(r"/login"))
     assert not phone.page.evaluate(SIGNED_IN_JS)
     phone.page.goto(base + "/guide")
     assert re.search(r"/login", phone.page.url)
@@ -378,7 +383,7 @@ def test_a_restored_session_after_a_browser_restart_shows_nothing(e2e_server, pl
         ctx = playwright_instance.chromium.launch_persistent_context(
             profile, executable_path=path, args=args, locale="en-GB", viewport=PHONE,
             ignore_default_args=["--disable-back-forward-cache"], timeout=60000)
-        ctx.set_default_timeout(15000)
+        ctx.set_default_timeout(WAIT_MS)
         return ctx
 
     ctx = launch()
@@ -439,3 +444,49 @@ def test_back_to_a_signed_out_form_does_not_show_what_was_typed_there(e2e_server
         kind = w.page.evaluate("() => performance.getEntriesByType('navigation')[0].type")
         assert kind in ("back_forward", "reload"), kind
         expect(w.page.get_by_label(field)).to_have_value("")
+
+
+def test_an_exit_answer_arriving_after_signing_in_again_does_not_sign_out(e2e_server, open_person):
+    """Quick exit, then signing in again at once in the same browser while the exit's keepalive
+    request has not come back yet: the server ended the old session and then closes its sockets
+    before it answers, so the answer can arrive after the new login. Here it is held back on
+    purpose (the request reaches the real server; its real answer is delivered to Chromium only
+    after the new login): it must not sign the new session out. (It did while the answer
+    cleared the session cookie: the quick-exit e2e test once timed out waiting for /home.)"""
+    import requests
+
+    base = e2e_server.url
+    w = open_person("late-exit")
+    email = sign_up(w, base, "Avery")
+    exit_url = route_neutral(w)
+    held = []
+
+    def hold(route):
+        # Sent on to the server now, with the browser's own cookies; answered to the page later.
+        request = route.request
+        headers = {k: v for k, v in request.all_headers().items() if not k.startswith(":")}
+        answer = requests.post(request.url, data=request.post_data_buffer, headers=headers,
+                               allow_redirects=False, timeout=30)
+        held.append((route, answer))
+
+    w.context.route(base + "/exit", hold)
+    w.page.goto(base + "/guide")
+    wait_connected(w)
+    exit_by(w, "control", exit_url)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not held and time.monotonic() < deadline:
+        w.page.wait_for_timeout(50)  # lets Playwright deliver the route to the handler
+    assert held, "the exit request never left the page"
+    route, answer = held[0]
+    assert answer.status_code == 204
+
+    sign_in(w, base, email)
+    headers: dict = {}
+    for key, value in answer.raw.headers.items():  # every Set-Cookie, one per line
+        if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+            headers[key] = headers[key] + "\n" + value if key in headers else value
+    route.fulfill(status=answer.status_code, headers=headers)
+    # The late answer has been applied; the new session is still signed in.
+    w.page.goto(base + "/account")
+    assert re.search(r"/account$", w.page.url), f"signed out by the late exit answer: {w.page.url}"
+    wait_connected(w)

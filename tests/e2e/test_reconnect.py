@@ -4,7 +4,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .ui import linked_couple, user_id, wait_connected
+from .ui import WAIT_MS, linked_couple, user_id, wait_connected
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -92,4 +92,4 @@ def test_offline_partner_converges_with_nothing_lost(e2e_server, open_partner):
 
 def wait_connected_page(page):
     page.wait_for_function("() => document.getElementById('conn-status').dataset.state === 'connected'",
-                           timeout=20000)
+                           timeout=WAIT_MS)

@@ -7,6 +7,9 @@ import time
 from tests.servers import PASSWORD
 
 _n = itertools.count(1)
+# Every wait in the browser tests polls a condition; this is only how long before it gives up.
+# Generous: the CI machine is shared and busy, and a wait that passes costs no more for it.
+WAIT_MS = 30000
 RUN = os.urandom(3).hex()
 
 
@@ -26,6 +29,23 @@ def sign_up(w, base: str, name: str, email: str | None = None) -> str:
     page.wait_for_url(base + "/home")
     wait_connected(w)
     return email
+
+
+def wait_signed_out(w, base: str, timeout: float = 60) -> None:
+    """After a quick exit: wait until the server has ended this browser's session. The exit is a
+    keepalive request the page sends on its way out; on a busy machine it can reach the server
+    after the test has already asked for /login, which then (rightly, still signed in) sends
+    the browser to /home. Polls what /login would answer with this context's cookies, without
+    following redirects or leaving a page behind."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = w.context.request.get(base + "/login", max_redirects=0)
+        status = answer.status
+        answer.dispose()
+        if status == 200:
+            return
+        assert time.monotonic() < deadline, f"still signed in {timeout} s after the quick exit"
+        time.sleep(0.1)
 
 
 def wait_connected(w) -> None:
@@ -88,7 +108,7 @@ _ARM_TARGET = """() => {
 }"""
 
 
-def measure(latency_log, kind: str, source, target, action, seen_js: str, timeout: float = 15000) -> float:
+def measure(latency_log, kind: str, source, target, action, seen_js: str, timeout: float = WAIT_MS) -> float:
     """Run `action()` in the source page; wait until `seen_js` (a JS expression) holds in the
     target page. Records and returns the delay between the input event and the DOM change."""
     target.page.evaluate(_ARM_TARGET % seen_js)
