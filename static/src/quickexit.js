@@ -112,7 +112,9 @@ export function installQuickExit() {
     hideEverything();
     const exitUrl = link.getAttribute(EXIT_PATH_ATTR);
     if (exitUrl) sendExit(exitUrl);
-    try { sessionStorage.clear(); } catch (e) { /* storage off */ }
+    // Nothing of the page stays in this tab's storage; only the flag static/exitguard.js reads
+    // (that this tab left), so a page shown again before the exit reached the server hides.
+    try { sessionStorage.clear(); sessionStorage.setItem("couple.left", "1"); } catch (e) { /* storage off */ }
     window.location.replace(link.href);
   };
   link.addEventListener("click", leave);

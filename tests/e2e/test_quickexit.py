@@ -490,3 +490,45 @@ def test_an_exit_answer_arriving_after_signing_in_again_does_not_sign_out(e2e_se
     w.page.goto(base + "/account")
     assert re.search(r"/account$", w.page.url), f"signed out by the late exit answer: {w.page.url}"
     wait_connected(w)
+
+
+def test_a_lost_exit_request_still_hides_the_app_on_back(e2e_server, open_person):
+    """The exit request never reaches the server (a dropped phone network): the session stays
+    signed in there, so Back is answered with a signed-in page. The tab remembers that it left
+    (static/exitguard.js, run before anything is drawn): that page stays hidden and the tab
+    leaves again, sending the exit once more. Once the network is back, that second exit ends
+    the session, and the next Back lands on a signed-out page."""
+    base = e2e_server.url
+    w = open_person("lost-exit", viewport=DESKTOP)
+    email = sign_up(w, base, "Morgan")
+    exit_url = route_neutral(w)
+    secret = "Morgan"  # the name shows on every signed-in page
+    dropped = []
+
+    def drop(route):
+        dropped.append(route.request.url)
+        route.abort("internetdisconnected")
+
+    w.context.route(base + "/exit", drop)
+    for path in ("/home", "/guide", "/commitments", "/account"):
+        w.page.goto(base + path)
+    wait_connected(w)
+    exit_by(w, "control", exit_url)
+    assert dropped, "the exit request never left the page"
+
+    # Back: the server still knows the session (its exit was lost), yet nothing is readable,
+    # neither at once nor after the page has run, and the tab is back on the neutral page.
+    w.page.go_back()
+    w.page.wait_for_url(exit_url)
+    assert secret not in w.page.evaluate(VISIBLE_TEXT_JS)
+    assert len(dropped) >= 2, "the guard did not send the exit again"
+
+    # The network is back: the next time the guard runs, its exit reaches the server.
+    w.context.unroute(base + "/exit")
+    w.page.go_back()
+    w.page.wait_for_url(exit_url)
+    wait_signed_out(w, base)
+    w.page.go_back()
+    assert_nothing_of_the_app(w, base, [secret], "Back after the session ended")
+    # Signing in again in this same tab works: a signed-out page cleared the flag.
+    sign_in(w, base, email)
