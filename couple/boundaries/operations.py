@@ -37,7 +37,10 @@ def max_update() -> int:
 
 
 def max_doc() -> int:
-    return _setting("BOUNDARIES_MAX_DOC", 512 * 1024)
+    # Stored (compressed) bytes. Tombstones grow a year of heavy editing by ~130 KB
+    # (bench/boundaries_longlived.py), so 2 MiB lasts about fifteen such years; it still stops
+    # a partner from filling the couple's document, and every tab's page, without end.
+    return _setting("BOUNDARIES_MAX_DOC", 2 * 1024 * 1024)
 
 
 def compact_every() -> int:
