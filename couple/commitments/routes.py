@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from ..access import current_couple
 from ..errors import NotFound
+from ..guides import drafts
 from ..guides.content import GUIDES
 from ..guides.operations import guide_of
 from ..state import state_for
@@ -66,6 +67,9 @@ def create():
         step=int_field(data, "step") if data.get("step") not in (None, "") else None,
         op_id=op_id_from(data),
     )
+    # What the quick exit kept of the wording is in the commitment now: forgotten here, so a
+    # reload right after never offers it again (the page's own discard may still be on its way).
+    drafts.discard_draft(current_user, "commitment:new")
     return done(item, then=url_for("commitments.detail", commitment_id=item["id"]),
                 message="Commitment made.")
 
