@@ -45,6 +45,9 @@ def shared_env(database_url: str, redis_url: str | None, channel: str | None) ->
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.02):
+    """Poll `predicate` until it is true. A deadline only bounds how long a failure takes, so it
+    is never under 60 s: on a busy 2-core CI machine 15 s was once too short for a healthy run."""
+    timeout = max(timeout, 60)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

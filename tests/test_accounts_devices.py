@@ -274,7 +274,7 @@ def _revocation_scenario(base_riley, base_sam, base_phone, email):
         # Control: before the phone is ended, it receives Sam's change.
         assert post_json(sam, base_sam, "/guide/steps/1/state",
                          {"state": "working", "op_id": "before-end-0001"}).status_code == 200
-        _wait_for(lambda: phone_sock.pump(0.2) or phone_sock.events_with("before-end-0001"), 15,
+        _wait_for(lambda: phone_sock.pump(0.2) or phone_sock.events_with("before-end-0001"), 60,
                   "the phone's socket to receive the change made before it was ended")
 
         ids, here = _account_device_ids(laptop, base_riley)
@@ -288,7 +288,7 @@ def _revocation_scenario(base_riley, base_sam, base_phone, email):
         # phone's raw client ignored the DISCONNECT and kept its websocket open.
         assert post_json(sam, base_sam, "/guide/steps/2/state",
                          {"state": "practising", "op_id": "after-end-0002"}).status_code == 200
-        _wait_for(lambda: laptop_sock.pump(0.2) or laptop_sock.events_with("after-end-0002"), 15,
+        _wait_for(lambda: laptop_sock.pump(0.2) or laptop_sock.events_with("after-end-0002"), 60,
                   "the laptop's socket to receive the change made after the phone was ended")
         phone_sock.pump(1.5)
         assert phone_sock.events_with("before-end-0001")
