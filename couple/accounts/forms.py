@@ -1,6 +1,4 @@
 """Account forms (CSRF comes from Flask-WTF on every one)."""
-import re
-
 from flask import request
 from flask_wtf import FlaskForm as _FlaskForm
 from werkzeug.datastructures import ImmutableMultiDict
@@ -9,9 +7,6 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..web import UnstorableText
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
 
 class FlaskForm(_FlaskForm):
     """Flask-WTF's form, but a JSON body that is not an object, or holds lists or objects,
@@ -29,10 +24,9 @@ class FlaskForm(_FlaskForm):
                 except BadRequest:  # not JSON, or nested too deep: no fields, a clear 400
                     data = None
                 data = data if isinstance(data, dict) else {}
-                # A lone surrogate (JSON can carry one, a form cannot) becomes U+FFFD, as
-                # undecodable form bytes do: the page that echoes the field can then be sent.
-                return ImmutableMultiDict({k: _LONE_SURROGATE.sub("\ufffd", str(v))
-                                           for k, v in data.items()
+                # A lone surrogate or a NUL never gets here: the JSON reader refused it in
+                # words (web.UnstorableText, raised above).
+                return ImmutableMultiDict({k: str(v) for k, v in data.items()
                                            if isinstance(v, (str, int, float, bool))})
             return super().wrap_formdata(form, formdata)
 
