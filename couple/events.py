@@ -149,8 +149,12 @@ def replay(stream: str, since: int, limit: int) -> dict:
         return {"last": last, "events": []}
     if since > last or last - since > limit or since < 0:
         return {"last": last, "reset": True}
+    # Up to `last` only: a change that commits between the two reads (another process, or
+    # another partner's request, on PostgreSQL) is for the next sync or its live event. Without
+    # the bound it showed up as a gap after `last` and turned a plain resync into a reset.
     rows = db.session.scalars(
-        select(Event).where(Event.stream == stream, Event.seq > since).order_by(Event.seq)
+        select(Event).where(Event.stream == stream, Event.seq > since, Event.seq <= last)
+        .order_by(Event.seq)
     ).all()
     # Pruned events leave a gap: the client must reload the state instead.
     if [r.seq for r in rows] != list(range(since + 1, last + 1)):

@@ -8,7 +8,7 @@ from couple.commitments import operations as ops
 from couple.commitments.models import Acknowledgement, Commitment, CommitmentChange, FollowThrough
 from couple.commitments.schedule import local_today
 from couple.extensions import db
-from couple.state import state_for
+from tests import contract
 
 
 def user(u):
@@ -44,5 +44,5 @@ def rows() -> dict:
 
 
 def fresh_state(u) -> dict:
-    db.session.expire_all()
-    return state_for(db.session.get(User, u.id))
+    """A fresh fetch of this user's state (tests/contract.py's, by user object)."""
+    return contract.fresh_state(u.id)

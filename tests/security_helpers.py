@@ -173,3 +173,15 @@ def client_with_cookies(app, cookies):
     for name, value, domain in cookies:
         c.set_cookie(name, value, domain=domain)
     return c
+
+
+def selected(request, test) -> list:
+    """The items of `test` (a test function, every parametrization) this pytest session
+    selected: a summary test compares what ran with what was selected, so a `-k` run of a
+    part still passes, and a full run must reach its floors."""
+    return [item for item in request.session.items if getattr(item, "function", None) is test]
+
+
+def selected_params(request, test, name: str) -> set:
+    """The values of parameter `name` of the selected parametrizations of `test`."""
+    return {item.callspec.params[name] for item in selected(request, test)}

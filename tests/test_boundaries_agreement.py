@@ -1,7 +1,5 @@
 """Agreement from content hashes: accept -> edit -> stale; both -> agreed; removal needs both;
 concurrent accept and edit resolve the same for both partners; the event contract holds."""
-import copy
-
 import pytest
 
 from couple.accounts.models import User
@@ -10,46 +8,23 @@ from couple.boundaries.content import content_hash
 from couple.boundaries.models import Approval, Wording
 from couple.errors import Conflict, NotFound
 from couple.extensions import db
-from couple.realtime import apply_event
-from couple.state import state_for
 from tests.boundaries_helpers import Editor
 from tests.conftest import events_named
-
-
-def _fresh(user_id):
-    db.session.expire_all()
-    return state_for(db.session.get(User, user_id))
+from tests.contract import Contract, fresh_state
 
 
 @pytest.fixture
 def room(make_couple, login_as, socket_for):
     """Both partners with an editor each (Yjs over the socket) and a `verify` for the event
-    contract: state before + the events each received == a fresh fetch."""
+    contract (tests/contract.py): the editors apply the Yjs packets they receive, the
+    harness checks the "ev" events."""
     riley, sam = make_couple()
     editors = {u.id: Editor(socket_for(login_as(u)), u.id) for u in (riley, sam)}
     for e in editors.values():
         e.sync()
         e.sock.get_received()
-
-    def verify(action):
-        before = {uid: _fresh(uid) for uid in editors}
-        result = action()
-        for uid, editor in editors.items():
-            packets = editor.receive()
-            state = copy.deepcopy(before[uid])
-            for ev in events_named(packets):
-                assert ev["seq"] == state["seqs"][ev["stream"]] + 1
-                state["seqs"][ev["stream"]] = ev["seq"]
-                changed = apply_event(copy.deepcopy(state["data"]), ev)
-                assert changed != state["data"], f"event {ev['type']} changes nothing"
-                state["data"] = changed
-            fresh = _fresh(uid)
-            for name in set(state["data"]) | set(fresh["data"]):
-                assert state["data"].get(name) == fresh["data"].get(name), (uid, name)
-            assert state == fresh, f"user {uid}: state + events != fresh fetch"
-        return result
-
-    return riley, sam, editors[riley.id], editors[sam.id], verify
+    contract = Contract({uid: editor.receive for uid, editor in editors.items()})
+    return riley, sam, editors[riley.id], editors[sam.id], contract.verify
 
 
 def _couple(user):
@@ -120,7 +95,7 @@ def test_concurrent_accept_and_edit_resolve_the_same_for_both(room):
     a.receive()
     b.receive()
     assert a.texts() == b.texts()
-    views = [_fresh(u.id)["data"]["boundary_approvals"] for u in (riley, sam)]
+    views = [fresh_state(u.id)["data"]["boundary_approvals"] for u in (riley, sam)]
     assert views[0] == views[1] and list(views[0]) == [f"{bid}:{riley.id}"]
     for person in (riley, sam):
         assert _agreement(person, bid)[0] == {"state": "proposed", "by": [], "stale": [riley.id]}
@@ -150,7 +125,7 @@ def test_withdraw_and_removal_take_both(room):
     assert result["removed"] is True
     # The server's removal reached both editors as a Yjs update.
     assert list(a.texts()) == [keep] and list(b.texts()) == [keep]
-    state = _fresh(sam.id)["data"]
+    state = fresh_state(sam.id)["data"]
     assert state["boundary_approvals"] == {} and state["boundary_removals"] == {}
     assert state["boundaries_removed"][bid]["text"] == "to go"
     with pytest.raises(NotFound):

@@ -1,47 +1,23 @@
 """The event contract for every commitments operation that emits: for each partner, the state
 before + the events their sockets received == a fresh fetch after; no event is a no-op, and a
 refused or repeated operation sends nothing."""
-import copy
-
 import pytest
 
 from couple.commitments import operations as ops
 from couple.errors import OperationError
-from couple.realtime import apply_event
 from tests.commitments_helpers import day, fresh_state, make_commitment, user
 from tests.conftest import events_named
+from tests.contract import Contract
 
 
 @pytest.fixture
 def watched(make_couple, login_as, socket_for):
+    """Both partners connected; every verify also checks both got the same events (no
+    commitments event is private). The harness: tests/contract.py."""
     riley, sam = make_couple()
-    sockets = {u.id: socket_for(login_as(u)) for u in (riley, sam)}
-    for s in sockets.values():
-        assert s.is_connected()
-        s.get_received()
-
-    def verify(action, *, types=None):
-        before = {uid: fresh_state(u) for uid, u in ((riley.id, riley), (sam.id, sam))}
-        result = action()
-        seen_types = None
-        for u in (riley, sam):
-            received = events_named(sockets[u.id].get_received())
-            state = copy.deepcopy(before[u.id])
-            for ev in received:
-                assert ev["seq"] == state["seqs"][ev["stream"]] + 1, "in order, no gaps"
-                state["seqs"][ev["stream"]] = ev["seq"]
-                changed = apply_event(copy.deepcopy(state["data"]), ev)
-                assert changed != state["data"], f"event {ev['type']} changes nothing"
-                state["data"] = changed
-            assert state == fresh_state(u), f"user {u.id}: state + events != fresh fetch"
-            got = [ev["type"] for ev in received]
-            assert seen_types is None or got == seen_types, "both partners get the same events"
-            seen_types = got
-        if types is not None:
-            assert seen_types == types
-        return result
-
-    return riley, sam, verify
+    contract = Contract.for_sockets({u.id: socket_for(login_as(u)) for u in (riley, sam)},
+                                    same_for_all=True)
+    return riley, sam, contract.verify
 
 
 def test_every_emitting_operation(watched):

@@ -1,54 +1,23 @@
 """The event contract (Zulip's verify_action): for every operation that emits, each partner's
 state before + the events their sockets received == a fresh fetch of their state after.
-An event that changes nothing fails the test: it would be noise on the partner's screen."""
-import copy
-
+An event that changes nothing fails the test: it would be noise on the partner's screen.
+The harness, shared with every capability's contract tests, is tests/contract.py."""
 import pytest
 
 from couple.accounts.models import User
 from couple.extensions import db
 from couple.guides import operations as guides
 from couple.pairing import operations as pairing
-from couple.realtime import apply_event
-from couple.state import state_for
-from tests.conftest import events_named
-
-
-def _fresh(user_id):
-    db.session.expire_all()
-    return state_for(db.session.get(User, user_id))
+from tests.contract import Contract, fresh_state
 
 
 @pytest.fixture
 def watched(make_couple, login_as, socket_for):
     """Both partners connected; returns (riley, sam, verify) where verify(action) checks the
-    contract for both of them."""
+    contract for both of them (tests/contract.py)."""
     riley, sam = make_couple()
-    sockets = {u.id: socket_for(login_as(u)) for u in (riley, sam)}
-    for s in sockets.values():
-        assert s.is_connected()
-        s.get_received()
-
-    def verify(action):
-        before = {uid: _fresh(uid) for uid in sockets}
-        action()
-        for uid, sock in sockets.items():
-            received = events_named(sock.get_received())
-            state = copy.deepcopy(before[uid])
-            for ev in received:
-                assert ev["seq"] == state["seqs"][ev["stream"]] + 1, "events arrive in order, no gaps"
-                state["seqs"][ev["stream"]] = ev["seq"]
-                if ev["data"].get("reload"):
-                    state = None  # the client refetches; nothing to compare event by event
-                    break
-                changed = apply_event(copy.deepcopy(state["data"]), ev)
-                assert changed != state["data"], f"event {ev['type']} changes nothing"
-                state["data"] = changed
-            after = _fresh(uid)
-            if state is not None:
-                assert state == after, f"user {uid}: initial state + events != fresh fetch"
-
-    return riley, sam, verify
+    contract = Contract.for_sockets({u.id: socket_for(login_as(u)) for u in (riley, sam)})
+    return riley, sam, contract.verify
 
 
 def test_step_state(watched):
@@ -61,7 +30,7 @@ def test_step_state(watched):
 def test_private_reflection_reaches_only_the_writer(watched):
     riley, sam, verify = watched
     verify(lambda: guides.save_reflection(db.session.get(User, riley.id), 1, "mine alone", None))
-    assert "mine alone" not in str(_fresh(sam.id))
+    assert "mine alone" not in str(fresh_state(sam.id))
 
 
 def test_share_edit_unshare(watched):
@@ -69,16 +38,16 @@ def test_share_edit_unshare(watched):
     user = lambda: db.session.get(User, riley.id)  # noqa: E731
     verify(lambda: guides.save_reflection(user(), 4, "first words", None))
     verify(lambda: guides.share_reflection(user(), 4, True))
-    assert "first words" in str(_fresh(sam.id)["data"]["shared_reflections"])
+    assert "first words" in str(fresh_state(sam.id)["data"]["shared_reflections"])
     verify(lambda: guides.save_reflection(user(), 4, "second words", 2))
-    assert "second words" in str(_fresh(sam.id)["data"]["shared_reflections"])
+    assert "second words" in str(fresh_state(sam.id)["data"]["shared_reflections"])
     verify(lambda: guides.share_reflection(user(), 4, False))
-    assert _fresh(sam.id)["data"]["shared_reflections"] == {}
+    assert fresh_state(sam.id)["data"]["shared_reflections"] == {}
 
 
 def test_unlink_tells_both_to_reload(watched):
     riley, sam, verify = watched
-    verify(lambda: pairing.unlink(db.session.get(User, sam.id)))
+    verify(lambda: pairing.unlink(db.session.get(User, sam.id)), reload=True)
 
 
 def test_rolled_back_change_is_never_emitted(watched, app):
@@ -90,4 +59,4 @@ def test_rolled_back_change_is_never_emitted(watched, app):
                   {"set": {"progress": {"x": {"state": "working"}}}}, actor=user)
     db.session.rollback()
     db.session.commit()  # a later commit must not flush the dropped emit either
-    verify(lambda: None)
+    verify(lambda: None, types=[])

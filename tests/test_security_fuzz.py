@@ -80,6 +80,16 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 COUNT = {"http": 0, "socket": 0, "postgres": 0}
+# Inputs per rule / event that reached the app in this process (test_fuzz_run_size checks them).
+BY_TARGET: dict[str, int] = {}
+# Floors (test_fuzz_run_size), the size on 2026-12-01: every POST rule and every socket event is
+# fuzzed (fewer means a rule or event dropped out of the authz cases this reads), and a run
+# never fuzzes with fewer examples than these, whatever COUPLE_FUZZ_* says.
+FLOOR_POST_RULES = 24
+FLOOR_EVENTS = 7
+FLOOR_PG_RULES = 22
+FLOOR_EXAMPLES = 25
+FLOOR_PG_EXAMPLES = 2200
 
 
 def _fuzzed_url(url: str, rule: str, path: str) -> str:
@@ -137,6 +147,7 @@ def test_fuzz_post_bodies(matrix, rule):
         before = matrix.snapshot()
         response = _post(client, url, kind, body, form, raw)
         COUNT["http"] += 1
+        BY_TARGET[f"POST {rule}"] = BY_TARGET.get(f"POST {rule}", 0) + 1
         _check_answer(matrix, before, response, f"POST {rule}")
 
     run()
@@ -158,6 +169,7 @@ def test_fuzz_socket_payloads(matrix, event):
             before = matrix.snapshot(ignore=("live_sockets",))
             ack = sock.emit(event, payload, callback=True)
             COUNT["socket"] += 1
+            BY_TARGET[f"event {event}"] = BY_TARGET.get(f"event {event}", 0) + 1
             assert ack is not None
             if isinstance(ack, dict) and "error" in ack:
                 assert ack["error"] and ack.get("retry") is not True, ack  # not a crash
@@ -248,14 +260,31 @@ def test_fuzz_post_bodies_on_postgres(app_factory, postgres_url):
     assert COUNT["postgres"] >= PG_EXAMPLES * 0.9
 
 
-def test_fuzz_run_size():
-    """Printed with -s: the number of fuzzed inputs in this run (with tests/test_fuzz_frames.py
-    in the same run, at least 10,000 across HTTP bodies, socket payloads and raw frames)."""
+def test_fuzz_run_size(request):
+    """The run reaches its floors: every POST rule and socket event fuzzed, each with at least
+    FLOOR_EXAMPLES inputs that reached the app, FLOOR_PG_EXAMPLES bodies on PostgreSQL, and
+    (with tests/test_fuzz_frames.py in the same run) at least 10,000 inputs in all. Only what
+    this session selected is required (a `-k` run of one rule passes); printed with -s."""
     from tests import test_fuzz_frames
+    from tests.security_helpers import selected_params
 
     total = sum(COUNT.values()) + sum(test_fuzz_frames.COUNT.values())
     print(f"\nfuzz run: {len(POST_RULES)} POST rules x {EXAMPLES} examples, {len(EVENTS)} socket "
           f"events x {EXAMPLES}, {PG_EXAMPLES} PostgreSQL bodies; executed in this process: "
           f"{COUNT}, raw frames {test_fuzz_frames.COUNT}; total {total}")
+    assert len(POST_RULES) >= FLOOR_POST_RULES, f"{len(POST_RULES)} POST rules fuzzed"
+    assert len(EVENTS) >= FLOOR_EVENTS, f"{len(EVENTS)} socket events fuzzed"
+    assert len(PG_RULES) >= FLOOR_PG_RULES, f"{len(PG_RULES)} POST rules fuzzed on PostgreSQL"
+    assert EXAMPLES >= FLOOR_EXAMPLES, f"COUPLE_FUZZ_EXAMPLES={EXAMPLES} is under the floor"
+    assert PG_EXAMPLES >= FLOOR_PG_EXAMPLES, (
+        f"COUPLE_FUZZ_PG_EXAMPLES={PG_EXAMPLES} is under the floor")
+    targets = [f"POST {rule}" for rule in selected_params(request, test_fuzz_post_bodies, "rule")]
+    targets += [f"event {event}"
+                for event in selected_params(request, test_fuzz_socket_payloads, "event")]
+    short = {what: BY_TARGET.get(what, 0) for what in targets
+             if BY_TARGET.get(what, 0) < FLOOR_EXAMPLES}
+    assert not short, f"fuzzed with fewer than {FLOOR_EXAMPLES} inputs: {short}"
+    if COUNT["postgres"]:  # the PostgreSQL fuzz ran here (it is skipped without PostgreSQL)
+        assert COUNT["postgres"] >= FLOOR_PG_EXAMPLES * 0.9, COUNT["postgres"]
     if test_fuzz_frames.COUNT and COUNT["postgres"]:
         assert total >= 10_000, total

@@ -1,6 +1,7 @@
 """The socket: authenticated by the login session, rooms from the server, sync and resync."""
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from couple import events
@@ -52,6 +53,79 @@ def test_sync_replays_what_was_missed(make_couple, login_as, socket_for):
     assert [e["seq"] for e in got] == [since + 1, since + 2, since + 3]
     assert got[-1]["data"]["set"]["progress"][f"{riley.id}:rebuilding:1"]["state"] == "practising"
     assert answer["user"] == {"last": 1, "events": []}
+
+
+def _replay_overlapping_a_commit(app, riley_id, couple_id):
+    """events.replay with a partner's change committed (by another thread, its own transaction)
+    between its read of the stream's last seq and its read of the events: what two processes
+    on PostgreSQL do when a tab resyncs while the other partner writes."""
+    import threading
+
+    from couple.events import replay
+
+    stream = events.couple_stream(couple_id)
+    since = events.last_seq(stream)
+    guides.set_step_state(db.session.get(User, riley_id), 1, "working")
+    db.session.commit()
+    real_last_seq = events.last_seq
+
+    def last_seq_then_a_commit(name):
+        value = real_last_seq(name)
+
+        def write():
+            with app.app_context():
+                guides.set_step_state(db.session.get(User, riley_id), 2, "working")
+                db.session.remove()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(60)
+        assert not writer.is_alive()
+        return value
+
+    events.last_seq = last_seq_then_a_commit
+    try:
+        answer = replay(stream, since, 1000)
+    finally:
+        events.last_seq = real_last_seq
+    return since, answer
+
+
+def _check_overlapping_replay(since, answer, stream_last):
+    # The exact answer for what was committed when it looked: no reset (a reset makes every
+    # page reload its whole state), and the next sync gives the rest.
+    assert "reset" not in answer, answer
+    assert answer["last"] == since + 1
+    assert [e["seq"] for e in answer["events"]] == [since + 1]
+    assert stream_last == since + 2
+
+
+def test_a_sync_overlapping_a_commit_replays_instead_of_resetting(app, make_couple):
+    riley, _sam = make_couple()
+    since, answer = _replay_overlapping_a_commit(app, riley.id, riley.couple_id)
+    db.session.expire_all()
+    _check_overlapping_replay(since, answer, events.last_seq(events.couple_stream(riley.couple_id)))
+
+
+@pytest.mark.postgres
+def test_a_sync_overlapping_a_commit_replays_on_postgres(app_factory, postgres_url):
+    """The kill -9 test's intermittent miss on PostgreSQL + Redis (two processes): a tab that
+    resynced while writes went on got a reset, from the replay's own read of the events."""
+    from couple.accounts.operations import sign_up
+    from couple.pairing.operations import accept_invite, create_invite
+
+    app = app_factory(SQLALCHEMY_DATABASE_URI=postgres_url)
+    with app.app_context():
+        riley = sign_up("replay-riley@example.com", "Riley", "correct horse battery staple")
+        sam = sign_up("replay-sam@example.com", "Sam", "correct horse battery staple")
+        invite, _t, _c = create_invite(riley, "rebuilding")
+        accept_invite(invite, sam)
+        db.session.expire_all()
+        riley = db.session.get(User, riley.id)
+        since, answer = _replay_overlapping_a_commit(app, riley.id, riley.couple_id)
+        db.session.rollback()
+        _check_overlapping_replay(since, answer,
+                                  events.last_seq(events.couple_stream(riley.couple_id)))
 
 
 def test_sync_answers_reset_when_events_were_pruned(make_couple, login_as, socket_for):
