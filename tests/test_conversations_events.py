@@ -48,7 +48,7 @@ def test_every_operation_for_both_partners(watched):
     riley, sam, verify = watched
     c = verify(lambda: ops.open_conversation(user(sam), kind="question", title="Last Friday",
                                              text="Where were you on Friday evening?"),
-               types=["conversations.opened"])
+               types=["conversations.started"])
     cid = c["id"]
     verify(lambda: ops.answer(user(riley), cid, "answer", "At my sister's. I should have said."),
            types=["conversations.answered"])

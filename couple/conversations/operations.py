@@ -265,7 +265,7 @@ def open_conversation(user, *, kind, title, text, op_id: str | None = None) -> d
     db.session.add(c)
     db.session.flush()
     _new_round(c, 1, kind, user, text)
-    return _finish(user, couple.id, "opened", item_for(c, couple), op_id)
+    return _finish(user, couple.id, "started", item_for(c, couple), op_id)
 
 
 @_one_transaction

@@ -132,7 +132,7 @@ function announce(live, ev) {
   const who = info && info.partner && info.partner.id === ev.actor ? info.partner.name : "Your partner";
   // Said without the words: a shared screen or a screen reader nearby may be listening.
   const said = {
-    "conversations.opened": `${who} started a conversation.`,
+    "conversations.started": `${who} started a conversation.`,
     "conversations.answered": `${who} answered.`,
     "conversations.heard_back": `${who} said what they heard.`,
     "conversations.confirmed": `${who} confirmed: yes, that's it.`,
