@@ -411,7 +411,7 @@ def parse_back_at(value, tz) -> tuple[str, str]:
     if not isinstance(value, str) or len(value) not in (16, 19):
         raise InvalidInput("Choose when you would like to come back to it.", "until")
     try:
-        local = datetime.fromisoformat(value[:16])
+        local = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput("Choose when you would like to come back to it.", "until") from None
     if local.tzinfo is not None:
