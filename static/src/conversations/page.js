@@ -35,10 +35,11 @@ async function send(live, form, submitter) {
   const body = {};
   for (const [k, v] of new FormData(form).entries()) if (k !== "csrf_token") body[k] = v;
   if (submitter && submitter.name) body[submitter.name] = submitter.value;
-  for (const b of qa(form, "button")) b.disabled = true;
+  const buttons = qa(form, "button").filter((b) => !b.disabled);
+  for (const b of buttons) b.disabled = true;
   if (note) note.textContent = "Sending…";
   const answer = await live.mutate(form.action, body);
-  for (const b of qa(form, "button")) b.disabled = false;
+  for (const b of buttons) b.disabled = false;
   if (answer.ok) {
     for (const field of qa(form, "[data-draft]")) {
       if (field.dataset.kept) forgetKept(live, field);
@@ -67,12 +68,30 @@ function typed(card) {
 }
 
 function keep(card, values) {
+  const left = { ...values };
   for (const form of qa(card, "form")) {
     for (const field of qa(form, "textarea, input[type=text], input[type=datetime-local]")) {
       const key = `${form.getAttribute("action")}|${field.name}|${field.dataset.draft || ""}`;
-      if (key in values) { field.value = values[key]; form.dataset.dirty = "1"; }
+      if (key in values) { field.value = values[key]; form.dataset.dirty = "1"; delete left[key]; }
     }
   }
+  // Typed into a step that is no longer there (the question was withdrawn, the round moved on):
+  // never dropped; shown under the card, not sent, for the writer to copy.
+  const text = Object.entries(left).filter(([key, v]) => v.trim() && !key.endsWith("|until|") && !key.endsWith("|tz|")).map(([, v]) => v).join("\n\n");
+  if (!text) return;
+  const box = document.createElement("div");
+  box.className = "flash flash-info unsent";
+  const id = `unsent-${card.dataset.conv}-${Date.now()}`;
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  label.textContent = "Not sent: this conversation changed while you were writing. Your words are here to copy.";
+  const area = document.createElement("textarea");
+  area.id = id;
+  area.readOnly = true;
+  area.rows = 3;
+  area.value = text;
+  box.append(label, area);
+  card.append(box);
 }
 
 let pending = null;
@@ -109,6 +128,7 @@ function swapList(live, list, freshList) {
     if (old) {
       const values = typed(old);
       const focused = old.contains(document.activeElement) ? document.activeElement.id : null;
+      for (const box of qa(old, ".unsent")) card.append(box);
       keep(card, values);
       for (const d of qa(old, "details[open]")) {
         const same = d.className && card.querySelector(`details.${CSS.escape(d.className.split(" ")[0])}`);
