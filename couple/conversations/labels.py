@@ -1,18 +1,16 @@
 """The words the page (and the browser) use for a conversation's steps: one source."""
 from datetime import datetime
 
-ANSWER_LABELS = {
-    "answer": "Answer openly",
-    "not_ready": "Not ready yet",
-    "counsellor": "I'd like to talk about this with our counsellor",
-}
+# What follows the writer's name: (said of "You", said of the partner).
 ENTRY_LABELS = {
-    "answer": "answered",
-    "not_ready": "is not ready yet. That is a full answer.",
-    "counsellor": "would like to talk about this with your counsellor. That is a full answer.",
-    "heard": "heard",
-    "confirmed": "confirmed: \u201cyes, that's it.\u201d",
-    "added": "added what was missed",
+    "answer": ("answered", "answered"),
+    "not_ready": ("are not ready yet. That is a full answer.",
+                  "is not ready yet. That is a full answer."),
+    "counsellor": ("would like to talk about this with your counsellor. That is a full answer.",
+                   "would like to talk about this with your counsellor. That is a full answer."),
+    "heard": ("heard", "heard"),
+    "confirmed": ("confirmed: \u201cyes, that's it.\u201d", "confirmed: \u201cyes, that's it.\u201d"),
+    "added": ("added what was missed", "added what was missed"),
 }
 ROUND_STATUS_LABELS = {
     "asked": "Waiting for an answer, whenever they are ready",

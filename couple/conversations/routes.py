@@ -11,7 +11,7 @@ from ..models_base import utcnow
 from ..state import state_for
 from ..web import done, op_id_from, payload
 from . import operations
-from .labels import ANSWER_LABELS, ENTRY_LABELS, ROUND_STATUS_LABELS, break_words
+from .labels import ENTRY_LABELS, ROUND_STATUS_LABELS, break_words
 
 bp = Blueprint("conversations", __name__, url_prefix="/conversations")
 
@@ -42,7 +42,7 @@ def index():
     state = state_for(current_user)
     return render_template(
         "conversations/index.html", state=state, partner=partner,
-        page_script="conversations", answer_labels=ANSWER_LABELS, entry_labels=ENTRY_LABELS,
+        page_script="conversations", entry_labels=ENTRY_LABELS,
         round_labels=ROUND_STATUS_LABELS, break_words=break_words,
         back_at_passed=lambda item: operations.back_at_passed(item, utcnow()),
         max_waiting=operations.MAX_WAITING, sig_of=_sig,

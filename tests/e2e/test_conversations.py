@@ -1,0 +1,142 @@
+"""Conversations in two browsers, a phone and a desktop: one asks, the other answers openly, the
+asker says what they heard, the answerer adds what was missed and then confirms; a break asked
+by one pauses it for both; the asker's phone drops off and catches up on reconnecting; a second
+round is set aside with "not ready yet". Screenshots go to /work/shots/i14/ (or
+COUPLE_SHOTS_DIR)."""
+import os
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import DESKTOP
+from .ui import accept, invite, measure, sign_up, wait_connected
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+PHONE_390 = {"width": 390, "height": 844}
+SHOTS = Path(os.environ.get("COUPLE_SHOTS_DIR", "/work/shots/i14"))
+
+
+def shot(w, name):
+    try:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    w.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def start_conversation(w, title, text, partner_name):
+    form = w.page.locator("form.new-conv")
+    if not form.is_visible():
+        w.page.locator("details#new > summary").click()
+    form.get_by_label("A short title").fill(title)
+    form.get_by_label("Your question or feeling").fill(text)
+    form.get_by_role("button", name=f"Send to {partner_name}").click()
+
+
+def card(w, title):
+    return w.page.locator("article.conv", has=w.page.get_by_role("heading", name=title))
+
+
+def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, latency_log):
+    base = e2e_server.url
+    r = open_partner("rebuilding", viewport=DESKTOP)
+    s = open_partner("supporting", viewport=PHONE_390)
+    sign_up(r, base, "Riley")
+    sign_up(s, base, "Sam")
+    accept(s, invite(r, base, "rebuilding"))
+    for w in (r, s):
+        w.page.goto(base + "/conversations")
+        wait_connected(w)
+        expect(w.page.get_by_role("link", name="Talk")).to_have_attribute("aria-current", "page")
+
+    # Sam (phone) asks. Riley's page shows it live, and says so without the words.
+    form = s.page.locator("form.new-conv")
+    form.get_by_label("A short title").fill("Last Friday")
+    form.get_by_label("Your question or feeling").fill("Where were you on Friday evening?")
+    title = "Last Friday"
+    measure(latency_log, "conversation started (click)", s, r,
+            form.get_by_role("button", name="Send to Riley").click,
+            "[...document.querySelectorAll('article.conv h2')].some((h) => h.textContent === 'Last Friday')")
+    expect(r.page.locator("#announcer")).to_have_text(re.compile("Sam started a conversation"))
+    expect(form.get_by_label("Your question or feeling")).to_have_value("")
+    rc, sc = card(r, title), card(s, title)
+    expect(sc.locator(".waiting-on")).to_have_text(re.compile("Waiting for Riley"))
+    expect(sc.get_by_role("button", name="Withdraw my question")).to_be_visible()
+    shot(s, "1-sam-phone-asked")
+
+    # Riley (desktop) answers openly; "not ready yet" and "counsellor" are offered as answers.
+    expect(rc.get_by_role("button", name="Not ready yet")).to_be_visible()
+    expect(rc.get_by_role("button", name=re.compile("counsellor"))).to_be_visible()
+    rc.get_by_label(re.compile("Your answer")).fill("At my sister's. I should have told you.")
+    shot(r, "2-riley-desktop-answering")
+    measure(latency_log, "conversation answered (click)", r, s,
+            rc.get_by_role("button", name="Send my answer").click,
+            "document.querySelector('article.conv .words + .entry') !== null || "
+            "[...document.querySelectorAll('.entry .words')].some((p) => p.textContent.startsWith('At my sister'))")
+    expect(sc.locator(".entry .words")).to_have_text("At my sister's. I should have told you.")
+    expect(sc.get_by_role("button", name="Withdraw my question")).to_have_count(0)
+
+    # Sam hears it back; Riley adds what was missed; Sam hears again.
+    sc.get_by_label(re.compile("What I heard")).fill("You were at your sister's and wish you had said.")
+    sc.get_by_role("button", name="Send what I heard").click()
+    expect(rc.get_by_role("button", name="Yes, that's it")).to_be_visible()
+    rc.get_by_label("Or add what was missed").fill("And that I was afraid to.")
+    rc.get_by_role("button", name="Add what was missed").click()
+    expect(sc.locator(".entry[data-entry=added] .words")).to_have_text("And that I was afraid to.")
+
+    # Sam starts typing the second "what I heard"; Riley asks for a break meanwhile. The break
+    # shows for both, at once, with the time Riley chose; Sam's typing stays on the page.
+    heard = sc.get_by_label(re.compile("What I heard"))
+    heard.fill("You were afraid to tell me")
+    rc.locator("details.conv-break-form > summary").click()
+    back = (datetime.now() + timedelta(days=1)).replace(hour=19, minute=0)
+    rc.get_by_label("Come back to it on").fill(back.strftime("%Y-%m-%dT%H:%M"))
+    rc.get_by_label(re.compile("A few words")).fill("I need a break, let's come back tomorrow evening")
+    rc.get_by_role("button", name="Take a break").click()
+    expect(sc.locator(".conv-break")).to_contain_text("Riley asked for a break")
+    expect(sc.locator(".conv-break")).to_contain_text("19:00")
+    expect(sc.locator(".conv-break .quote")).to_have_text("I need a break, let's come back tomorrow evening")
+    expect(r.page.locator("#announcer")).not_to_have_text(re.compile("Sam"))  # nothing about Sam
+    expect(s.page.locator("#announcer")).to_have_text(re.compile("Riley asked for a break"))
+    expect(heard).to_have_value("You were afraid to tell me")
+    expect(sc.get_by_role("button", name="Send what I heard")).to_be_disabled()
+    expect(sc.get_by_role("button", name="Come back to it now")).to_have_count(0)  # Riley's break
+    shot(s, "3-sam-phone-on-a-break")
+    shot(r, "3-riley-desktop-on-a-break")
+    rc.get_by_role("button", name="Come back to it now").click()
+    expect(sc.get_by_role("button", name="Send what I heard")).to_be_enabled()
+    expect(heard).to_have_value("You were afraid to tell me")
+    heard.fill("You were afraid to tell me.")
+    sc.get_by_role("button", name="Send what I heard").click()
+    expect(rc.get_by_role("button", name="Yes, that's it")).to_be_visible()
+
+    # Sam's phone loses the network; Riley confirms meanwhile; Sam catches up on reconnecting.
+    s.context.set_offline(True)
+    expect(s.page.locator("#conn-status")).to_have_attribute("data-state", "offline")
+    rc.get_by_role("button", name="Yes, that's it").click()
+    expect(rc.locator('.round[data-round="1"] .round-status')).to_have_text("Heard")
+    expect(sc.locator('.round[data-round="1"] .round-status')).not_to_have_text("Heard")
+    s.context.set_offline(False)
+    wait_connected(s)
+    expect(sc.locator('.round[data-round="1"] .round-status')).to_have_text("Heard")
+    expect(sc.locator(".entry[data-entry=confirmed]")).to_contain_text("Riley confirmed")
+    shot(s, "4-sam-phone-heard-after-reconnect")
+
+    # Another round: Sam asks again; Riley is not ready yet, a full answer; nothing more is asked.
+    sc.get_by_label(re.compile("What you would like to ask or share")).fill("Who else knew?")
+    sc.get_by_role("button", name="Send", exact=True).click()
+    expect(rc.locator('.round[data-round="2"] .words')).to_have_text("Who else knew?")
+    rc.get_by_role("button", name="Not ready yet").click()
+    expect(sc.locator('.round[data-round="2"] .round-status')).to_have_text("Set aside, respectfully")
+    expect(sc.locator('.round[data-round="2"] .entry')).to_contain_text("is not ready yet. That is a full answer.")
+    expect(sc.get_by_label(re.compile("What I heard"))).to_have_count(0)
+    shot(r, "5-riley-desktop-set-aside")
+
+    # Either can close it; it stays, under Closed, for both.
+    rc.get_by_role("button", name="Close this conversation").click()
+    expect(s.page.locator("#conv-closed article.conv")).to_have_count(1)
+    expect(s.page.locator("#conv-open article.conv")).to_have_count(0)
+    shot(s, "6-sam-phone-closed")
