@@ -205,7 +205,11 @@ def test_deleting_an_account_leaves_none_of_their_words(make_couple, login_as):
     ops.answer(user(sam), c["id"], "answer", "sam's answer")
     c2 = _ask(sam, sam_q)
     ops.answer(user(riley), c2["id"], "answer", riley_a)
-    ops.hear_back(user(sam), c2["id"], sam_heard)
+    # Sam hears it back from the page, with an op id: Sam's stored result holds the whole
+    # conversation, Riley's answer included.
+    r = login_as(sam).post(f"/conversations/{c2['id']}/heard",
+                           json={"text": sam_heard, "op_id": "op-heard-00001"})
+    assert r.status_code == 200 and riley_a in r.get_data(as_text=True)
     for canary in (riley_q, riley_a, sam_q, sam_heard):
         assert search_database(canary)
     response = login_as(riley).post("/account/delete", data={"password": PASSWORD, "confirm": "y"})

@@ -513,7 +513,23 @@ def export_for(user) -> list[dict]:
 
 
 def erase_for(user) -> None:
-    """Account deletion: this person's conversations, rounds and words go by CASCADE (with the
-    former partner's replies inside the rounds the deleted person opened, as acknowledgements go
-    with the marks they acknowledged); nothing else needs scrubbing here."""
-    return None
+    """Account deletion (in the caller's transaction, after the unlink): the conversations this
+    person opened (with everything in them), the rounds they opened and the steps they wrote go
+    by CASCADE with the user row, as acknowledgements go with the marks they acknowledged. What
+    else holds their words: the former partner's stored op results, which are whole conversation
+    items of the ended couple; those rows go here (a retry of such an op meets an ended couple
+    and is refused anyway). The couples' event logs go in couple/accounts/data.py."""
+    from ..accounts.data import former_couples
+
+    couples = former_couples(user)
+    others = {m for c in couples for m in (c.rebuilding_id, c.supporting_id)
+              if m is not None and m != user.id}
+    if not others:
+        return
+    conv_ids = set(db.session.scalars(select(Conversation.id).where(
+        Conversation.couple_id.in_([c.id for c in couples]))))
+    for row in db.session.scalars(select(events.AppliedOp)
+                                  .where(events.AppliedOp.user_id.in_(others))):
+        result = row.result
+        if isinstance(result, dict) and "rounds" in result and result.get("id") in conv_ids:
+            db.session.delete(row)
