@@ -2,7 +2,7 @@
 on two processes over PostgreSQL + Redis (A's socket on process 1, B's on process 2). A whole
 round reaches the other partner live, each tab's state equals a fresh fetch, a retried op id is
 applied once, and a step missed while disconnected is replayed on reconnecting."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -39,7 +39,7 @@ def _round(a, b, a_url, b_url, live_a, live_b):
     r = post_json(a, a_url, f"/conversations/{cid}/pause", {"until": until, "tz": "UTC",
                                                             "op_id": op})
     assert r.status_code == 400 and "30 days" in r.json()["error"]  # a break has a near end
-    until = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    until = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     r = post_json(a, a_url, f"/conversations/{cid}/pause", {"until": until, "tz": "UTC",
                                                             "op_id": op})
     assert r.status_code == 200, r.text

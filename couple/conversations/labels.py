@@ -9,7 +9,8 @@ ENTRY_LABELS = {
     "counsellor": ("would like to talk about this with your counsellor. That is a full answer.",
                    "would like to talk about this with your counsellor. That is a full answer."),
     "heard": ("heard", "heard"),
-    "confirmed": ("confirmed: \u201cyes, that's it.\u201d", "confirmed: \u201cyes, that's it.\u201d"),
+    "confirmed": ("confirmed: \u201cyes, that's it.\u201d",
+                  "confirmed: \u201cyes, that's it.\u201d"),
     "added": ("added what was missed", "added what was missed"),
 }
 ROUND_STATUS_LABELS = {
@@ -30,4 +31,5 @@ def break_words(pause: dict | None) -> str:
         at = datetime.fromisoformat(pause["until"])
     except (ValueError, KeyError, TypeError):
         return ""
-    return f"{at.strftime('%A')} {at.day} {at.strftime('%B')}, {at.strftime('%H:%M')} ({pause['tz']})"
+    day = f"{at.strftime('%A')} {at.day} {at.strftime('%B')}"
+    return f"{day}, {at.strftime('%H:%M')} ({pause['tz']})"

@@ -1,29 +1,28 @@
 """Conversation operations: open, answer, hear back, confirm or add, next round, withdraw,
 take a break, come back, close.
 
-The one path (couple/realtime.py): each operation takes the couple's row, checks and changes
-rows, records the couple's event with the conversation's whole item, remembers the client's op
-id, and commits; the event is sent after the commit. All the transaction handling is in
-`_change` / `_finish` below, so it can move to a shared helper in one place.
+The one path (couple/realtime.py), through events.change: each operation takes the couple's
+row, answers a repeated op id with its first result, checks and changes rows, records the
+couple's event with the conversation's whole item, forgets what a quick exit kept of the
+fields it sent, remembers the op id, and commits; the event is sent after the commit.
 
 Concurrency: every step names the round state it acts on; the couple's row lock orders two
 partners' steps, and a step that no longer fits (the other answered meanwhile, the conversation
 was paused) is a 400 in words, with nothing changed.
 """
-import functools
 import unicodedata
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 
 from .. import events
-from ..errors import Forbidden, InvalidInput, NotFound, OperationError
+from ..errors import Forbidden, InvalidInput, NotFound
 from ..extensions import db
+from ..guides import drafts
 from ..models_base import utcnow
 from ..pairing.models import Couple
-from .models import (ENDED_ROUND, KINDS, Conversation, ConversationEntry, ConversationRound)
+from .models import ENDED_ROUND, KINDS, Conversation, ConversationEntry, ConversationRound
 
 CONVERSATIONS = "conversations"
 MAX_TITLE = 120
@@ -64,42 +63,14 @@ def _couple_of(user) -> Couple:
     return couple
 
 
-def _one_transaction(fn):
-    """An operation either commits everything or leaves nothing behind (and no lock held)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            result = fn(*args, **kwargs)
-        except (OperationError, IntegrityError):
-            db.session.rollback()
-            raise
-        if db.session().in_transaction():
-            db.session.rollback()  # a repeated op id: nothing written, release the lock
-        return result
-
-    return wrapper
-
-
-def _change(user, op_id):
-    """Take the couple's row for the rest of the transaction (so this couple's writes run one
-    after another); return (couple, stored result of this op id or None)."""
-    couple = _couple_of(user)
-    db.session.execute(
-        update(Couple).where(Couple.id == couple.id).values(last_seq=Couple.last_seq),
-        execution_options={"synchronize_session": False},
-    )
-    done = events.already_applied(user, op_id)
-    return couple, (done.result if done is not None else None)
-
-
-def _finish(user, couple_id: int, verb: str, item: dict, op_id) -> dict:
-    """Record the event (the whole item), remember the op id, commit; sent after commit."""
-    events.record(events.couple_stream(couple_id), f"conversations.{verb}",
-                  {"set": {CONVERSATIONS: {str(item["id"]): item}}}, actor=user, op_id=op_id)
-    events.remember_op(user, op_id, item)
-    db.session.commit()
-    return item
+def _finish(change, couple_id: int, verb: str, item: dict, *drafts_sent: str) -> dict:
+    """Record the event (the whole item), forget what a quick exit kept of the fields just
+    sent, remember the op id and commit (events.change); the event is sent after commit."""
+    change.record(events.couple_stream(couple_id), f"conversations.{verb}",
+                  {"set": {CONVERSATIONS: {str(item["id"]): item}}})
+    for key in drafts_sent:
+        drafts.forget_draft(change.user, key)
+    return change.applied(item)
 
 
 def conversation_for(user, conversation_id) -> Conversation:
@@ -248,27 +219,27 @@ def _must_be_open(c: Conversation) -> None:
 
 # ---------------------------------------------------------------- operations
 
-@_one_transaction
 def open_conversation(user, *, kind, title, text, op_id: str | None = None) -> dict:
     """Open a conversation with a question or a feeling; either partner can."""
     kind = _kind(kind)
     title = _text(title, "title", MAX_TITLE, what="title")
     text = _text(text, "text", MAX_TEXT, what="question" if kind == "question" else "feeling")
-    couple, done = _change(user, op_id)
-    if done is not None:
-        return done
-    if couple.partner_of(user) is None:
-        raise NotFound("Link with your partner first.")
-    _check_cap(couple.id, user.id)
-    c = Conversation(couple_id=couple.id, opener_id=user.id, title=title, status="open",
-                     created_at=utcnow())
-    db.session.add(c)
-    db.session.flush()
-    _new_round(c, 1, kind, user, text)
-    return _finish(user, couple.id, "started", item_for(c, couple), op_id)
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        if couple.partner_of(user) is None:
+            raise NotFound("Link with your partner first.")
+        _check_cap(couple.id, user.id)
+        c = Conversation(couple_id=couple.id, opener_id=user.id, title=title, status="open",
+                         created_at=utcnow())
+        db.session.add(c)
+        db.session.flush()
+        _new_round(c, 1, kind, user, text)
+        return _finish(change, couple.id, "started", item_for(c, couple),
+                       "conversation:new:title", "conversation:new:text")
 
 
-@_one_transaction
 def answer(user, conversation_id, kind, text="", op_id: str | None = None) -> dict:
     """Answer a question openly, or say "not ready yet" or "with our counsellor" (both full,
     respected answers: the round is set aside and nothing more is asked of it)."""
@@ -276,88 +247,93 @@ def answer(user, conversation_id, kind, text="", op_id: str | None = None) -> di
         raise InvalidInput("Answer, or say you are not ready yet, or that you would like to "
                            "talk about it with your counsellor.", "kind")
     text = _text(text, "text", MAX_TEXT, what="answer", required=kind == "answer")
-    couple, done = _change(user, op_id)
-    if done is not None:
-        return done
-    c = conversation_for(user, conversation_id)
-    _must_be_open(c)
-    rnd = _current(c)
-    speaker, _listener = roles_of(rnd, couple)
-    if rnd.kind != "question" or rnd.status != "asked":
-        raise InvalidInput("There is no question waiting for an answer here.", "kind")
-    if speaker != user.id:
-        raise Forbidden("This is your own question: your partner answers it.")
-    db.session.add(ConversationEntry(round_id=rnd.id, author_id=user.id, kind=kind, text=text,
-                                     created_at=utcnow()))
-    rnd.status = "answered" if kind == "answer" else "set_aside"
-    return _finish(user, couple.id, "answered", item_for(c, couple), op_id)
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        c = conversation_for(user, conversation_id)
+        _must_be_open(c)
+        rnd = _current(c)
+        speaker, _listener = roles_of(rnd, couple)
+        if rnd.kind != "question" or rnd.status != "asked":
+            raise InvalidInput("There is no question waiting for an answer here.", "kind")
+        if speaker != user.id:
+            raise Forbidden("This is your own question: your partner answers it.")
+        db.session.add(ConversationEntry(round_id=rnd.id, author_id=user.id, kind=kind, text=text,
+                                         created_at=utcnow()))
+        rnd.status = "answered" if kind == "answer" else "set_aside"
+        return _finish(change, couple.id, "answered", item_for(c, couple),
+                       f"conversation:{c.id}:answer")
 
 
-@_one_transaction
 def hear_back(user, conversation_id, text, op_id: str | None = None) -> dict:
     """The listener writes, in their own words, what they heard."""
     text = _text(text, "text", MAX_TEXT, what="what you heard")
-    couple, done = _change(user, op_id)
-    if done is not None:
-        return done
-    c = conversation_for(user, conversation_id)
-    _must_be_open(c)
-    rnd = _current(c)
-    _speaker, listener = roles_of(rnd, couple)
-    if rnd.status != "answered":
-        raise InvalidInput("There is nothing waiting to be heard back here.", "text")
-    if listener != user.id:
-        raise Forbidden("These are your own words: your partner says what they heard.")
-    if _entry_count(rnd) >= MAX_ENTRIES:
-        raise InvalidInput("This round has gone back and forth many times. Start a new round, "
-                           "or take a break.", "text")
-    db.session.add(ConversationEntry(round_id=rnd.id, author_id=user.id, kind="heard",
-                                     text=text, created_at=utcnow()))
-    rnd.status = "checking"
-    return _finish(user, couple.id, "heard_back", item_for(c, couple), op_id)
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        c = conversation_for(user, conversation_id)
+        _must_be_open(c)
+        rnd = _current(c)
+        _speaker, listener = roles_of(rnd, couple)
+        if rnd.status != "answered":
+            raise InvalidInput("There is nothing waiting to be heard back here.", "text")
+        if listener != user.id:
+            raise Forbidden("These are your own words: your partner says what they heard.")
+        if _entry_count(rnd) >= MAX_ENTRIES:
+            raise InvalidInput("This round has gone back and forth many times. Start a new round, "
+                               "or take a break.", "text")
+        db.session.add(ConversationEntry(round_id=rnd.id, author_id=user.id, kind="heard",
+                                         text=text, created_at=utcnow()))
+        rnd.status = "checking"
+        return _finish(change, couple.id, "heard_back", item_for(c, couple),
+                       f"conversation:{c.id}:heard")
 
 
-@_one_transaction
 def confirm(user, conversation_id, *, text="", op_id: str | None = None) -> dict:
     """The speaker answers "what I heard": "yes, that's it" (no text: the round ends heard), or
     adds what was missed (text: the listener hears it back again)."""
     added = _text(text, "text", MAX_TEXT, what="what was missed", required=False)
-    couple, done = _change(user, op_id)
-    if done is not None:
-        return done
-    c = conversation_for(user, conversation_id)
-    _must_be_open(c)
-    rnd = _current(c)
-    speaker, _listener = roles_of(rnd, couple)
-    if rnd.status != "checking":
-        raise InvalidInput("There is no \u201cwhat I heard\u201d waiting for you here.", "text")
-    if speaker != user.id:
-        raise Forbidden("Your partner confirms whether you heard them.")
-    db.session.add(ConversationEntry(round_id=rnd.id, author_id=user.id,
-                                     kind="added" if added else "confirmed", text=added,
-                                     created_at=utcnow()))
-    rnd.status = "answered" if added else "heard"
-    return _finish(user, couple.id, "added" if added else "confirmed", item_for(c, couple), op_id)
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        c = conversation_for(user, conversation_id)
+        _must_be_open(c)
+        rnd = _current(c)
+        speaker, _listener = roles_of(rnd, couple)
+        if rnd.status != "checking":
+            raise InvalidInput("There is no \u201cwhat I heard\u201d waiting for you here.", "text")
+        if speaker != user.id:
+            raise Forbidden("Your partner confirms whether you heard them.")
+        db.session.add(ConversationEntry(round_id=rnd.id, author_id=user.id,
+                                         kind="added" if added else "confirmed", text=added,
+                                         created_at=utcnow()))
+        rnd.status = "answered" if added else "heard"
+        return _finish(change, couple.id, "added" if added else "confirmed",
+                       item_for(c, couple), f"conversation:{c.id}:added")
 
 
-@_one_transaction
 def next_round(user, conversation_id, *, kind, text, op_id: str | None = None) -> dict:
     """Either partner asks the next question or shares the next feeling, once a round ended."""
     kind = _kind(kind)
     text = _text(text, "text", MAX_TEXT, what="question" if kind == "question" else "feeling")
-    couple, done = _change(user, op_id)
-    if done is not None:
-        return done
-    c = conversation_for(user, conversation_id)
-    _must_be_open(c)
-    rnd = _current(c)
-    if rnd.status not in ENDED_ROUND:
-        raise InvalidInput("Finish this round first: it is still going.", "text")
-    if rnd.number >= MAX_ROUNDS:
-        raise InvalidInput("This conversation is long: open a new one.", "text")
-    _check_cap(couple.id, user.id)
-    _new_round(c, rnd.number + 1, kind, user, text)
-    return _finish(user, couple.id, "round", item_for(c, couple), op_id)
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        c = conversation_for(user, conversation_id)
+        _must_be_open(c)
+        rnd = _current(c)
+        if rnd.status not in ENDED_ROUND:
+            raise InvalidInput("Finish this round first: it is still going.", "text")
+        if rnd.number >= MAX_ROUNDS:
+            raise InvalidInput("This conversation is long: open a new one.", "text")
+        _check_cap(couple.id, user.id)
+        _new_round(c, rnd.number + 1, kind, user, text)
+        return _finish(change, couple.id, "round", item_for(c, couple),
+                       f"conversation:{c.id}:round")
 
 
 def _scrub_event_copies(couple_id: int, conversation_id: int, number: int) -> None:
@@ -374,29 +350,29 @@ def _scrub_event_copies(couple_id: int, conversation_id: int, number: int) -> No
         row.data = {"set": {CONVERSATIONS: {key: dict(item, rounds=rounds)}}}
 
 
-@_one_transaction
 def withdraw(user, conversation_id, op_id: str | None = None) -> dict:
     """Take back one's own question or feeling while nobody has answered it; the round shows
     that it was withdrawn, without the words."""
-    couple, done = _change(user, op_id)
-    if done is not None:
-        return done
-    c = conversation_for(user, conversation_id)
-    if c.status == "closed":
-        raise InvalidInput("This conversation is closed.", "status")
-    rnd = _current(c)
-    if rnd.opener_id != user.id:
-        raise Forbidden("Only the person who wrote it can withdraw it; nobody changes the "
-                        "other's words.")
-    unanswered = rnd.status == ("asked" if rnd.kind == "question" else "answered") \
-        and _entry_count(rnd) == 0
-    if not unanswered:
-        raise InvalidInput("It has been answered: words that were answered stay.", "status")
-    rnd.status = "withdrawn"
-    rnd.text = ""
-    rnd.withdrawn_at = utcnow()
-    _scrub_event_copies(couple.id, c.id, rnd.number)
-    return _finish(user, couple.id, "withdrawn", item_for(c, couple), op_id)
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        c = conversation_for(user, conversation_id)
+        if c.status == "closed":
+            raise InvalidInput("This conversation is closed.", "status")
+        rnd = _current(c)
+        if rnd.opener_id != user.id:
+            raise Forbidden("Only the person who wrote it can withdraw it; nobody changes the "
+                            "other's words.")
+        unanswered = rnd.status == ("asked" if rnd.kind == "question" else "answered") \
+            and _entry_count(rnd) == 0
+        if not unanswered:
+            raise InvalidInput("It has been answered: words that were answered stay.", "status")
+        rnd.status = "withdrawn"
+        rnd.text = ""
+        rnd.withdrawn_at = utcnow()
+        _scrub_event_copies(couple.id, c.id, rnd.number)
+        return _finish(change, couple.id, "withdrawn", item_for(c, couple))
 
 
 def parse_back_at(value, tz) -> tuple[str, str]:
@@ -437,57 +413,59 @@ def back_at_passed(c_item: dict, now: datetime | None = None) -> bool:
     return (now or utcnow()) >= at
 
 
-@_one_transaction
 def pause(user, conversation_id, *, until, tz, note="", op_id: str | None = None) -> dict:
     """Take a break: either partner, at any point, for both, until a time they choose."""
     note = _text(note, "note", MAX_NOTE, what="note", required=False)
     until, tz = parse_back_at(until, tz)
-    couple, done = _change(user, op_id)
-    if done is not None:
-        return done
-    c = conversation_for(user, conversation_id)
-    if c.status == "closed":
-        raise InvalidInput("This conversation is closed.", "status")
-    if c.status == "paused" and c.paused_by != user.id:
-        raise InvalidInput("Your partner has already asked for a break.", "status")
-    c.status = "paused"
-    c.paused_by, c.pause_until, c.pause_tz, c.pause_note = user.id, until, tz, note
-    return _finish(user, couple.id, "paused", item_for(c, couple), op_id)
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        c = conversation_for(user, conversation_id)
+        if c.status == "closed":
+            raise InvalidInput("This conversation is closed.", "status")
+        if c.status == "paused" and c.paused_by != user.id:
+            raise InvalidInput("Your partner has already asked for a break.", "status")
+        c.status = "paused"
+        c.paused_by, c.pause_until, c.pause_tz, c.pause_note = user.id, until, tz, note
+        return _finish(change, couple.id, "paused", item_for(c, couple),
+                       f"conversation:{c.id}:note")
 
 
-@_one_transaction
 def resume(user, conversation_id, op_id: str | None = None) -> dict:
     """Come back to a conversation after a break: the one who asked for the break at any time,
     the other once the time they chose has come."""
-    couple, done = _change(user, op_id)
-    if done is not None:
-        return done
-    c = conversation_for(user, conversation_id)
-    if c.status == "open":
-        return item_for(c, couple)
-    if c.status == "closed":
-        raise InvalidInput("This conversation is closed.", "status")
-    item = item_for(c, couple)
-    if c.paused_by not in (None, user.id) and not back_at_passed(item):
-        raise Forbidden("Your partner asked for this break; it lasts until the time they chose.")
-    c.status = "open"
-    c.paused_by = c.pause_until = c.pause_tz = c.pause_note = None
-    return _finish(user, couple.id, "resumed", item_for(c, couple), op_id)
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        c = conversation_for(user, conversation_id)
+        if c.status == "open":
+            return item_for(c, couple)
+        if c.status == "closed":
+            raise InvalidInput("This conversation is closed.", "status")
+        item = item_for(c, couple)
+        if c.paused_by not in (None, user.id) and not back_at_passed(item):
+            raise Forbidden("Your partner asked for this break; it lasts until the time they "
+                            "chose.")
+        c.status = "open"
+        c.paused_by = c.pause_until = c.pause_tz = c.pause_note = None
+        return _finish(change, couple.id, "resumed", item_for(c, couple))
 
 
-@_one_transaction
 def close(user, conversation_id, op_id: str | None = None) -> dict:
     """Close a conversation: either partner, at any point. What was said stays, for both."""
-    couple, done = _change(user, op_id)
-    if done is not None:
-        return done
-    c = conversation_for(user, conversation_id)
-    if c.status == "closed":
-        return item_for(c, couple)
-    c.status = "closed"
-    c.closed_by = user.id
-    c.paused_by = c.pause_until = c.pause_tz = c.pause_note = None
-    return _finish(user, couple.id, "closed", item_for(c, couple), op_id)
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        c = conversation_for(user, conversation_id)
+        if c.status == "closed":
+            return item_for(c, couple)
+        c.status = "closed"
+        c.closed_by = user.id
+        c.paused_by = c.pause_until = c.pause_tz = c.pause_note = None
+        return _finish(change, couple.id, "closed", item_for(c, couple))
 
 
 # ---------------------------------------------------------------- your data

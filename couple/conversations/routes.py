@@ -6,7 +6,6 @@ from flask import Blueprint, render_template, url_for
 from flask_login import current_user, login_required
 
 from ..access import current_couple
-from ..guides import drafts
 from ..models_base import utcnow
 from ..state import state_for
 from ..web import done, op_id_from, payload
@@ -19,11 +18,6 @@ bp = Blueprint("conversations", __name__, url_prefix="/conversations")
 def _then(conversation_id=None):
     return url_for("conversations.index",
                    _anchor=f"conv-{conversation_id}" if conversation_id else None)
-
-
-def _sent(key: str) -> None:
-    """What the quick exit kept of this field is in the conversation now: forget it."""
-    drafts.discard_draft(current_user, key)
 
 
 def _sig(item: dict) -> str:
@@ -60,17 +54,14 @@ def open_():
     item = operations.open_conversation(current_user, kind=data.get("kind"),
                                         title=data.get("title"), text=data.get("text"),
                                         op_id=op_id_from(data))
-    _sent("conversation:new:title")
-    _sent("conversation:new:text")
     return done(item, then=_then(item["id"]), message="Sent. There is no rush for an answer.")
 
 
-def _view(name, doc, call, message, draft=None):
+def _view(name, doc, call, message):
+    # What a quick exit kept of the field sent is forgotten by the operation, in its change.
     def view(conversation_id):
         data = payload()
         item = call(data, conversation_id)
-        if draft:
-            _sent(f"conversation:{conversation_id}:{draft}")
         return done(item, then=_then(conversation_id), message=message)
 
     view.__name__ = name
@@ -81,18 +72,18 @@ def _view(name, doc, call, message, draft=None):
 _view("answer", "Answer a question openly, or say not ready yet, or with our counsellor.",
       lambda d, cid: operations.answer(current_user, cid, d.get("kind"), d.get("text", ""),
                                        op_id_from(d)),
-      "Sent. Thank you for answering.", "answer")
+      "Sent. Thank you for answering.")
 _view("heard", "The listener writes what they heard, in their own words.",
       lambda d, cid: operations.hear_back(current_user, cid, d.get("text"), op_id_from(d)),
-      "Sent. Your partner can say whether that is it.", "heard")
+      "Sent. Your partner can say whether that is it.")
 _view("confirm", "The speaker confirms \u201cyes, that's it\u201d, or adds what was missed.",
       lambda d, cid: operations.confirm(current_user, cid, text=d.get("text", ""),
                                         op_id=op_id_from(d)),
-      "Sent.", "added")
+      "Sent.")
 _view("round", "Either partner asks the next question or shares the next feeling.",
       lambda d, cid: operations.next_round(current_user, cid, kind=d.get("kind"),
                                            text=d.get("text"), op_id=op_id_from(d)),
-      "Sent. There is no rush for an answer.", "round")
+      "Sent. There is no rush for an answer.")
 _view("withdraw", "Take back your own question or feeling while it is unanswered.",
       lambda d, cid: operations.withdraw(current_user, cid, op_id_from(d)),
       "Withdrawn. Your partner sees that it was withdrawn, not the words.")
@@ -100,7 +91,7 @@ _view("pause", "Take a break, for both of you, until a time you choose.",
       lambda d, cid: operations.pause(current_user, cid, until=d.get("until"),
                                       tz=d.get("tz") or "UTC", note=d.get("note", ""),
                                       op_id=op_id_from(d)),
-      "On a break. It waits for both of you.", "note")
+      "On a break. It waits for both of you.")
 _view("resume", "Come back to a conversation after a break.",
       lambda d, cid: operations.resume(current_user, cid, op_id_from(d)), "Back to it.")
 _view("close", "Close a conversation; what was said stays.",
