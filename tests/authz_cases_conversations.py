@@ -44,6 +44,11 @@ def _later(_w):
 CASES = [
     Case("/conversations", "GET", {"anonymous": LOGIN, "loner": SELF, "stranger": SELF,
                                    "partner": SELF, "owner": OK}),
+    # Another couple's id asked for is simply not among one's own: the stranger gets their own
+    # (empty) summary, never the owner's words (the canary check on every answer).
+    Case("/conversations/print", "GET", {"anonymous": LOGIN, "loner": 404, "stranger": SELF,
+                                         "partner": SELF, "owner": OK},
+         params=lambda w: {"c": w.ids["conv_waiting"]}),
     # Mass assignment: opener_id / couple_id in the body are ignored.
     Case("/conversations", "POST", {"anonymous": LOGIN, "loner": 404, "stranger": SELF,
                                     "partner": SELF, "owner": OK},

@@ -286,3 +286,27 @@ def test_a_draft_kept_by_a_quick_exit_is_shown_to_its_writer_only_and_forgotten_
     assert r.status_code == 200
     assert secret not in riley_c.get("/conversations").get_data(as_text=True)
     assert search_database(secret) == []
+
+
+def test_the_counsellor_summary_shows_the_chosen_conversations_beside_agreed_boundaries(
+        make_couple, login_as):
+    riley, sam = make_couple()
+    chosen = _ask(sam, "Where were you?", title="Chosen one")
+    _ask(sam, "Not for the counsellor", title="Left out")
+    ops.answer(user(riley), chosen["id"], "answer", "At my sister's.")
+    from couple.boundaries import operations as boundaries
+
+    boundaries_ok = hasattr(boundaries, "overview")
+    page = login_as(riley).get(f"/conversations/print?c={chosen['id']}&c=999999")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    body = html.split('id="chosen-h"', 1)[1]
+    assert "Where were you?" in body and "At my sister&#39;s." in body
+    assert "Not for the counsellor" not in body
+    assert "Our agreed boundaries" in html and boundaries_ok
+    assert "<strong>Riley</strong> answered" in body  # names, for a reader who is neither
+    # Both partners may print it; nothing is stored about the choice.
+    before = rows()
+    assert "Where were you?" in login_as(sam).get(
+        f"/conversations/print?c={chosen['id']}").get_data(as_text=True)
+    assert rows() == before

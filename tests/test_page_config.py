@@ -50,7 +50,8 @@ def test_every_signed_in_page_is_given_urls_and_labels(app, couple_client):
     client, cid = couple_client
     adapter = app.url_map.bind("localhost")
     for path in ["/home", "/guide", "/commitments", f"/commitments/{cid}", "/boundaries",
-                 "/boundaries/print", "/pair", "/account", "/safety", "/conversations"]:
+                 "/boundaries/print", "/pair", "/account", "/safety", "/conversations",
+                 "/conversations/print"]:
         html = client.get(path).get_data(as_text=True)
         found = CONFIG.findall(html)
         assert len(found) == 1, path

@@ -2,7 +2,7 @@
 import hashlib
 import json
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..access import current_couple
@@ -55,6 +55,32 @@ def open_():
                                         title=data.get("title"), text=data.get("text"),
                                         op_id=op_id_from(data))
     return done(item, then=_then(item["id"]), message="Sent. There is no rush for an answer.")
+
+
+@bp.get("/print")
+@login_required
+def print_summary():
+    """A clean page to print or bring to a counsellor: the conversations the couple chose
+    (ticked on this page; nothing is stored about the choice), beside the agreed boundaries."""
+    couple = current_couple()
+    partner = couple.partner_of(current_user)
+    convs = operations.state_collections(current_user)[operations.CONVERSATIONS]
+    wanted = {i for i in request.args.getlist("c", type=int)}
+    chosen = [convs[k] for k in sorted(convs, key=int) if int(k) in wanted]
+    agreed, groups, group_labels = [], (), {}
+    try:
+        from ..boundaries import operations as boundaries
+        from ..boundaries.content import GROUP_LABELS, GROUPS
+    except ModuleNotFoundError:  # pragma: no cover (a build without boundaries)
+        pass
+    else:
+        view = boundaries.overview(couple)
+        agreed = [b for b in view["boundaries"] if b["agreement"]["state"] == "agreed"]
+        groups, group_labels = GROUPS, GROUP_LABELS
+    return render_template(
+        "conversations/print.html", convs=sorted(convs.values(), key=lambda c: c["id"]),
+        chosen=chosen, wanted=wanted, agreed=agreed, groups=groups, group_labels=group_labels,
+        partner=partner, entry_labels=ENTRY_LABELS, round_labels=ROUND_STATUS_LABELS)
 
 
 def _view(name, doc, call, message):

@@ -99,7 +99,7 @@ def test_axe_finds_nothing_on_any_page(e2e_server, open_partner, app_factory):
     expect(s.page.get_by_label(re.compile("What I heard"))).to_be_visible()
     check(s.page, "supporting /conversations after a live answer", found)
     pages = ["/home", "/guide", "/pair", "/pair/unlink", "/commitments", f"/commitments/{cid}",
-             "/conversations",
+             "/conversations", "/conversations/print",
              "/boundaries", f"/boundaries/{bid}/history", "/boundaries/print", "/safety", "/account",
              "/no-such-page"]
     for w, other_role in ((r, "supporting"), (s, "rebuilding")):

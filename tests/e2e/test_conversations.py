@@ -140,3 +140,15 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     expect(s.page.locator("#conv-closed article.conv")).to_have_count(1)
     expect(s.page.locator("#conv-open article.conv")).to_have_count(0)
     shot(s, "6-sam-phone-closed")
+
+    # A printable summary for a counsellor: the chosen conversation beside the agreed boundaries.
+    r.page.goto(base + "/conversations")
+    r.page.get_by_role("link", name="A printable summary for your counsellor").click()
+    r.page.get_by_role("checkbox", name=title).check()
+    r.page.get_by_role("button", name="Show the chosen ones").click()
+    expect(r.page.locator(".c-print-conv h3")).to_have_text(title)
+    expect(r.page.locator(".c-print-conv")).to_contain_text("Where were you on Friday evening?")
+    expect(r.page.get_by_role("heading", name="Our agreed boundaries")).to_be_visible()
+    r.page.emulate_media(media="print")
+    shot(r, "7-riley-print-summary")
+    r.page.emulate_media(media="screen")
