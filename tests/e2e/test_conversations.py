@@ -152,3 +152,37 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     r.page.emulate_media(media="print")
     shot(r, "7-riley-print-summary")
     r.page.emulate_media(media="screen")
+
+
+def test_words_are_text_and_typing_survives_a_withdrawal(e2e_server, open_partner):
+    """The XSS corpus as a title, a question and a partner's name shows as text on the live
+    path and on a fresh load; and when a question is withdrawn while the partner is typing
+    their answer, the answer is not dropped: it is shown under the card, not sent."""
+    from .test_xss import CORPUS, NAME_S, assert_inert
+    from .ui import linked_couple
+
+    base = e2e_server.url
+    r, s = linked_couple(open_partner, base, supporting_name=NAME_S)
+    for w in (r, s):
+        w.page.goto(base + "/conversations")
+        wait_connected(w)
+    words = "\n".join(CORPUS)
+    title = CORPUS[0]
+    start_conversation(r, title, words, NAME_S)
+    expect(card(s, title).locator(".round .words").first).to_have_text(words)
+    assert_inert(r, s)
+    s.page.reload()
+    wait_connected(s)
+    expect(card(s, title).locator(".round .words").first).to_have_text(words)
+    assert_inert(r, s)
+
+    # Sam types an answer; Riley withdraws the question meanwhile.
+    answer = card(s, title).get_by_label(re.compile("Your answer"))
+    answer.fill("Half of what I wanted to say")
+    card(r, title).get_by_role("button", name="Withdraw my question").click()
+    expect(card(s, title).locator(".withdrawn")).to_be_visible()
+    unsent = card(s, title).locator(".unsent textarea")
+    expect(unsent).to_have_value("Half of what I wanted to say")
+    expect(card(s, title).locator(".round .words")).to_have_count(0)  # the words are gone
+    shot(s, "8-sam-phone-withdrawn-while-typing")
+    assert_inert(r, s)
