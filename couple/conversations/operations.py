@@ -337,8 +337,9 @@ def next_round(user, conversation_id, *, kind, text, op_id: str | None = None) -
 
 
 def _scrub_event_copies(couple_id: int, conversation_id: int, number: int) -> None:
-    """A withdrawn question or feeling leaves the couple's event log too: a tab replaying later
-    gets no copy. Each event keeps its seq (no gap); only the withdrawn words are emptied."""
+    """A withdrawn question or feeling leaves the couple's event log too (a tab replaying later
+    gets no copy) and the stored answers of both partners' op ids. Each event keeps its seq (no
+    gap); only the withdrawn words are emptied."""
     key = str(conversation_id)
     for row in db.session.scalars(
             select(events.Event).where(events.Event.stream == events.couple_stream(couple_id),
@@ -348,6 +349,15 @@ def _scrub_event_copies(couple_id: int, conversation_id: int, number: int) -> No
             continue
         rounds = [dict(r, text="") if r.get("number") == number else r for r in item["rounds"]]
         row.data = {"set": {CONVERSATIONS: {key: dict(item, rounds=rounds)}}}
+    # The stored answers of both partners' op ids hold whole items too (a retry gets them).
+    members = db.session.scalars(select(Couple).where(Couple.id == couple_id)).one()
+    for row in db.session.scalars(select(events.AppliedOp).where(events.AppliedOp.user_id.in_(
+            [m for m in (members.rebuilding_id, members.supporting_id) if m is not None]))):
+        item = row.result
+        if isinstance(item, dict) and item.get("id") == conversation_id and "rounds" in item:
+            rounds = [dict(r, text="") if r.get("number") == number else r
+                      for r in item["rounds"]]
+            row.result = dict(item, rounds=rounds)
 
 
 def withdraw(user, conversation_id, op_id: str | None = None) -> dict:
