@@ -186,3 +186,39 @@ def test_words_are_text_and_typing_survives_a_withdrawal(e2e_server, open_partne
     expect(card(s, title).locator(".round .words")).to_have_count(0)  # the words are gone
     shot(s, "8-sam-phone-withdrawn-while-typing")
     assert_inert(r, s)
+
+
+def test_esc_twice_while_answering_keeps_the_answer_for_its_writer_alone(e2e_server, open_partner):
+    """A half-written answer survives a quick exit as the writer's own draft: shown back to
+    them, marked not sent, never to the partner; sending it forgets the draft."""
+    from .test_quickexit import exit_by, route_neutral, sign_in
+
+    base = e2e_server.url
+    r, s = open_partner("rebuilding"), open_partner("supporting", viewport=DESKTOP)
+    r_email = sign_up(r, base, "Riley")
+    sign_up(s, base, "Sam")
+    accept(s, invite(r, base, "rebuilding"))
+    for w in (r, s):
+        w.page.goto(base + "/conversations")
+        wait_connected(w)
+    start_conversation(s, "Friday", "Where were you?", "Riley")
+    answer = card(r, "Friday").get_by_label(re.compile("Your answer"))
+    expect(answer).to_be_visible()
+    draft = "Half of an honest answer, written before I lost my nerve"
+    answer.click()
+    r.page.keyboard.type(draft)
+    exit_url = route_neutral(r)
+    exit_by(r, "esc", exit_url)
+    sign_in(r, base, r_email, then="/conversations")
+    answer = card(r, "Friday").get_by_label(re.compile("Your answer"))
+    expect(answer).to_have_value(draft)
+    expect(card(r, "Friday").locator(".kept-draft")).to_contain_text("Only you can see it")
+    s.page.reload()
+    wait_connected(s)
+    assert draft not in s.page.content()
+    assert draft not in s.page.evaluate("() => fetch('/api/state').then((r) => r.text())")
+    card(r, "Friday").get_by_role("button", name="Send my answer").click()
+    expect(card(s, "Friday").locator(".entry .words")).to_have_text(draft)
+    r.page.reload()
+    wait_connected(r)
+    expect(r.page.locator(".kept-draft")).to_have_count(0)
