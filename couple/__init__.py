@@ -18,7 +18,7 @@ from .extensions import csrf, db, limiter, login_manager, migrate, socketio
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Capabilities that bring their own blueprint (routes.py: bp) and Socket.IO handlers (sockets.py).
-CAPABILITIES = ("boundaries", "commitments")
+CAPABILITIES = ("boundaries", "commitments", "conversations")
 
 
 @sa_event.listens_for(Engine, "connect")

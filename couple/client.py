@@ -34,6 +34,7 @@ def client_config() -> dict:
             "commitment_mark": url_template("commitments.mark", "commitment_id", "day"),
             "commitment_acknowledge": url_template("commitments.acknowledge", "commitment_id", "day"),
             "commitment_trend": url_template("commitments.trend", "person_id", "weeks"),
+            "conversations": url_for("conversations.index"),
         },
         "labels": {
             "step_states": STEP_STATE_LABELS,

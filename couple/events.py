@@ -8,7 +8,15 @@ asks for everything after the last sequence number it applied (see `replay`).
 from datetime import datetime
 
 from sqlalchemy import (
-    JSON, ForeignKey, Integer, String, UniqueConstraint, bindparam, delete, insert, select,
+    JSON,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    insert,
+    select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -98,7 +106,8 @@ def next_seq(stream: str) -> int:
     table, ident = _owner_table(stream)
     # Built once per table and run on the session's connection: building and hashing a new
     # statement per change, and the ORM's statement handling, cost more CPU than the round trip.
-    return db.session.connection().execute(_next_seq_statement(table), {"ident": ident}).scalar_one()
+    return db.session.connection().execute(
+        _next_seq_statement(table), {"ident": ident}).scalar_one()
 
 
 _NEXT_SEQ: dict = {}
@@ -162,13 +171,8 @@ def replay(stream: str, since: int, limit: int) -> dict:
     return {"last": last, "events": [r.envelope() for r in rows]}
 
 
-def already_applied(user, op_id: str | None):
-    """The stored result of an op this user already applied, or None."""
-    return already_applied_by(user.id, op_id)
-
-
-def already_applied_by(user_id: int, op_id: str | None):
-    """already_applied by id: usable after a rollback has expired the user object."""
+def _stored_result(user_id: int, op_id: str | None):
+    """The row of an op this user already applied, or None."""
     if not op_id:
         return None
     return db.session.scalar(
@@ -176,13 +180,124 @@ def already_applied_by(user_id: int, op_id: str | None):
     )
 
 
-def remember_op(user, op_id: str | None, result: dict | None = None) -> None:
-    """Record an op id in the caller's transaction; the unique key settles a race of retries."""
-    if op_id:
-        # Written now (a Core insert, no unit of work at commit): a repeated op id raises
-        # IntegrityError here rather than at commit, in the same transaction either way.
-        db.session.connection().execute(
-            _INSERT_OP, {"user_id": user.id, "op_id": op_id, "result": result})
+_LOCK: dict = {}
+
+
+def _lock_statement(table):
+    stmt = _LOCK.get(table)
+    if stmt is None:
+        t = table.__table__
+        stmt = _LOCK[table] = (
+            update(t).where(t.c.id == bindparam("ident")).values(last_seq=t.c.last_seq))
+    return stmt
+
+
+def lock_stream(stream: str) -> None:
+    """Take a stream's owner row for the rest of the transaction (a row lock on PostgreSQL; the
+    write lock on SQLite), so this stream's writers run one after another."""
+    table, ident = _owner_table(stream)
+    db.session.connection().execute(_lock_statement(table), {"ident": ident})
+
+
+class change:
+    """The one way a person's action changes shared state: one transaction, exactly once.
+
+    Every operation (guides, boundaries, commitments, pairing) is written the same way::
+
+        def do_something(user, thing_id, words, op_id=None) -> dict:
+            words = check(words)                            # 1. refuse bad input first
+            with events.change(user, op_id, lock=events.couple_stream(cid)) as change:
+                if change.repeated:                         # 2. a retry of an op already
+                    return change.result                    #    applied: its first answer
+                row = load_and_check(...)                   # 3. read, decide, write rows
+                if nothing_to_do:
+                    return item_of(row)                     #    (a no-op records nothing)
+                row.words = words
+                db.session.flush()
+                item = item_of(row)
+                change.record(events.couple_stream(cid), "thing.changed",
+                              {"set": {"things": {str(row.id): item}}})
+                return change.applied(item)                 # 4. remember + commit
+
+    - `lock`: the stream(s) whose owner row is taken first (couple:<id> / user:<id>), so the
+      repeated-op check and every write of that couple are ordered by the database. Leave it
+      out when the writes need no order beyond the one `record` takes (its seq row).
+    - `change.repeated` / `change.result`: the op id was already applied; answer what the first
+      attempt answered and write nothing. `look_first=False` skips that query (the realtime
+      fast path: an idempotent write such as an upsert); a repeat is then caught by the op
+      id's unique key in `applied`, which rolls everything back and answers the stored result.
+    - `change.record(stream, type, data)`: an event in this transaction (sent after commit,
+      couple/realtime.py), with the actor and op id filled in.
+    - `change.applied(result)`: remember the op id with its result and commit; returns the
+      result (or, when two retries raced, the one the winner stored). Anything a no-op wrote
+      (a draft forgotten, a wording noted) is committed when the block ends without it.
+    - Any exception rolls the whole change back (rows, events, seq, lock) and propagates.
+    """
+
+    __slots__ = ("user", "user_id", "op_id", "locks", "look_first", "repeated", "result",
+                 "_applied")
+
+    def __init__(self, user, op_id: str | None = None, *, lock=(), look_first: bool = True):
+        self.user = user
+        self.user_id = user.id if user is not None else None
+        self.op_id = op_id or None
+        self.locks = (lock,) if isinstance(lock, str) else tuple(lock or ())
+        self.look_first = look_first
+        self.repeated = False
+        self.result = None
+        self._applied = False
+
+    def __enter__(self) -> "change":
+        try:
+            # Always in one order, so two changes taking two streams cannot deadlock.
+            for stream in sorted(self.locks):
+                lock_stream(stream)
+            if self.look_first and self.op_id:
+                done = _stored_result(self.user_id, self.op_id)
+                if done is not None:
+                    self.repeated, self.result = True, done.result
+        except BaseException:
+            db.session.rollback()
+            raise
+        return self
+
+    def record(self, stream: str, type_: str, data: dict) -> Event:
+        return record(stream, type_, data, actor=self.user, op_id=self.op_id)
+
+    def applied(self, result=None):
+        """Remember this op id with its result and commit; returns what the client is told."""
+        try:
+            if self.op_id:
+                # Written now (a Core insert): a repeated op id raises IntegrityError here.
+                db.session.connection().execute(
+                    _INSERT_OP, {"user_id": self.user_id, "op_id": self.op_id, "result": result})
+            db.session.commit()
+        except IntegrityError:
+            # Rolled back whole (rows, events, seq): if it was a retry of an op already applied
+            # (two retries raced, or the fast path did not look first), answer what the first
+            # attempt answered.
+            db.session.rollback()
+            done = _stored_result(self.user_id, self.op_id)
+            if done is None:
+                raise
+            result = done.result
+        self._applied = True
+        self.result = result
+        return result
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            db.session.rollback()
+            return False
+        if not self._applied:
+            # A repeat or a no-op: commit what it wrote besides its lock (or nothing); this
+            # also ends the transaction, so no lock is held until the request's teardown.
+            try:
+                db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
+        return False
 
 
 def prune(before: datetime) -> dict:
@@ -194,6 +309,6 @@ def prune(before: datetime) -> dict:
 
 
 __all__ = [
-    "Event", "AppliedOp", "LiveSocket", "IntegrityError", "couple_stream", "user_stream",
-    "record", "replay", "already_applied", "already_applied_by", "remember_op", "prune", "next_seq", "last_seq",
+    "Event", "AppliedOp", "LiveSocket", "couple_stream", "user_stream", "change", "lock_stream",
+    "record", "replay", "prune", "next_seq", "last_seq",
 ]

@@ -7,7 +7,7 @@ from .guides.drafts import Draft  # noqa: F401
 from .guides.models import GuideProgress, Reflection  # noqa: F401
 from .pairing.models import Couple, Invite  # noqa: F401
 
-for _name in ("boundaries", "commitments"):
+for _name in ("boundaries", "commitments", "conversations"):
     try:
         importlib.import_module(f"couple.{_name}.models")
     except ModuleNotFoundError as exc:

@@ -30,9 +30,10 @@ def providers():
     """The capabilities' state functions, each `fn(user) -> {collection: {key: item}}`."""
     from .boundaries.operations import state_collections as boundaries
     from .commitments.state import state_collections as commitments
+    from .conversations.operations import state_collections as conversations
     from .guides.operations import state_collections as guides
 
-    return [guides, commitments, boundaries]
+    return [guides, commitments, boundaries, conversations]
 
 
 def state_for(user: User) -> dict:

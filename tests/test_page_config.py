@@ -25,6 +25,7 @@ EXPECTED = {
     "login": ("accounts.login", {}),
     "state": ("core.api_state", {}),
     "draft_discard": ("accounts.discard_draft", {}),
+    "conversations": ("conversations.index", {}),
 }
 
 
@@ -49,7 +50,8 @@ def test_every_signed_in_page_is_given_urls_and_labels(app, couple_client):
     client, cid = couple_client
     adapter = app.url_map.bind("localhost")
     for path in ["/home", "/guide", "/commitments", f"/commitments/{cid}", "/boundaries",
-                 "/boundaries/print", "/pair", "/account", "/safety"]:
+                 "/boundaries/print", "/pair", "/account", "/safety", "/conversations",
+                 "/conversations/print"]:
         html = client.get(path).get_data(as_text=True)
         found = CONFIG.findall(html)
         assert len(found) == 1, path
@@ -86,7 +88,8 @@ def test_url_template_leaves_names_for_the_page(app):
 def test_capability_style_sheets_are_linked_from_the_head(app, couple_client):
     client, cid = couple_client
     for path, sheet in [("/commitments", "commitments"), (f"/commitments/{cid}", "commitments"),
-                        ("/boundaries", "boundaries"), ("/boundaries/print", "boundaries")]:
+                        ("/boundaries", "boundaries"), ("/boundaries/print", "boundaries"),
+                        ("/conversations", "conversations")]:
         html = client.get(path).get_data(as_text=True)
         head, body = html.split("</head>", 1)
         assert "<link" not in body, path
@@ -100,6 +103,7 @@ def test_capability_style_sheets_are_linked_from_the_head(app, couple_client):
         assert "immutable" in r.headers["Cache-Control"]
     for path in ["/home", "/guide"]:
         assert "dist/commitments.css" not in client.get(path).get_data(as_text=True)
+        assert "dist/conversations.css" not in client.get(path).get_data(as_text=True)
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "templates").rglob("*.html")),
@@ -121,4 +125,4 @@ def test_the_page_scripts_keep_no_copy_of_the_labels_or_paths():
         for label in labels:
             assert f'"{label}"' not in source, (path, label)
         # A path spelled in a string or template literal ("/commitments/…", `/guide#…`).
-        assert not re.search(r"""["'`]/(commitments|guide|login|api|drafts)\b""", source), path
+        assert not re.search(r"""["'`]/(commitments|conversations|guide|login|api|drafts)\b""", source), path

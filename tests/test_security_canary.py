@@ -29,11 +29,14 @@ def test_the_private_canary_never_reaches_the_partner(matrix, caplog):
     second = app.test_client()
     login(second, world.users["owner"])
     kept = {"reflection:rebuilding:4": f"half a draft {world.canary}",
-            "commitment:new": f"draft wording {world.canary}"}
+            "commitment:new": f"draft wording {world.canary}",
+            # A half-written answer to a conversation (issue 14): unsent, so the owner's alone.
+            "conversation:new:text": f"unsent question {world.canary}",
+            f"conversation:{world.ids['conv_answered']}:heard": f"unsent heard {world.canary}"}
     assert second.post("/exit", json={"drafts": kept}).status_code == 204
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Draft)
-                                 .where(Draft.user_id == world.users["owner"].id)) == 2
+                                 .where(Draft.user_id == world.users["owner"].id)) == 4
     try:
         # Everything the partner can GET, exports included.
         for case in CASES:
@@ -52,6 +55,9 @@ def test_the_private_canary_never_reaches_the_partner(matrix, caplog):
         owner.post("/guide/steps/3/share", json={"shared": True})
         owner.post("/guide/steps/3/share", json={"shared": False})
         owner.post("/guide/steps/1/state", json={"state": "practising"})
+        # A conversation step sent while the drafts above stay unsent.
+        owner.post(f"/conversations/{world.ids['conv_answered']}/heard",
+                   json={"text": "what I heard, sent"})
         synced = repr(sock.emit("sync", {"user": 0, "couple": 0, "couple_id": world.couple_id},
                                 callback=True))
         received.append(synced)

@@ -27,7 +27,7 @@ from ..extensions import db
 from .models import LoginSession, User
 
 # Capabilities that may contribute (imported only if present: they are built independently).
-CAPABILITIES = ("boundaries", "commitments")
+CAPABILITIES = ("boundaries", "commitments", "conversations")
 
 
 def _hook(name: str, attr: str):

@@ -137,7 +137,8 @@ def receive_update(couple, user, update: bytes, sid: str | None = None) -> dict:
                 replica.claim(claims, user_id)
                 store.append_update(couple_id, seq, new, user_id)
                 message = protocol.create_update_message(new)
-                realtime.on_commit(lambda: socketio.emit("b:y", message, to=room, skip_sid=sid))
+                realtime.on_commit(
+                    lambda message=message: socketio.emit("b:y", message, to=room, skip_sid=sid))
                 db.session.commit()
                 replica.seen_seq = seq
                 replica.remember(claims, user_id)
@@ -249,14 +250,13 @@ def _check_id(boundary_id) -> str:
     return boundary_id
 
 
-def _locked_boundary(couple, boundary_id: str):
+def _find(replica, couple, boundary_id: str):
     """Under the replica lock: take the doc row lock, catch up, find the boundary (or 404)."""
-    replica = store.replica_for(couple.id)
     store.lock_doc(couple.id)
     doc = replica.catch_up()
     for boundary in read_boundaries(doc):
         if boundary["id"] == boundary_id:
-            return replica, doc, boundary
+            return doc, boundary
     raise NotFound("There is no such boundary (it may have been removed).")
 
 
@@ -307,28 +307,22 @@ def _note_wording(couple, user, boundary: dict) -> None:
                                created_at=utcnow()))
 
 
-def _with_boundary(couple, boundary_id, work):
-    """Run `work(replica, doc, boundary)` under the replica lock and the doc row lock."""
-    boundary_id = _check_id(boundary_id)
-    replica = store.replica_for(couple.id)
-    store.release_connection()
-    with replica.lock:
-        try:
-            return work(*_locked_boundary(couple, boundary_id))
-        except BaseException:
-            db.session.rollback()
-            raise
+def _change(couple, user, op_id=None):
+    """An agreement verb's change: the couple's stream is locked before the op id is looked up
+    and before the doc row (always in that order: couple row, then doc row), so two retries of
+    one verb run one after the other and the second answers what the first did."""
+    return events.change(user, op_id, lock=room_of(couple))
 
 
 def approve_boundary(couple, user, boundary_id, content_hash, op_id=None) -> dict:
     """Accept the exact wording the partner saw (its hash); a changed wording gives 409."""
     if not isinstance(content_hash, str) or len(content_hash) != HASH_LENGTH:
         raise InvalidInput("Say which wording you accept.", "hash")
-    done = events.already_applied(user, op_id)
-    if done is not None:
-        return done.result
-
-    def work(replica, doc, boundary):
+    boundary_id = _check_id(boundary_id)
+    with store.locked(couple.id) as replica, _change(couple, user, op_id) as change:
+        if change.repeated:
+            return change.result
+        _doc, boundary = _find(replica, couple, boundary_id)
         if boundary["hash"] != content_hash:
             raise Conflict("The wording changed while you were reading it. Read it again, then "
                            "accept.", "hash", current={"id": boundary["id"],
@@ -337,7 +331,6 @@ def approve_boundary(couple, user, boundary_id, content_hash, op_id=None) -> dic
                                                        "hash": boundary["hash"]})
         latest = _latest(Approval, couple.id, boundary["id"], user.id)
         if latest is not None and latest.kind == "accept" and latest.content_hash == content_hash:
-            db.session.rollback()
             return approval_item(latest)
         _note_wording(couple, user, boundary)
         row = Approval(couple_id=couple.id, boundary_id=boundary["id"], user_id=user.id,
@@ -346,52 +339,40 @@ def approve_boundary(couple, user, boundary_id, content_hash, op_id=None) -> dic
         db.session.add(row)
         db.session.flush()
         item = approval_item(row)
-        events.record(room_of(couple), "boundary.accepted",
-                      {"set": {"boundary_approvals": {approval_key(boundary["id"], user.id): item}}},
-                      actor=user, op_id=op_id)
-        events.remember_op(user, op_id, item)
-        db.session.commit()
-        return item
-
-    return _with_boundary(couple, boundary_id, work)
+        change.record(room_of(couple), "boundary.accepted",
+                      {"set": {"boundary_approvals":
+                               {approval_key(boundary["id"], user.id): item}}})
+        return change.applied(item)
 
 
 def withdraw_approval(couple, user, boundary_id, op_id=None) -> dict:
     """Take back your acceptance of a boundary (kept in its history)."""
-    done = events.already_applied(user, op_id)
-    if done is not None:
-        return done.result
-
-    def work(replica, doc, boundary):
+    boundary_id = _check_id(boundary_id)
+    with store.locked(couple.id) as replica, _change(couple, user, op_id) as change:
+        if change.repeated:
+            return change.result
+        _doc, boundary = _find(replica, couple, boundary_id)
         latest = _latest(Approval, couple.id, boundary["id"], user.id)
         if latest is None or latest.kind != "accept":
-            db.session.rollback()
             return {"boundary_id": boundary["id"], "withdrawn": False}
         db.session.add(Approval(couple_id=couple.id, boundary_id=boundary["id"], user_id=user.id,
                                 kind="withdraw", content_hash=None, text=boundary["text"],
                                 category=boundary["category"], created_at=utcnow()))
-        events.record(room_of(couple), "boundary.unaccepted",
-                      {"del": {"boundary_approvals": [approval_key(boundary["id"], user.id)]}},
-                      actor=user, op_id=op_id)
-        result = {"boundary_id": boundary["id"], "withdrawn": True}
-        events.remember_op(user, op_id, result)
-        db.session.commit()
-        return result
-
-    return _with_boundary(couple, boundary_id, work)
+        change.record(room_of(couple), "boundary.unaccepted",
+                      {"del": {"boundary_approvals": [approval_key(boundary["id"], user.id)]}})
+        return change.applied({"boundary_id": boundary["id"], "withdrawn": True})
 
 
 def propose_removal(couple, user, boundary_id, op_id=None) -> dict:
     """Propose removing a boundary; when both partners have, it leaves the list."""
-    done = events.already_applied(user, op_id)
-    if done is not None:
-        return done.result
-
-    def work(replica, doc, boundary):
+    boundary_id = _check_id(boundary_id)
+    with store.locked(couple.id) as replica, _change(couple, user, op_id) as change:
+        if change.repeated:
+            return change.result
+        doc, boundary = _find(replica, couple, boundary_id)
         bid = boundary["id"]
         mine = _latest(RemovalProposal, couple.id, bid, user.id)
         if mine is not None and mine.kind == "propose":
-            db.session.rollback()
             return {"boundary_id": bid, "removed": False}
         row = RemovalProposal(couple_id=couple.id, boundary_id=bid, user_id=user.id,
                               kind="propose", text=boundary["text"],
@@ -403,19 +384,13 @@ def propose_removal(couple, user, boundary_id, op_id=None) -> dict:
         if theirs is None or theirs.kind != "propose":
             db.session.flush()
             item = removal_item(row)
-            events.record(room_of(couple), "boundary.removal_proposed",
-                          {"set": {"boundary_removals": {approval_key(bid, user.id): item}}},
-                          actor=user, op_id=op_id)
-            result = {"boundary_id": bid, "removed": False}
-            events.remember_op(user, op_id, result)
-            db.session.commit()
-            return result
-        return _remove(couple, user, replica, doc, boundary, op_id)
-
-    return _with_boundary(couple, boundary_id, work)
+            change.record(room_of(couple), "boundary.removal_proposed",
+                          {"set": {"boundary_removals": {approval_key(bid, user.id): item}}})
+            return change.applied({"boundary_id": bid, "removed": False})
+        return change.applied(_remove(change, couple, user, replica, doc, boundary))
 
 
-def _remove(couple, user, replica, doc, boundary, op_id) -> dict:
+def _remove(change, couple, user, replica, doc, boundary) -> dict:
     """Both asked: delete the item from the document (a server update, logged like any other)."""
     bid = boundary["id"]
     captured: list[bytes] = []
@@ -429,7 +404,7 @@ def _remove(couple, user, replica, doc, boundary, op_id) -> dict:
                     del array[index]
     finally:
         doc.unobserve(subscription)
-    replica.invalidate()  # until the commit below succeeds, the replica is ahead of the log
+    replica.invalidate()  # until the commit succeeds, the replica is ahead of the log
     parts = [u for u in captured if u != EMPTY_UPDATE]
     update = merge_updates(*parts) if len(parts) > 1 else (parts[0] if parts else b"")
     seq = store.lock_doc(couple.id, bump=True)[0]
@@ -452,53 +427,41 @@ def _remove(couple, user, replica, doc, boundary, op_id) -> dict:
         dels["boundary_removals"] = removals
     if dels:
         data["del"] = dels
-    events.record(room_of(couple), "boundary.removed", data, actor=user, op_id=op_id)
-    result = {"boundary_id": bid, "removed": True}
-    events.remember_op(user, op_id, result)
+    change.record(room_of(couple), "boundary.removed", data)
     if update:
         message = protocol.create_update_message(update)
         room = room_of(couple)
         # Every tab, the proposer's too: none of them made this edit.
         realtime.on_commit(lambda: socketio.emit("b:y", message, to=room))
-    db.session.commit()
-    return result
+    return {"boundary_id": bid, "removed": True}
 
 
 def withdraw_removal(couple, user, boundary_id, op_id=None) -> dict:
     """Take back your proposal to remove a boundary."""
-    done = events.already_applied(user, op_id)
-    if done is not None:
-        return done.result
-
-    def work(replica, doc, boundary):
+    boundary_id = _check_id(boundary_id)
+    with store.locked(couple.id) as replica, _change(couple, user, op_id) as change:
+        if change.repeated:
+            return change.result
+        _doc, boundary = _find(replica, couple, boundary_id)
         bid = boundary["id"]
         mine = _latest(RemovalProposal, couple.id, bid, user.id)
         if mine is None or mine.kind != "propose":
-            db.session.rollback()
             return {"boundary_id": bid, "withdrawn": False}
         db.session.add(RemovalProposal(couple_id=couple.id, boundary_id=bid, user_id=user.id,
                                        kind="withdraw", text=boundary["text"],
                                        category=boundary["category"], created_at=utcnow()))
-        events.record(room_of(couple), "boundary.removal_withdrawn",
-                      {"del": {"boundary_removals": [approval_key(bid, user.id)]}},
-                      actor=user, op_id=op_id)
-        result = {"boundary_id": bid, "withdrawn": True}
-        events.remember_op(user, op_id, result)
-        db.session.commit()
-        return result
-
-    return _with_boundary(couple, boundary_id, work)
+        change.record(room_of(couple), "boundary.removal_withdrawn",
+                      {"del": {"boundary_removals": [approval_key(bid, user.id)]}})
+        return change.applied({"boundary_id": bid, "withdrawn": True})
 
 
 def record_wording(couple, user, boundary_id) -> dict:
     """An editor says the typing in a boundary has settled: keep that wording in its history."""
-
-    def work(replica, doc, boundary):
+    boundary_id = _check_id(boundary_id)
+    with store.locked(couple.id) as replica, events.change(user) as change:
+        _doc, boundary = _find(replica, couple, boundary_id)
         _note_wording(couple, user, boundary)
-        db.session.commit()
-        return {"boundary_id": boundary["id"], "hash": boundary["hash"]}
-
-    return _with_boundary(couple, boundary_id, work)
+        return change.applied({"boundary_id": boundary["id"], "hash": boundary["hash"]})
 
 
 # ---------------------------------------------------------------- state and history

@@ -13,12 +13,14 @@ import logging
 import threading
 import zlib
 from collections import OrderedDict
+from contextlib import contextmanager
 
 from flask import current_app
 from pycrdt import Array, Doc
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import OperationError
 from ..extensions import db
 from .models import BoundaryClient, BoundaryDoc, BoundarySnapshot, BoundaryUpdate
 
@@ -214,6 +216,28 @@ def release_connection() -> None:
     db.session.rollback()
 
 
+@contextmanager
+def locked(couple_id: int):
+    """The replica of this couple's document, under its lock: the one lock protocol.
+
+    The session's connection is released first (the lock is taken before any database
+    connection is held, see the module's docstring); on failure the transaction is rolled back
+    and, unless the failure is a refusal (an OperationError, decided before the document
+    changed), the replica is forgotten, so the next use rebuilds it from the log. A caller
+    that may have changed the document before refusing invalidates it itself.
+    """
+    replica = replica_for(couple_id)
+    release_connection()
+    with replica.lock:
+        try:
+            yield replica
+        except BaseException as exc:
+            db.session.rollback()
+            if not isinstance(exc, OperationError):
+                replica.invalidate()
+            raise
+
+
 def has_doc(couple_id: int) -> bool:
     return db.session.get(BoundaryDoc, couple_id) is not None
 
@@ -317,7 +341,8 @@ def compact(couple_id: int) -> dict:
             delete(BoundaryUpdate).where(BoundaryUpdate.id.in_(folded_ids[start:start + 500]))
         )
     remaining = db.session.execute(
-        select(func.count(BoundaryUpdate.id), func.coalesce(func.sum(func.length(BoundaryUpdate.data)), 0))
+        select(func.count(BoundaryUpdate.id),
+               func.coalesce(func.sum(func.length(BoundaryUpdate.data)), 0))
         .where(BoundaryUpdate.couple_id == couple_id)
     ).one()
     db.session.execute(

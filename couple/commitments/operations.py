@@ -10,23 +10,31 @@ a stale one gets a 409 with the current copy, so nobody's words are silently ove
 Pause, resume and end name the state they want and are applied in the server's order (last
 writer wins, per property). A unique (commitment, day) key backs the marks.
 """
-import functools
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import events
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound, OperationError
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
+from ..guides import drafts
 from ..guides.content import GUIDES
 from ..guides.operations import guide_of
 from ..models_base import utcnow
 from ..pairing.models import Couple
 from .followthrough import rates
-from .models import (CHANGE_KINDS, MARK_LOG_KINDS, MARK_STATUSES, SCHEDULE_KINDS,
-                     Acknowledgement, Commitment, CommitmentChange, FollowThrough)
+from .models import (
+    CHANGE_KINDS,
+    MARK_LOG_KINDS,
+    MARK_STATUSES,
+    SCHEDULE_KINDS,
+    Acknowledgement,
+    Commitment,
+    CommitmentChange,
+    FollowThrough,
+)
 from .schedule import Schedule, describe, local_today, occurrences, valid_tz
 
 # Marks (and acknowledgements) can be made for the last WINDOW_DAYS local days; the client
@@ -52,7 +60,7 @@ def _iso(value: datetime | None) -> str | None:
     # Stored values come back in UTC already (UTCDateTime); strftime is several times faster
     # than astimezone().isoformat() on the thousands of marks a page may carry.
     if value.utcoffset():
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
@@ -90,34 +98,6 @@ def _couple_of(user) -> Couple:
     if couple is None or not couple.active:
         raise NotFound("Link with your partner first.")
     return couple
-
-
-def _lock_couple(couple_id: int) -> None:
-    """Take the couple's row for the rest of the transaction (a row lock on PostgreSQL; the
-    write lock on SQLite), so this couple's writes run one after another."""
-    db.session.execute(
-        update(Couple).where(Couple.id == couple_id).values(last_seq=Couple.last_seq),
-        execution_options={"synchronize_session": False},
-    )
-
-
-def _one_transaction(fn):
-    """An operation either commits everything or leaves nothing behind (and no lock held)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            result = fn(*args, **kwargs)
-        except (OperationError, IntegrityError):
-            db.session.rollback()
-            raise
-        if db.session().in_transaction():
-            # A no-op or a repeated op id: nothing to write, but the couple's lock is held
-            # until the transaction ends; release it now rather than at teardown.
-            db.session.rollback()
-        return result
-
-    return wrapper
 
 
 def commitment_for(user, commitment_id) -> Commitment:
@@ -271,23 +251,8 @@ def _owner_only(user, c: Commitment, doing: str) -> None:
                         "You can acknowledge what they mark.")
 
 
-def _record(user, couple_id: int, type_: str, data: dict, op_id: str | None, result) -> None:
-    events.record(events.couple_stream(couple_id), type_, data, actor=user, op_id=op_id)
-    events.remember_op(user, op_id, result)
-    db.session.commit()
-
-
-def _begin(user, op_id):
-    """Lock the couple; return (couple, stored result of this op id or None)."""
-    couple = _couple_of(user)
-    _lock_couple(couple.id)
-    done = events.already_applied(user, op_id)
-    return couple, (done.result if done is not None else None)
-
-
 # ---------------------------------------------------------------- operations
 
-@_one_transaction
 def create_commitment(user, *, wording, schedule, start=None, end=None, weekdays=(), tz="UTC",
                       step=None, op_id: str | None = None) -> dict:
     """Make a commitment: its words, when it falls due (in the owner's time zone), a guide step."""
@@ -326,31 +291,34 @@ def create_commitment(user, *, wording, schedule, start=None, end=None, weekdays
     else:
         step = None
 
-    couple, done = _begin(user, op_id)
-    if done is not None:
-        return done
-    open_count = db.session.scalar(
-        select(db.func.count(Commitment.id)).where(
-            Commitment.couple_id == couple.id, Commitment.owner_id == user.id,
-            Commitment.status != "ended")
-    )
-    if open_count >= MAX_OPEN_PER_PERSON:
-        raise InvalidInput(f"You have {MAX_OPEN_PER_PERSON} open commitments: end one first.")
-    c = Commitment(couple_id=couple.id, owner_id=user.id, wording=wording, guide=guide,
-                   step=step, schedule=schedule, weekdays=days or None, start_on=start,
-                   end_on=end, tz=tz, status="active", version=1, created_at=utcnow())
-    db.session.add(c)
-    db.session.flush()
-    db.session.add(CommitmentChange(commitment_id=c.id, kind="made", wording=wording,
-                                    day=today, at=c.created_at))
-    db.session.flush()
-    item = item_for(c)
-    _record(user, couple.id, "commitments.made", {"set": {COMMITMENTS: {str(c.id): item}}},
-            op_id, item)
-    return item
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        # What the quick exit kept of the wording is in the commitment now: forgotten in
+        # the same transaction.
+        drafts.forget_draft(user, "commitment:new")
+        if change.repeated:
+            return change.result
+        open_count = db.session.scalar(
+            select(db.func.count(Commitment.id)).where(
+                Commitment.couple_id == couple.id, Commitment.owner_id == user.id,
+                Commitment.status != "ended")
+        )
+        if open_count >= MAX_OPEN_PER_PERSON:
+            raise InvalidInput(f"You have {MAX_OPEN_PER_PERSON} open commitments: end one first.")
+        c = Commitment(couple_id=couple.id, owner_id=user.id, wording=wording, guide=guide,
+                       step=step, schedule=schedule, weekdays=days or None, start_on=start,
+                       end_on=end, tz=tz, status="active", version=1, created_at=utcnow())
+        db.session.add(c)
+        db.session.flush()
+        db.session.add(CommitmentChange(commitment_id=c.id, kind="made", wording=wording,
+                                        day=today, at=c.created_at))
+        db.session.flush()
+        item = item_for(c)
+        change.record(events.couple_stream(couple.id), "commitments.made",
+                      {"set": {COMMITMENTS: {str(c.id): item}}})
+        return change.applied(item)
 
 
-@_one_transaction
 def mark_follow_through(user, commitment_id, day, status, note="", base_version=None,
                         op_id: str | None = None) -> dict:
     """The owner marks one occurrence kept or missed (or corrects their own mark)."""
@@ -358,67 +326,69 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
     if status not in MARK_STATUSES:
         raise InvalidInput("Mark it kept or missed.", "status")
     note = _text(note, "note", MAX_NOTE, what="note")
-    couple, done = _begin(user, op_id)
-    if done is not None:
-        return done
-    c = commitment_for(user, commitment_id)
-    _owner_only(user, c, "mark")
-    today = local_today(c.tz)
-    if day > today:
-        raise InvalidInput("That day has not come yet.", "day")
-    if day < today - timedelta(days=WINDOW_DAYS - 1):
-        raise InvalidInput(f"Marks older than {WINDOW_DAYS} days stay as they are.", "day")
-    mark = db.session.scalar(
-        select(FollowThrough)
-        .where(FollowThrough.commitment_id == c.id, FollowThrough.day == day)
-        .execution_options(populate_existing=True)
-    )
-    changes = _changes([c.id])[c.id]
-    if mark is None and day not in occurrences(schedule_of(c, changes), day, day):
-        raise InvalidInput("This commitment was not due that day.", "day")
-    ack = _ack_of(mark)
-    if mark is not None and mark.status == status and mark.note == note:
-        return mark_item(c, mark, ack)  # what this tab wants is already there
-    seen = mark.version if mark is not None else 0
-    if base_version is not None and base_version != seen:
-        raise Conflict("This day was marked in another tab meanwhile. Here is what is saved.",
-                       "status", current=mark_item(c, mark, ack) if mark else None)
-    now = utcnow()
-    # The log keeps every mark and correction (what it said before), so the history can tell a
-    # correction from a first mark; only the owner marks, so the owner is who did it.
-    log = CommitmentChange(commitment_id=c.id, kind=status, wording=c.wording, day=day, at=now,
-                           previous=None)
-    if mark is not None and mark.status != status:
-        log.previous = mark.status
-    elif mark is not None:
-        log.kind = "noted"
-    if mark is None:
-        mark = FollowThrough(commitment_id=c.id, day=day, status=status, note=note,
-                             version=1, marked_at=now)
-        try:
-            with db.session.begin_nested():
-                db.session.add(mark)
-        except IntegrityError:
-            # Another writer inserted the same (commitment, day) first: the unique key decides.
-            current = db.session.scalar(select(FollowThrough).where(
-                FollowThrough.commitment_id == c.id, FollowThrough.day == day))
-            raise Conflict("This day was marked in another tab meanwhile.", "status",
-                           current=mark_item(c, current, _ack_of(current))) from None
-    else:
-        if mark.status != status:
-            # "corrected" means kept became missed or the other way; a note edit is not that.
-            mark.corrected_at = now
-        mark.status = status
-        mark.note = note
-        mark.version += 1
-    db.session.add(log)
-    db.session.flush()
-    item = mark_item(c, mark, ack)
-    # A mark never changes the commitment's history: reuse the one loaded above.
-    data = {"set": {COMMITMENTS: {str(c.id): item_for(c, changes)},
-                    MARKS: {mark_key(c.id, day): item}}}
-    _record(user, couple.id, "commitments.marked", data, op_id, item)
-    return item
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        c = commitment_for(user, commitment_id)
+        _owner_only(user, c, "mark")
+        today = local_today(c.tz)
+        if day > today:
+            raise InvalidInput("That day has not come yet.", "day")
+        if day < today - timedelta(days=WINDOW_DAYS - 1):
+            raise InvalidInput(f"Marks older than {WINDOW_DAYS} days stay as they are.", "day")
+        mark = db.session.scalar(
+            select(FollowThrough)
+            .where(FollowThrough.commitment_id == c.id, FollowThrough.day == day)
+            .execution_options(populate_existing=True)
+        )
+        changes = _changes([c.id])[c.id]
+        if mark is None and day not in occurrences(schedule_of(c, changes), day, day):
+            raise InvalidInput("This commitment was not due that day.", "day")
+        ack = _ack_of(mark)
+        if mark is not None and mark.status == status and mark.note == note:
+            return mark_item(c, mark, ack)  # what this tab wants is already there
+        seen = mark.version if mark is not None else 0
+        if base_version is not None and base_version != seen:
+            raise Conflict("This day was marked in another tab meanwhile. Here is what is saved.",
+                           "status", current=mark_item(c, mark, ack) if mark else None)
+        now = utcnow()
+        # The log keeps every mark and correction (what it said before), so the history can tell a
+        # correction from a first mark; only the owner marks, so the owner is who did it.
+        log = CommitmentChange(commitment_id=c.id, kind=status, wording=c.wording, day=day, at=now,
+                               previous=None)
+        if mark is not None and mark.status != status:
+            log.previous = mark.status
+        elif mark is not None:
+            log.kind = "noted"
+        if mark is None:
+            mark = FollowThrough(commitment_id=c.id, day=day, status=status, note=note,
+                                 version=1, marked_at=now)
+            try:
+                with db.session.begin_nested():
+                    db.session.add(mark)
+            except IntegrityError:
+                # Another writer inserted the same (commitment, day) first: the unique key decides.
+                current = db.session.scalar(select(FollowThrough).where(
+                    FollowThrough.commitment_id == c.id, FollowThrough.day == day))
+                raise Conflict("This day was marked in another tab meanwhile.", "status",
+                               current=mark_item(c, current, _ack_of(current))) from None
+        else:
+            if mark.status != status:
+                # "corrected" means kept became missed or the other way; a note edit is not that.
+                mark.corrected_at = now
+            mark.status = status
+            mark.note = note
+            mark.version += 1
+        db.session.add(log)
+        db.session.flush()
+        item = mark_item(c, mark, ack)
+        # A mark never changes the commitment's history: reuse the one loaded above.
+        data = {"set": {COMMITMENTS: {str(c.id): item_for(c, changes)},
+                        MARKS: {mark_key(c.id, day): item}}}
+        change.record(events.couple_stream(couple.id), "commitments.marked",
+                      data)
+        return change.applied(item)
 
 
 def _ack_of(mark: FollowThrough | None) -> Acknowledgement | None:
@@ -430,68 +400,68 @@ def _ack_of(mark: FollowThrough | None) -> Acknowledgement | None:
     )
 
 
-@_one_transaction
 def acknowledge_mark(user, commitment_id, day, note="", op_id: str | None = None) -> dict:
     """The partner says "I noticed" about a mark, with an optional kind note; never changes it."""
     day = parse_day(day, "day")
     note = _text(note, "note", MAX_ACK_NOTE, what="note")
-    couple, done = _begin(user, op_id)
-    if done is not None:
-        return done
-    c = commitment_for(user, commitment_id)
-    if c.owner_id == user.id:
-        raise Forbidden("This is your own commitment: your partner acknowledges your marks.")
-    today = local_today(c.tz)
-    mark = db.session.scalar(
-        select(FollowThrough)
-        .where(FollowThrough.commitment_id == c.id, FollowThrough.day == day)
-        .execution_options(populate_existing=True)
-    )
-    if mark is None or day < today - timedelta(days=WINDOW_DAYS - 1):
-        raise InvalidInput("There is no recent mark on that day to acknowledge.", "day")
-    ack = _ack_of(mark)
-    if ack is not None and ack.note == note and ack.seen_status == mark.status:
-        return mark_item(c, mark, ack)
-    if ack is None:
-        ack = Acknowledgement(follow_through_id=mark.id, user_id=user.id)
-        db.session.add(ack)
-    ack.user_id = user.id
-    ack.note = note
-    ack.seen_status = mark.status
-    ack.at = utcnow()
-    db.session.flush()
-    item = mark_item(c, mark, ack)
-    _record(user, couple.id, "commitments.acknowledged",
-            {"set": {MARKS: {mark_key(c.id, day): item}}}, op_id, item)
-    return item
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        c = commitment_for(user, commitment_id)
+        if c.owner_id == user.id:
+            raise Forbidden("This is your own commitment: your partner acknowledges your marks.")
+        today = local_today(c.tz)
+        mark = db.session.scalar(
+            select(FollowThrough)
+            .where(FollowThrough.commitment_id == c.id, FollowThrough.day == day)
+            .execution_options(populate_existing=True)
+        )
+        if mark is None or day < today - timedelta(days=WINDOW_DAYS - 1):
+            raise InvalidInput("There is no recent mark on that day to acknowledge.", "day")
+        ack = _ack_of(mark)
+        if ack is not None and ack.note == note and ack.seen_status == mark.status:
+            return mark_item(c, mark, ack)
+        if ack is None:
+            ack = Acknowledgement(follow_through_id=mark.id, user_id=user.id)
+            db.session.add(ack)
+        ack.user_id = user.id
+        ack.note = note
+        ack.seen_status = mark.status
+        ack.at = utcnow()
+        db.session.flush()
+        item = mark_item(c, mark, ack)
+        change.record(events.couple_stream(couple.id), "commitments.acknowledged",
+                      {"set": {MARKS: {mark_key(c.id, day): item}}})
+        return change.applied(item)
 
 
-@_one_transaction
 def reword_commitment(user, commitment_id, wording, base_version=None,
                       op_id: str | None = None) -> dict:
     """The owner rewords a commitment; what was promised before stays in its history."""
     wording = _text(wording, "wording", MAX_WORDING, required=True, what="commitment")
-    couple, done = _begin(user, op_id)
-    if done is not None:
-        return done
-    c = commitment_for(user, commitment_id)
-    _owner_only(user, c, "reword")
-    if c.wording == wording:
-        return item_for(c)
-    if base_version is not None and base_version != c.version:
-        raise Conflict("This commitment was reworded elsewhere meanwhile. Here is the saved copy.",
-                       "wording", current=item_for(c))
-    if c.status == "ended":
-        raise InvalidInput("This commitment has ended; make a new one instead.", "wording")
-    db.session.add(CommitmentChange(commitment_id=c.id, kind="reworded", wording=wording,
-                                    previous=c.wording, day=local_today(c.tz), at=utcnow()))
-    c.wording = wording
-    c.version += 1
-    db.session.flush()
-    item = item_for(c)
-    _record(user, couple.id, "commitments.reworded", {"set": {COMMITMENTS: {str(c.id): item}}},
-            op_id, item)
-    return item
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        c = commitment_for(user, commitment_id)
+        _owner_only(user, c, "reword")
+        if c.wording == wording:
+            return item_for(c)
+        if base_version is not None and base_version != c.version:
+            raise Conflict("This commitment was reworded elsewhere meanwhile. "
+                           "Here is the saved copy.", "wording", current=item_for(c))
+        if c.status == "ended":
+            raise InvalidInput("This commitment has ended; make a new one instead.", "wording")
+        db.session.add(CommitmentChange(commitment_id=c.id, kind="reworded", wording=wording,
+                                        previous=c.wording, day=local_today(c.tz), at=utcnow()))
+        c.wording = wording
+        c.version += 1
+        db.session.flush()
+        item = item_for(c)
+        change.record(events.couple_stream(couple.id), "commitments.reworded",
+                      {"set": {COMMITMENTS: {str(c.id): item}}})
+        return change.applied(item)
 
 
 _TRANSITIONS = {
@@ -502,34 +472,34 @@ _TRANSITIONS = {
 }
 
 
-@_one_transaction
 def set_commitment_status(user, commitment_id, target: str, op_id: str | None = None) -> dict:
     """Pause, resume or end a commitment (the owner only); asking for the current state is a
     no-op, so two tabs doing the same thing agree."""
     if target not in _TRANSITIONS:
         raise InvalidInput("Pause, resume or end.", "status")
-    couple, done = _begin(user, op_id)
-    if done is not None:
-        return done
-    c = commitment_for(user, commitment_id)
-    verb = {"paused": "pause", "active": "resume", "ended": "end"}[target]
-    _owner_only(user, c, verb)
-    if c.status == target:
-        return item_for(c)
-    allowed, kind = _TRANSITIONS[target]
-    if c.status not in allowed:
-        raise InvalidInput("This commitment has ended; make a new one instead.", "status")
-    today = local_today(c.tz)
-    c.status = target
-    if target == "ended":
-        c.ended_on = today
-    db.session.add(CommitmentChange(commitment_id=c.id, kind=kind, wording=c.wording,
-                                    day=today, at=utcnow()))
-    db.session.flush()
-    item = item_for(c)
-    _record(user, couple.id, f"commitments.{kind}", {"set": {COMMITMENTS: {str(c.id): item}}},
-            op_id, item)
-    return item
+    couple = _couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return change.result
+        c = commitment_for(user, commitment_id)
+        verb = {"paused": "pause", "active": "resume", "ended": "end"}[target]
+        _owner_only(user, c, verb)
+        if c.status == target:
+            return item_for(c)
+        allowed, kind = _TRANSITIONS[target]
+        if c.status not in allowed:
+            raise InvalidInput("This commitment has ended; make a new one instead.", "status")
+        today = local_today(c.tz)
+        c.status = target
+        if target == "ended":
+            c.ended_on = today
+        db.session.add(CommitmentChange(commitment_id=c.id, kind=kind, wording=c.wording,
+                                        day=today, at=utcnow()))
+        db.session.flush()
+        item = item_for(c)
+        change.record(events.couple_stream(couple.id), f"commitments.{kind}",
+                      {"set": {COMMITMENTS: {str(c.id): item}}})
+        return change.applied(item)
 
 
 MARK_LOG_LIMIT = 200

@@ -6,7 +6,6 @@ from flask_login import current_user, login_required
 
 from ..access import current_couple
 from ..errors import NotFound
-from ..guides import drafts
 from ..guides.content import GUIDES
 from ..guides.operations import guide_of
 from ..state import state_for
@@ -67,9 +66,8 @@ def create():
         step=int_field(data, "step") if data.get("step") not in (None, "") else None,
         op_id=op_id_from(data),
     )
-    # What the quick exit kept of the wording is in the commitment now: forgotten here, so a
+    # What the quick exit kept of the wording was forgotten in the same transaction, so a
     # reload right after never offers it again (the page's own discard may still be on its way).
-    drafts.discard_draft(current_user, "commitment:new")
     return done(item, then=url_for("commitments.detail", commitment_id=item["id"]),
                 message="Commitment made.")
 
@@ -107,9 +105,9 @@ def detail(commitment_id):
         mine=c.owner_id == current_user.id, page_script="commitments",
         status_labels=STATUS_LABELS, day_words=DAY_STATE_WORDS,
         # No months before the start: "earlier" stops at the month it started in.
-        prev_month="%04d-%02d" % reading.month_add(*shown_first, -1)
+        prev_month="{:04d}-{:02d}".format(*reading.month_add(*shown_first, -1))
         if shown_first > (c.start_on.year, c.start_on.month) else None,
-        next_month="%04d-%02d" % min(later, (today.year, today.month))
+        next_month="{:04d}-{:02d}".format(*min(later, (today.year, today.month)))
         if shown_last < (today.year, today.month) else None,
         short_date=short_date, window_days=operations.WINDOW_DAYS,
         history=reading.history_entries(c, item, state["data"]["commitment_marks"], log),

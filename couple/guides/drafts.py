@@ -93,14 +93,20 @@ def drafts_for(user) -> dict[str, str]:
         select(Draft.key, Draft.text).where(Draft.user_id == user.id)).all())
 
 
-def discard_draft(user, key: str) -> bool:
-    """Forget one kept draft (saved elsewhere, or thrown away by its writer). Commits."""
+def forget_draft(user, key: str) -> bool:
+    """Forget one kept draft in the caller's transaction (an operation that saved its text
+    calls this inside its events.change, so both commit together)."""
     if not isinstance(key, str) or not KEY.match(key):
         return False
-    gone = db.session.execute(
-        delete(Draft).where(Draft.user_id == user.id, Draft.key == key)).rowcount
+    return bool(db.session.execute(
+        delete(Draft).where(Draft.user_id == user.id, Draft.key == key)).rowcount)
+
+
+def discard_draft(user, key: str) -> bool:
+    """Forget one kept draft (thrown away by its writer: the page's own discard). Commits."""
+    gone = forget_draft(user, key)
     db.session.commit()
-    return bool(gone)
+    return gone
 
 
 def export_drafts(user) -> list[dict]:

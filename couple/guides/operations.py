@@ -4,7 +4,6 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 
 from .. import events
 from ..accounts.models import User
@@ -12,6 +11,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..models_base import utcnow
 from ..pairing.models import Couple, Invite
+from . import drafts
 from .content import GUIDES
 from .models import STEP_STATES, GuideProgress, Reflection
 
@@ -77,30 +77,15 @@ def set_step_state(user: User, step: int, state: str, op_id: str | None = None) 
         raise InvalidInput("Choose not started, working on it, or practising.", "state")
     guide, step = _step_or_404(user, step)
     user_id = user.id
+    item = {"user_id": user_id, "guide": guide, "step": step, "state": state}
     # The realtime hot path (bench/realtime.py), so it costs the fewest round trips: one
     # upsert instead of select + insert/update, and no up-front "already applied?" query; a
-    # retried op id is refused by applied_ops' unique key at commit instead (below).
-    _upsert_progress(user_id, guide, step, state)
-    item = {"user_id": user_id, "guide": guide, "step": step, "state": state}
-    try:
-        events.record(
-            _progress_stream(user),
-            "guide.progress",
-            {"set": {"progress": {progress_key(user_id, guide, step): item}}},
-            actor=user,
-            op_id=op_id,
-        )
-        events.remember_op(user, op_id, item)
-        db.session.commit()
-    except IntegrityError:
-        # Rolled back whole (progress, event, seq): if it was a retry of an op already
-        # applied (its answer was lost), answer what the first attempt answered.
-        db.session.rollback()
-        done = events.already_applied_by(user_id, op_id)
-        if done is None:
-            raise
-        return done.result
-    return item
+    # retried op id is refused by applied_ops' unique key instead (events.change.applied).
+    with events.change(user, op_id, look_first=False) as change:
+        _upsert_progress(user_id, guide, step, state)
+        change.record(_progress_stream(user), "guide.progress",
+                      {"set": {"progress": {progress_key(user_id, guide, step): item}}})
+        return change.applied(item)
 
 
 _UPSERT: dict = {}
@@ -131,24 +116,23 @@ def _reflection(user: User, guide: str, step: int) -> Reflection | None:
     )
 
 
-def _record_reflection(user: User, row: Reflection, op_id: str | None, was_shared: bool) -> dict:
+def _record_reflection(change, user: User, row: Reflection, was_shared: bool) -> dict:
     """Events for a changed reflection: always to the writer's own tabs; to the couple only
     when it is (or just stopped being) shared. A private reflection never enters the couple room.
     """
     couple_id = user.couple_id
     own = own_reflection_item(row, couple_id)
     key = f"{row.guide}:{row.step}"
-    events.record(events.user_stream(user.id), "guide.reflection",
-                  {"set": {"reflections": {key: own}}}, actor=user, op_id=op_id)
+    change.record(events.user_stream(user.id), "guide.reflection",
+                  {"set": {"reflections": {key: own}}})
     shared_key = progress_key(user.id, row.guide, row.step)
     if row.shared_with(couple_id):
-        events.record(events.couple_stream(couple_id), "guide.reflection_shared",
-                      {"set": {"shared_reflections": {shared_key: shared_reflection_item(row)}}},
-                      actor=user, op_id=op_id)
+        change.record(events.couple_stream(couple_id), "guide.reflection_shared",
+                      {"set": {"shared_reflections": {shared_key: shared_reflection_item(row)}}})
     elif was_shared:
         _take_back_shared_copies(couple_id, shared_key)
-        events.record(events.couple_stream(couple_id), "guide.reflection_unshared",
-                      {"del": {"shared_reflections": [shared_key]}}, actor=user, op_id=op_id)
+        change.record(events.couple_stream(couple_id), "guide.reflection_unshared",
+                      {"del": {"shared_reflections": [shared_key]}})
     return own
 
 
@@ -174,32 +158,34 @@ def save_reflection(user: User, step: int, text: str, base_version: int | None,
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
     if len(text) > MAX_REFLECTION:
         raise InvalidInput(f"Keep a reflection under {MAX_REFLECTION:,} characters.", "text")
-    done = events.already_applied(user, op_id)
-    if done is not None:
-        return done.result
-    row = _reflection(user, guide, step)
-    current_version = row.version if row is not None else 0
-    if base_version is not None and base_version != current_version:
-        raise Conflict(
-            "You changed this reflection somewhere else meanwhile. Here is the saved copy.",
-            "text",
-            current=own_reflection_item(row, user.couple_id) if row else None,
-        )
-    if row is None:
-        row = Reflection(user_id=user.id, guide=guide, step=step, text=text, version=1)
-        db.session.add(row)
-    elif row.text == text:
-        return own_reflection_item(row, user.couple_id)
-    else:
-        row.text = text
-        row.version += 1
-    row.updated_at = utcnow()
-    db.session.flush()
-    was_shared = row.shared_with(user.couple_id)
-    own = _record_reflection(user, row, op_id, was_shared)
-    events.remember_op(user, op_id, own)
-    db.session.commit()
-    return own
+    # Locked on the writer's own stream: two retries of one save run one after the other, so
+    # the second finds the first's op id (rather than a unique-key error on a new row).
+    with events.change(user, op_id, lock=events.user_stream(user.id)) as change:
+        # What the quick exit kept for this field is in the saved reflection now: forgotten
+        # in the same transaction, so a reload right after never offers it again.
+        drafts.forget_draft(user, f"reflection:{guide}:{step}")
+        if change.repeated:
+            return change.result
+        row = _reflection(user, guide, step)
+        current_version = row.version if row is not None else 0
+        if base_version is not None and base_version != current_version:
+            raise Conflict(
+                "You changed this reflection somewhere else meanwhile. Here is the saved copy.",
+                "text",
+                current=own_reflection_item(row, user.couple_id) if row else None,
+            )
+        if row is None:
+            row = Reflection(user_id=user.id, guide=guide, step=step, text=text, version=1)
+            db.session.add(row)
+        elif row.text == text:
+            return own_reflection_item(row, user.couple_id)
+        else:
+            row.text = text
+            row.version += 1
+        row.updated_at = utcnow()
+        db.session.flush()
+        was_shared = row.shared_with(user.couple_id)
+        return change.applied(_record_reflection(change, user, row, was_shared))
 
 
 def share_reflection(user: User, step: int, shared: bool, op_id: str | None = None) -> dict:
@@ -207,23 +193,21 @@ def share_reflection(user: User, step: int, shared: bool, op_id: str | None = No
     guide, step = _step_or_404(user, step)
     if shared and user.couple_id is None:
         raise InvalidInput("Link with your partner first: there is nobody to share with yet.")
-    row = _reflection(user, guide, step)
-    if row is None or not row.text.strip():
-        raise InvalidInput("Write something first; an empty reflection cannot be shared.", "text")
-    done = events.already_applied(user, op_id)
-    if done is not None:
-        return done.result
-    was_shared = row.shared_with(user.couple_id)
-    if was_shared == shared:
-        return own_reflection_item(row, user.couple_id)
-    row.shared_couple_id = user.couple_id if shared else None
-    row.version += 1
-    row.updated_at = utcnow()
-    db.session.flush()
-    own = _record_reflection(user, row, op_id, was_shared)
-    events.remember_op(user, op_id, own)
-    db.session.commit()
-    return own
+    with events.change(user, op_id, lock=events.user_stream(user.id)) as change:
+        if change.repeated:
+            return change.result
+        row = _reflection(user, guide, step)  # read under the lock
+        if row is None or not row.text.strip():
+            raise InvalidInput("Write something first; an empty reflection cannot be shared.",
+                               "text")
+        was_shared = row.shared_with(user.couple_id)
+        if was_shared == shared:
+            return own_reflection_item(row, user.couple_id)
+        row.shared_couple_id = user.couple_id if shared else None
+        row.version += 1
+        row.updated_at = utcnow()
+        db.session.flush()
+        return change.applied(_record_reflection(change, user, row, was_shared))
 
 
 def state_collections(user: User) -> dict:

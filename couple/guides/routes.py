@@ -64,8 +64,7 @@ def save_reflection(step):
     data = payload()
     item = operations.save_reflection(current_user, step, data.get("text", ""),
                                       int_field(data, "version"), op_id_from(data))
-    # What the quick exit kept for this field is in the saved reflection now.
-    drafts.discard_draft(current_user, f"reflection:{item['guide']}:{item['step']}")
+    # What the quick exit kept for this field was forgotten in the same transaction.
     return done(item, then=url_for("guides.mine", _anchor=f"step-{step}"), message="Saved.")
 
 

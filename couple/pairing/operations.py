@@ -56,24 +56,26 @@ def create_invite(user: User, role: str) -> tuple[Invite, str, str]:
         raise InvalidInput("Choose which role you hold.", "role")
     if user.couple_id is not None:
         raise InvalidInput("You are already linked with a partner.")
-    now = utcnow()
-    db.session.execute(
-        update(Invite)
-        .where(Invite.inviter_id == user.id, Invite.used_at.is_(None), Invite.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
     token = secrets.token_urlsafe(32)  # 256 bits
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    invite = Invite(
-        inviter_id=user.id,
-        inviter_role=role,
-        token_hash=_token_hash(token),
-        code_hash=_code_hash(code),
-        created_at=now,
-        expires_at=now + timedelta(hours=INVITE_HOURS),
-    )
-    db.session.add(invite)
-    db.session.commit()
+    with events.change(user) as change:
+        now = utcnow()
+        db.session.execute(
+            update(Invite)
+            .where(Invite.inviter_id == user.id, Invite.used_at.is_(None),
+                   Invite.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        invite = Invite(
+            inviter_id=user.id,
+            inviter_role=role,
+            token_hash=_token_hash(token),
+            code_hash=_code_hash(code),
+            created_at=now,
+            expires_at=now + timedelta(hours=INVITE_HOURS),
+        )
+        db.session.add(invite)
+        change.applied()
     return invite, token, code
 
 
@@ -94,7 +96,8 @@ def find_open_invite(*, token: str | None = None, code: str | None = None) -> In
 
 def _linked_patch(couple: Couple, user: User) -> dict:
     # reload: a new couple changes the whole page (partner, guide, rooms); the client refetches.
-    return {"reload": True, "set": {"pairing": {"status": {"linked": True, "couple_id": couple.id}}}}
+    return {"reload": True,
+            "set": {"pairing": {"status": {"linked": True, "couple_id": couple.id}}}}
 
 
 def accept_invite(invite: Invite, user: User) -> Couple:
@@ -106,48 +109,47 @@ def accept_invite(invite: Invite, user: User) -> Couple:
     inviter = invite.inviter
     if inviter.couple_id is not None:
         raise InvalidInput("The person who invited you is already linked with someone.")
-    now = utcnow()
-    # A conditional UPDATE decides a race between two redemptions: only one sees a row.
-    claimed = db.session.execute(
-        update(Invite)
-        .where(Invite.id == invite.id, Invite.used_at.is_(None))
-        .where(Invite.declined_at.is_(None), Invite.revoked_at.is_(None))
-        .values(used_at=now),
-        execution_options={"synchronize_session": False},
-    ).rowcount
-    if claimed != 1:
-        db.session.rollback()
-        raise NotFound("This invitation has just been used.")
-    roles = {invite.inviter_role: inviter.id, other_role(invite.inviter_role): user.id}
-    couple = Couple(rebuilding_id=roles["rebuilding"], supporting_id=roles["supporting"])
-    db.session.add(couple)
-    db.session.flush()
-    linked = db.session.execute(
-        update(User)
-        .where(User.id.in_([inviter.id, user.id]), User.couple_id.is_(None))
-        .values(couple_id=couple.id),
-        execution_options={"synchronize_session": False},
-    ).rowcount
-    if linked != 2:
-        # One of the two was linked by another transaction a moment ago.
-        db.session.rollback()
-        raise InvalidInput("One of you was linked with someone else a moment ago.")
-    db.session.execute(
-        update(Invite).where(Invite.id == invite.id).values(couple_id=couple.id),
-        execution_options={"synchronize_session": False},
-    )
-    # Any other open invitation of either person is void now.
-    db.session.execute(
-        update(Invite)
-        .where(Invite.inviter_id.in_([inviter.id, user.id]), Invite.used_at.is_(None))
-        .where(Invite.revoked_at.is_(None))
-        .values(revoked_at=now),
-        execution_options={"synchronize_session": False},
-    )
-    for member in (inviter, user):
-        events.record(events.user_stream(member.id), "pair.linked", _linked_patch(couple, member),
-                      actor=user)
-    db.session.commit()
+    with events.change(user) as change:
+        now = utcnow()
+        # A conditional UPDATE decides a race between two redemptions: only one sees a row.
+        claimed = db.session.execute(
+            update(Invite)
+            .where(Invite.id == invite.id, Invite.used_at.is_(None))
+            .where(Invite.declined_at.is_(None), Invite.revoked_at.is_(None))
+            .values(used_at=now),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        if claimed != 1:
+            raise NotFound("This invitation has just been used.")
+        roles = {invite.inviter_role: inviter.id, other_role(invite.inviter_role): user.id}
+        couple = Couple(rebuilding_id=roles["rebuilding"], supporting_id=roles["supporting"])
+        db.session.add(couple)
+        db.session.flush()
+        linked = db.session.execute(
+            update(User)
+            .where(User.id.in_([inviter.id, user.id]), User.couple_id.is_(None))
+            .values(couple_id=couple.id),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        if linked != 2:
+            # One of the two was linked by another transaction a moment ago.
+            raise InvalidInput("One of you was linked with someone else a moment ago.")
+        db.session.execute(
+            update(Invite).where(Invite.id == invite.id).values(couple_id=couple.id),
+            execution_options={"synchronize_session": False},
+        )
+        # Any other open invitation of either person is void now.
+        db.session.execute(
+            update(Invite)
+            .where(Invite.inviter_id.in_([inviter.id, user.id]), Invite.used_at.is_(None))
+            .where(Invite.revoked_at.is_(None))
+            .values(revoked_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        for member in (inviter, user):
+            change.record(events.user_stream(member.id), "pair.linked",
+                          _linked_patch(couple, member))
+        change.applied()
     db.session.expire_all()
     return couple
 
@@ -156,22 +158,20 @@ def decline_invite(invite: Invite, user: User) -> None:
     """Say no to an invitation; the inviter's open pages learn it was declined."""
     if invite.inviter_id == user.id:
         raise InvalidInput("This is your own invitation.")
-    invite.declined_at = utcnow()
-    events.record(
-        events.user_stream(invite.inviter_id),
-        "pair.declined",
-        {"set": {"pairing": {"invite": {"open": False, "declined": True}}}},
-        actor=user,
-    )
-    db.session.commit()
+    with events.change(user) as change:
+        invite.declined_at = utcnow()
+        change.record(events.user_stream(invite.inviter_id), "pair.declined",
+                      {"set": {"pairing": {"invite": {"open": False, "declined": True}}}})
+        change.applied()
 
 
 def revoke_invite(user: User) -> None:
     """Withdraw your own open invitation, if any."""
-    invite = open_invite_of(user)
-    if invite is not None:
-        invite.revoked_at = utcnow()
-        db.session.commit()
+    with events.change(user) as change:
+        invite = open_invite_of(user)
+        if invite is not None:
+            invite.revoked_at = utcnow()
+            change.applied()
 
 
 def unlink(user: User) -> Couple:
@@ -179,27 +179,27 @@ def unlink(user: User) -> Couple:
     couple = user.couple
     if couple is None:
         raise InvalidInput("You are not linked with anyone.")
-    couple.ended_at = utcnow()
-    members = couple.member_ids()
-    db.session.execute(
-        update(User).where(User.id.in_(members)).values(couple_id=None),
-        execution_options={"synchronize_session": False},
-    )
-    db.session.execute(
-        update(LiveSocket).where(LiveSocket.couple_id == couple.id).values(couple_id=None),
-        execution_options={"synchronize_session": False},
-    )
-    room = events.couple_stream(couple.id)
-    events.record(room, "pair.unlinked",
-                  {"reload": True, "set": {"couple": {"info": {"active": False, "id": couple.id}}}},
-                  actor=user)
-    for member_id in members:
-        events.record(events.user_stream(member_id), "pair.unlinked",
+    with events.change(user) as change:
+        couple.ended_at = utcnow()
+        members = couple.member_ids()
+        db.session.execute(
+            update(User).where(User.id.in_(members)).values(couple_id=None),
+            execution_options={"synchronize_session": False},
+        )
+        db.session.execute(
+            update(LiveSocket).where(LiveSocket.couple_id == couple.id).values(couple_id=None),
+            execution_options={"synchronize_session": False},
+        )
+        room = events.couple_stream(couple.id)
+        change.record(room, "pair.unlinked",
                       {"reload": True,
-                       "set": {"pairing": {"status": {"linked": False, "couple_id": None}}}},
-                      actor=user)
-    # After the unlinked event has gone out: nobody stays in the room to hear anything more.
-    realtime.on_commit(lambda: realtime.close_room(room))
-    db.session.commit()
+                       "set": {"couple": {"info": {"active": False, "id": couple.id}}}})
+        for member_id in members:
+            change.record(events.user_stream(member_id), "pair.unlinked",
+                          {"reload": True,
+                           "set": {"pairing": {"status": {"linked": False, "couple_id": None}}}})
+        # After the unlinked event has gone out: nobody stays in the room to hear anything more.
+        realtime.on_commit(lambda: realtime.close_room(room))
+        change.applied()
     db.session.expire_all()
     return couple

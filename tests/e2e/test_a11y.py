@@ -12,6 +12,7 @@ from tests.servers import PASSWORD, ROOT
 from .conftest import DESKTOP, PHONE
 from .test_boundaries import SYNCED
 from .test_commitments import make_commitment
+from .test_conversations import start_conversation
 from .test_screenshots import populate
 from .ui import (accept, axe_violations, invite, linked_couple, sign_up, user_id, wait_connected,
                  wait_signed_out)
@@ -70,7 +71,8 @@ def test_axe_finds_nothing_on_any_page(e2e_server, open_partner, app_factory):
     # Signed in, not linked yet; an open invitation; the invitee's view of it.
     alone = open_partner("alone")
     sign_up(alone, base, "Alex")
-    for path in ["/home", "/guide", "/guide/rebuilding", "/pair", "/commitments", "/boundaries", "/account"]:
+    for path in ["/home", "/guide", "/guide/rebuilding", "/pair", "/commitments", "/boundaries",
+                 "/conversations", "/account"]:
         visit(alone, path)
     link = invite(alone, base, "supporting")
     check(alone.page, "alone /pair with an invitation", found)
@@ -86,7 +88,18 @@ def test_axe_finds_nothing_on_any_page(e2e_server, open_partner, app_factory):
     bid = r.page.locator("li.b-item").first.get_attribute("data-id")
     r.page.goto(base + "/commitments")
     cid = r.page.locator('[data-list-for] a.wording').first.get_attribute("href").rsplit("/", 1)[1]
+    # A conversation under way: Sam asked, Riley answered, Sam has "what I heard" to write.
+    for w in (s, r):
+        w.page.goto(base + "/conversations")
+        wait_connected(w)
+    start_conversation(s, "Last Friday", "Where were you on Friday evening?", "Riley")
+    answer = r.page.get_by_label(re.compile("Your answer"))
+    answer.fill("At my sister's. I should have told you.")
+    r.page.get_by_role("button", name="Send my answer").click()
+    expect(s.page.get_by_label(re.compile("What I heard"))).to_be_visible()
+    check(s.page, "supporting /conversations after a live answer", found)
     pages = ["/home", "/guide", "/pair", "/pair/unlink", "/commitments", f"/commitments/{cid}",
+             "/conversations", "/conversations/print",
              "/boundaries", f"/boundaries/{bid}/history", "/boundaries/print", "/safety", "/account",
              "/no-such-page"]
     for w, other_role in ((r, "supporting"), (s, "rebuilding")):
@@ -95,7 +108,7 @@ def test_axe_finds_nothing_on_any_page(e2e_server, open_partner, app_factory):
     visited |= {"/guide/<role>", "/commitments/<int:commitment_id>", "/boundaries/<boundary_id>/history"}
     # Desktop width too (layout rules), light only: colours do not change with width.
     r.page.set_viewport_size(DESKTOP)
-    for path in ["/home", "/guide", "/commitments", "/boundaries"]:
+    for path in ["/home", "/guide", "/commitments", "/boundaries", "/conversations"]:
         visit(r, path, f"{path} desktop", schemes=("light",))
     r.page.set_viewport_size(PHONE)
 
@@ -162,7 +175,7 @@ def test_keyboard_only_with_visible_focus_and_polite_announcements(e2e_server, o
 
     # Every page: each Tab stop shows a focus ring and is scrolled into view (not under the bar).
     bad = []
-    for path in ["/home", "/guide", "/commitments", "/boundaries", "/pair", "/account", "/safety"]:
+    for path in ["/home", "/guide", "/commitments", "/boundaries", "/conversations", "/pair", "/account", "/safety"]:
         r.page.goto(base + path)
         if path in ("/boundaries",):
             r.page.wait_for_function(SYNCED)

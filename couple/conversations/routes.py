@@ -1,0 +1,125 @@
+"""Conversations page and its changes: thin views that parse, call one operation, answer."""
+import hashlib
+import json
+
+from flask import Blueprint, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..access import current_couple
+from ..models_base import utcnow
+from ..state import state_for
+from ..web import done, op_id_from, payload
+from . import operations
+from .labels import ENTRY_LABELS, ROUND_STATUS_LABELS, break_words
+
+bp = Blueprint("conversations", __name__, url_prefix="/conversations")
+
+
+def _then(conversation_id=None):
+    return url_for("conversations.index",
+                   _anchor=f"conv-{conversation_id}" if conversation_id else None)
+
+
+def _sig(item: dict) -> str:
+    """A card's fingerprint: the page's script redraws only the cards whose item changed."""
+    return hashlib.sha256(json.dumps(item, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@bp.get("")
+@login_required
+def index():
+    """Every conversation of the couple: open ones first, each round with its steps."""
+    if current_user.couple is None or not current_user.couple.active:
+        return render_template("conversations/unlinked.html")
+    couple = current_couple()
+    partner = couple.partner_of(current_user)
+    state = state_for(current_user)
+    return render_template(
+        "conversations/index.html", state=state, partner=partner,
+        page_script="conversations", entry_labels=ENTRY_LABELS,
+        round_labels=ROUND_STATUS_LABELS, break_words=break_words,
+        back_at_passed=lambda item: operations.back_at_passed(item, utcnow()),
+        max_waiting=operations.MAX_WAITING, sig_of=_sig,
+        waiting=sum(1 for c in state["data"]["conversations"].values() if c["status"] != "closed"
+                    for r in c["rounds"] if r["opener_id"] == current_user.id
+                    and r["status"] == ("asked" if r["kind"] == "question" else "answered")),
+    )
+
+
+@bp.post("")
+@login_required
+def open_():
+    """Open a conversation with a question or a feeling; both partners' pages show it."""
+    data = payload()
+    item = operations.open_conversation(current_user, kind=data.get("kind"),
+                                        title=data.get("title"), text=data.get("text"),
+                                        op_id=op_id_from(data))
+    return done(item, then=_then(item["id"]), message="Sent. There is no rush for an answer.")
+
+
+@bp.get("/print")
+@login_required
+def print_summary():
+    """A clean page to print or bring to a counsellor: the conversations the couple chose
+    (ticked on this page; nothing is stored about the choice), beside the agreed boundaries."""
+    couple = current_couple()
+    partner = couple.partner_of(current_user)
+    convs = operations.state_collections(current_user)[operations.CONVERSATIONS]
+    wanted = {i for i in request.args.getlist("c", type=int)}
+    chosen = [convs[k] for k in sorted(convs, key=int) if int(k) in wanted]
+    agreed, groups, group_labels = [], (), {}
+    try:
+        from ..boundaries import operations as boundaries
+        from ..boundaries.content import GROUP_LABELS, GROUPS
+    except ModuleNotFoundError:  # pragma: no cover (a build without boundaries)
+        pass
+    else:
+        view = boundaries.overview(couple)
+        agreed = [b for b in view["boundaries"] if b["agreement"]["state"] == "agreed"]
+        groups, group_labels = GROUPS, GROUP_LABELS
+    return render_template(
+        "conversations/print.html", convs=sorted(convs.values(), key=lambda c: c["id"]),
+        chosen=chosen, wanted=wanted, agreed=agreed, groups=groups, group_labels=group_labels,
+        partner=partner, entry_labels=ENTRY_LABELS, round_labels=ROUND_STATUS_LABELS)
+
+
+def _view(name, doc, call, message):
+    # What a quick exit kept of the field sent is forgotten by the operation, in its change.
+    def view(conversation_id):
+        data = payload()
+        item = call(data, conversation_id)
+        return done(item, then=_then(conversation_id), message=message)
+
+    view.__name__ = name
+    view.__doc__ = doc
+    bp.post(f"/<int:conversation_id>/{name}", endpoint=name)(login_required(view))
+
+
+_view("answer", "Answer a question openly, or say not ready yet, or with our counsellor.",
+      lambda d, cid: operations.answer(current_user, cid, d.get("kind"), d.get("text", ""),
+                                       op_id_from(d)),
+      "Sent. Thank you for answering.")
+_view("heard", "The listener writes what they heard, in their own words.",
+      lambda d, cid: operations.hear_back(current_user, cid, d.get("text"), op_id_from(d)),
+      "Sent. Your partner can say whether that is it.")
+_view("confirm", "The speaker confirms \u201cyes, that's it\u201d, or adds what was missed.",
+      lambda d, cid: operations.confirm(current_user, cid, text=d.get("text", ""),
+                                        op_id=op_id_from(d)),
+      "Sent.")
+_view("round", "Either partner asks the next question or shares the next feeling.",
+      lambda d, cid: operations.next_round(current_user, cid, kind=d.get("kind"),
+                                           text=d.get("text"), op_id=op_id_from(d)),
+      "Sent. There is no rush for an answer.")
+_view("withdraw", "Take back your own question or feeling while it is unanswered.",
+      lambda d, cid: operations.withdraw(current_user, cid, op_id_from(d)),
+      "Withdrawn. Your partner sees that it was withdrawn, not the words.")
+_view("pause", "Take a break, for both of you, until a time you choose.",
+      lambda d, cid: operations.pause(current_user, cid, until=d.get("until"),
+                                      tz=d.get("tz") or "UTC", note=d.get("note", ""),
+                                      op_id=op_id_from(d)),
+      "On a break. It waits for both of you.")
+_view("resume", "Come back to a conversation after a break.",
+      lambda d, cid: operations.resume(current_user, cid, op_id_from(d)), "Back to it.")
+_view("close", "Close a conversation; what was said stays.",
+      lambda d, cid: operations.close(current_user, cid, op_id_from(d)),
+      "Closed. What was said stays.")

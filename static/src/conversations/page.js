@@ -1,0 +1,179 @@
+// The conversations page, live for both partners. The server renders every card (one source:
+// templates/conversations/index.html); when a conversation changes, this asks the page again
+// and swaps in the cards whose fingerprint changed, keeping whatever is being typed. Nothing is
+// ever sent about reading, viewing or typing: only the changes a person sends.
+import { url } from "../config.js";
+import { forgetKept } from "../quickexit.js";
+
+function qa(root, sel) { return Array.from(root.querySelectorAll(sel)); }
+
+function fillTimeZone(root = document) {
+  let tz = "UTC";
+  try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { /* UTC */ }
+  for (const input of qa(root, "input.tz")) if (!input.dataset.touched) input.value = tz;
+}
+
+function wire(live, root = document) {
+  for (const form of qa(root, "form.conv-action")) {
+    if (form.dataset.wired) continue;
+    form.dataset.wired = "1";
+    for (const field of qa(form, "textarea, input[type=text], input[type=datetime-local]")) {
+      field.addEventListener("input", () => {
+        form.dataset.dirty = "1";
+        if (field.classList.contains("tz")) field.dataset.touched = "1";
+      });
+    }
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      send(live, form, event.submitter);
+    });
+  }
+}
+
+async function send(live, form, submitter) {
+  const note = form.querySelector(".save-state");
+  const body = {};
+  for (const [k, v] of new FormData(form).entries()) if (k !== "csrf_token") body[k] = v;
+  if (submitter && submitter.name) body[submitter.name] = submitter.value;
+  const buttons = qa(form, "button").filter((b) => !b.disabled);
+  for (const b of buttons) b.disabled = true;
+  if (note) note.textContent = "Sending…";
+  const answer = await live.mutate(form.action, body);
+  for (const b of buttons) b.disabled = false;
+  if (answer.ok) {
+    for (const field of qa(form, "[data-draft]")) {
+      if (field.dataset.kept) forgetKept(live, field);
+      field.value = "";
+    }
+    delete form.dataset.dirty;
+    if (note) note.textContent = "Sent";
+    live.announce("Sent.");
+    refresh(live);
+  } else {
+    const text = answer.error || "That was not sent. Try again.";
+    if (note) { note.textContent = text; note.setAttribute("role", "alert"); }
+    live.announce(text);
+  }
+}
+
+// What someone is typing in a card, by field name and draft key: carried over into the new card.
+function typed(card) {
+  const out = {};
+  for (const form of qa(card, "form[data-dirty]")) {
+    for (const field of qa(form, "textarea, input[type=text], input[type=datetime-local]")) {
+      out[`${form.getAttribute("action")}|${field.name}|${field.dataset.draft || ""}`] = field.value;
+    }
+  }
+  return out;
+}
+
+function keep(card, values) {
+  const left = { ...values };
+  for (const form of qa(card, "form")) {
+    for (const field of qa(form, "textarea, input[type=text], input[type=datetime-local]")) {
+      const key = `${form.getAttribute("action")}|${field.name}|${field.dataset.draft || ""}`;
+      if (key in values) { field.value = values[key]; form.dataset.dirty = "1"; delete left[key]; }
+    }
+  }
+  // Typed into a step that is no longer there (the question was withdrawn, the round moved on):
+  // never dropped; shown under the card, not sent, for the writer to copy.
+  const text = Object.entries(left).filter(([key, v]) => v.trim() && !key.endsWith("|until|") && !key.endsWith("|tz|")).map(([, v]) => v).join("\n\n");
+  if (!text) return;
+  const box = document.createElement("div");
+  box.className = "flash flash-info unsent";
+  const id = `unsent-${card.dataset.conv}-${Date.now()}`;
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  label.textContent = "Not sent: this conversation changed while you were writing. Your words are here to copy.";
+  const area = document.createElement("textarea");
+  area.id = id;
+  area.readOnly = true;
+  area.rows = 3;
+  area.value = text;
+  box.append(label, area);
+  card.append(box);
+}
+
+let pending = null;
+let again = false;
+
+export function refresh(live) {
+  if (pending) { again = true; return pending; }
+  pending = (async () => {
+    try {
+      const response = await fetch(url("conversations"), { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      if (!response.ok || response.redirected) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      for (const id of ["conv-open", "conv-closed"]) swapList(live, document.getElementById(id), fresh.getElementById(id));
+      const hint = document.getElementById("cap-hint");
+      const freshHint = fresh.getElementById("cap-hint");
+      if (hint && freshHint && hint.textContent !== freshHint.textContent) hint.textContent = freshHint.textContent;
+    } finally {
+      pending = null;
+      if (again) { again = false; refresh(live); }
+    }
+  })();
+  return pending;
+}
+
+function swapList(live, list, freshList) {
+  if (!list || !freshList) return;
+  const mine = new Map(qa(list, "article[data-conv]").map((a) => [a.dataset.conv, a]));
+  const everywhere = new Map(qa(document, "article[data-conv]").map((a) => [a.dataset.conv, a]));
+  const next = [];
+  for (const freshCard of qa(freshList, "article[data-conv]")) {
+    const old = everywhere.get(freshCard.dataset.conv);
+    if (old && old.dataset.sig === freshCard.dataset.sig) { next.push(old); continue; }
+    const card = document.importNode(freshCard, true);
+    if (old) {
+      const values = typed(old);
+      const focused = old.contains(document.activeElement) ? document.activeElement.id : null;
+      for (const box of qa(old, ".unsent")) card.append(box);
+      keep(card, values);
+      for (const d of qa(old, "details[open]")) {
+        const same = d.className && card.querySelector(`details.${CSS.escape(d.className.split(" ")[0])}`);
+        if (same) same.open = true;
+      }
+      next.push(card);
+      queueMicrotask(() => { if (focused) { const el = document.getElementById(focused); if (el) el.focus(); } });
+    } else {
+      next.push(card);
+    }
+  }
+  for (const [id, old] of mine) if (!next.includes(old)) old.remove();
+  list.replaceChildren(...next);
+  fillTimeZone(list);
+  wire(live, list);
+}
+
+function announce(live, ev) {
+  if (!ev || !ev.actor || ev.actor === live.me) return;
+  const info = live.state.couple && live.state.couple.info;
+  const who = info && info.partner && info.partner.id === ev.actor ? info.partner.name : "Your partner";
+  // Said without the words: a shared screen or a screen reader nearby may be listening.
+  const said = {
+    "conversations.started": `${who} started a conversation.`,
+    "conversations.answered": `${who} answered.`,
+    "conversations.heard_back": `${who} said what they heard.`,
+    "conversations.confirmed": `${who} confirmed: yes, that's it.`,
+    "conversations.added": `${who} added what was missed.`,
+    "conversations.round": `${who} started another round.`,
+    "conversations.withdrawn": `${who} withdrew something they had written.`,
+    "conversations.paused": `${who} asked for a break.`,
+    "conversations.resumed": `${who} came back to a conversation.`,
+    "conversations.closed": `${who} closed a conversation.`,
+  }[ev.type];
+  if (said) live.announce(said);
+}
+
+export function setupConversations(live) {
+  fillTimeZone();
+  wire(live);
+  let timer = null;
+  live.on("conversations", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => refresh(live), 50);
+  });
+  live.onEvent((ev) => { if (ev && typeof ev.type === "string" && ev.type.startsWith("conversations.")) announce(live, ev); });
+  window.coupleConversations = { refresh: () => refresh(live) };
+}

@@ -1,0 +1,175 @@
+"""The one change path (couple.events.change): exactly once, all or nothing, retries answered.
+
+On SQLite (the embedded default) the helper itself; on PostgreSQL two retries of one op id
+sent at the same instant from two threads, which is the race the unique key and the stream lock
+settle: both get the first answer, one change is recorded.
+"""
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from couple import events
+from couple.accounts.models import User
+from couple.errors import Conflict
+from couple.events import AppliedOp, Event
+from couple.extensions import db
+from couple.guides import drafts
+from couple.guides import operations as guides
+from couple.guides.models import GuideProgress, Reflection
+from tests.conftest import login
+
+
+def _count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_applied_records_remembers_and_commits(make_couple):
+    riley, _sam = make_couple()
+    stream = events.couple_stream(riley.couple_id)
+    before = events.last_seq(stream)
+    with events.change(riley, "op-change-0001", lock=stream) as change:
+        assert not change.repeated
+        change.record(stream, "test.changed", {"set": {"things": {"1": {"n": 1}}}})
+        assert change.applied({"n": 1}) == {"n": 1}
+    db.session.rollback()  # nothing left to roll back: it was committed
+    assert events.last_seq(stream) == before + 1
+    ev = db.session.scalar(select(Event).where(Event.type == "test.changed"))
+    assert ev.op_id == "op-change-0001" and ev.actor_id == riley.id
+    stored = db.session.scalar(select(AppliedOp).where(AppliedOp.op_id == "op-change-0001"))
+    assert stored.user_id == riley.id and stored.result == {"n": 1}
+
+
+def test_a_repeated_op_id_answers_the_first_result_and_writes_nothing(make_couple):
+    riley, _sam = make_couple()
+    stream = events.couple_stream(riley.couple_id)
+    with events.change(riley, "op-change-0002", lock=stream) as change:
+        change.record(stream, "test.changed", {"set": {"things": {"1": {"n": 1}}}})
+        change.applied({"n": 1})
+    seq = events.last_seq(stream)
+    with events.change(riley, "op-change-0002", lock=stream) as change:
+        assert change.repeated and change.result == {"n": 1}
+    assert events.last_seq(stream) == seq
+    assert _count(Event, Event.type == "test.changed") == 1
+    # The op id is this person's: the same id from the partner is a different op.
+    sam = db.session.get(User, _sam.id)
+    with events.change(sam, "op-change-0002") as change:
+        assert not change.repeated
+
+
+def test_an_exception_rolls_back_rows_events_seq_and_op(make_couple):
+    riley, _sam = make_couple()
+    riley_id, couple_id = riley.id, riley.couple_id
+    stream = events.couple_stream(couple_id)
+    seq = events.last_seq(stream)
+    with pytest.raises(Conflict):
+        with events.change(riley, "op-change-0003", lock=stream) as change:
+            db.session.add(Reflection(user_id=riley_id, guide="rebuilding", step=1, text="x",
+                                      version=1))
+            db.session.flush()
+            change.record(stream, "test.changed", {"set": {"things": {"1": {}}}})
+            raise Conflict("refused")
+    assert events.last_seq(stream) == seq
+    assert _count(Event, Event.type == "test.changed") == 0
+    assert _count(Reflection) == 0
+    assert _count(AppliedOp, AppliedOp.op_id == "op-change-0003") == 0
+
+
+def test_the_fast_path_refuses_a_repeat_by_the_unique_key(make_couple):
+    """look_first=False (guide progress): no query up front; the repeat's writes are rolled back
+    whole and the first answer is given."""
+    riley, _sam = make_couple()
+    first = guides.set_step_state(riley, 2, "working", "op-change-0004")
+    seq = events.last_seq(events.couple_stream(riley.couple_id))
+    again = guides.set_step_state(db.session.get(User, riley.id), 2, "practising",
+                                  "op-change-0004")
+    assert again == first
+    assert db.session.scalar(select(GuideProgress.state)) == "working"
+    assert events.last_seq(events.couple_stream(riley.couple_id)) == seq
+
+
+def test_saving_forgets_the_kept_draft_in_the_same_change(make_couple):
+    riley, _sam = make_couple()
+    key = "reflection:rebuilding:1"
+    drafts.keep_drafts(riley, {key: "half written"})
+    db.session.commit()
+    # A refused save (an old copy) keeps the draft: nothing of the change is committed.
+    guides.save_reflection(riley, 1, "first words", 0)
+    drafts.keep_drafts(db.session.get(User, riley.id), {key: "half written"})
+    db.session.commit()
+    with pytest.raises(Conflict):
+        guides.save_reflection(db.session.get(User, riley.id), 1, "other words", 0)
+    assert drafts.drafts_for(db.session.get(User, riley.id)) == {key: "half written"}
+    # A save that changes nothing (the same words) still forgets it: the words are saved.
+    guides.save_reflection(db.session.get(User, riley.id), 1, "first words", 1)
+    db.session.rollback()
+    assert drafts.drafts_for(db.session.get(User, riley.id)) == {}
+
+
+# ---------------------------------------------------------------- PostgreSQL: retries racing
+
+@pytest.fixture
+def pg(app_factory, postgres_url):
+    app = app_factory(SQLALCHEMY_DATABASE_URI=postgres_url)
+    with app.app_context():
+        from couple.accounts.operations import sign_up
+        from couple.pairing.operations import accept_invite, create_invite
+
+        riley = sign_up("riley-change@example.com", "Riley", "correct horse battery staple")
+        sam = sign_up("sam-change@example.com", "Sam", "correct horse battery staple")
+        invite, _t, _c = create_invite(riley, "rebuilding")
+        accept_invite(invite, sam)
+        riley_id = riley.id
+        db.session.remove()
+    yield app, riley_id
+
+
+def _race(app, user_id, url, body, n=3):
+    """The same request (same op id) from n tabs of one person at the same instant."""
+    tabs = []
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        for _ in range(n):
+            c = app.test_client()
+            login(c, user)
+            tabs.append(c)
+    barrier = threading.Barrier(n)
+    answers = [None] * n
+
+    def go(i, client):
+        barrier.wait()
+        r = client.post(url, json=body)
+        answers[i] = (r.status_code, r.get_json())
+
+    threads = [threading.Thread(target=go, args=(i, c)) for i, c in enumerate(tabs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return answers
+
+
+@pytest.mark.postgres
+def test_retries_of_a_progress_change_racing_apply_once(pg):
+    app, riley_id = pg
+    body = {"state": "working", "op_id": "op-race-progress-1"}
+    answers = _race(app, riley_id, "/guide/steps/4/state", body)
+    assert [code for code, _ in answers] == [200, 200, 200], answers
+    assert len({repr(a) for _c, a in answers}) == 1, "every retry answers the first result"
+    with app.app_context():
+        assert _count(Event, Event.type == "guide.progress") == 1
+        assert _count(AppliedOp, AppliedOp.op_id == "op-race-progress-1") == 1
+
+
+@pytest.mark.postgres
+def test_retries_of_a_first_reflection_racing_apply_once(pg):
+    """The first save of a reflection inserts its row: without the writer's stream lock the
+    second retry would hit the reflection's own unique key (a 500) instead of the op id."""
+    app, riley_id = pg
+    body = {"text": "written once", "version": 0, "op_id": "op-race-reflection-1"}
+    answers = _race(app, riley_id, "/guide/steps/5/reflection", body)
+    assert [code for code, _ in answers] == [200, 200, 200], answers
+    assert len({repr(a) for _c, a in answers}) == 1
+    with app.app_context():
+        assert _count(Reflection) == 1
+        assert _count(Event, Event.type == "guide.reflection") == 1
