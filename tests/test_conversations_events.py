@@ -1,47 +1,22 @@
 """The event contract for every conversations operation, for both partners: the state before +
 the events each partner's socket received == a fresh fetch after; both get the same events; no
 event is a no-op; a refused or repeated operation sends nothing."""
-import copy
-
 import pytest
 
 from couple.conversations import operations as ops
 from couple.errors import OperationError
-from couple.realtime import apply_event
-from tests.conftest import events_named
+from tests.contract import Contract
 from tests.conversations_helpers import fresh_state, later, rows, user
 
 
 @pytest.fixture
 def watched(make_couple, login_as, socket_for):
+    """Both partners connected; every verify also checks both got the same events (no
+    conversations event is private). The harness: tests/contract.py."""
     riley, sam = make_couple()
-    sockets = {u.id: socket_for(login_as(u)) for u in (riley, sam)}
-    for s in sockets.values():
-        assert s.is_connected()
-        s.get_received()
-
-    def verify(action, *, types=None):
-        before = {u.id: fresh_state(u) for u in (riley, sam)}
-        result = action()
-        seen = None
-        for u in (riley, sam):
-            received = events_named(sockets[u.id].get_received())
-            state = copy.deepcopy(before[u.id])
-            for ev in received:
-                assert ev["seq"] == state["seqs"][ev["stream"]] + 1, "in order, no gaps"
-                state["seqs"][ev["stream"]] = ev["seq"]
-                changed = apply_event(copy.deepcopy(state["data"]), ev)
-                assert changed != state["data"], f"event {ev['type']} changes nothing"
-                state["data"] = changed
-            assert state == fresh_state(u), f"user {u.id}: state + events != fresh fetch"
-            got = [ev["type"] for ev in received]
-            assert seen is None or got == seen, "both partners get the same events"
-            seen = got
-        if types is not None:
-            assert seen == types
-        return result
-
-    return riley, sam, verify
+    contract = Contract.for_sockets({u.id: socket_for(login_as(u)) for u in (riley, sam)},
+                                    same_for_all=True)
+    return riley, sam, contract.verify
 
 
 def test_every_operation_for_both_partners(watched):
@@ -52,7 +27,8 @@ def test_every_operation_for_both_partners(watched):
     cid = c["id"]
     verify(lambda: ops.answer(user(riley), cid, "answer", "At my sister's. I should have said."),
            types=["conversations.answered"])
-    verify(lambda: ops.hear_back(user(sam), cid, "You were at your sister's and wish you'd told me."),
+    verify(lambda: ops.hear_back(user(sam), cid,
+                                 "You were at your sister's and wish you'd told me."),
            types=["conversations.heard_back"])
     verify(lambda: ops.confirm(user(riley), cid, text="And that I was afraid to say so."),
            types=["conversations.added"])
