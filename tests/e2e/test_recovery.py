@@ -23,6 +23,15 @@ PHONE = {"width": 390, "height": 844}
 SHOTS = Path(os.environ.get("COUPLE_SHOTS", "/work/shots/i13a"))
 
 
+def _axe(w, label: str) -> None:
+    """axe (WCAG 2.1 A/AA, light and dark) on a page only real mail leads to."""
+    from .test_a11y import check, report
+
+    found: dict = {}
+    check(w.page, label, found)
+    assert not found, "axe violations:\n" + report(found)
+
+
 def _shot(w, name: str) -> None:
     if os.environ.get("COUPLE_SHOTS") is None and not SHOTS.parent.exists():
         return
@@ -46,6 +55,8 @@ def _journey(old_base: str, new_base: str, smtp_server, open_partner, label: str
     # Confirm the address from the mail (the account works meanwhile).
     confirm = link_in(smtp_server.wait_for(to=email), "/confirm/")
     page.goto(confirm)
+    expect(page.get_by_role("button", name="Confirm this address")).to_be_visible()
+    _axe(old, "/confirm/<token>")
     page.get_by_role("button", name="Confirm this address").click()
     page.wait_for_url(re.compile(r"/login"))
     page.get_by_label("Email").fill(email)
@@ -67,6 +78,7 @@ def _journey(old_base: str, new_base: str, smtp_server, open_partner, label: str
     other.goto(link_in(message, "/reset/"))
     expect(other.get_by_role("heading", name="Set a new password")).to_be_visible()
     _shot(new, f"{label}-reset-desktop")
+    _axe(new, "/reset/<token>")
     other.get_by_label(re.compile("New password")).fill(NEW_PASSWORD)
     other.get_by_role("button", name="Set new password").click()
     other.wait_for_url(re.compile(r"/login"))
@@ -81,6 +93,7 @@ def _journey(old_base: str, new_base: str, smtp_server, open_partner, label: str
     other.goto(new_base + "/account")
     expect(other.locator("#address")).to_contain_text("Confirmed")
     _shot(new, f"{label}-account-desktop")
+    _axe(new, "/account with a confirmed address")
     answer = new.context.request.get(new_base + "/account/export")
     assert answer.status == 200 and email in answer.text()
     answer.dispose()
@@ -149,6 +162,7 @@ def test_recovery_pages_on_a_phone(tmp_path, smtp_server, open_partner):
         page.get_by_role("button", name="Send the confirmation link").click()
         expect(page.get_by_text("A link to confirm your address is on its way")).to_be_visible()
         _shot(w, "account-address-phone")
+        _axe(w, "/account with an unconfirmed address")
         page.goto(link_in(smtp_server.wait_for(to=email, count=2), "/confirm/"))
         expect(page.get_by_role("button", name="Confirm this address")).to_be_visible()
         _shot(w, "confirm-phone")
