@@ -383,3 +383,39 @@ def test_hostile_bodies_on_the_new_forms_are_a_worded_400_that_changes_nothing(
         # The real link still works afterwards.
         assert anonymous.post(reset, data={"new_password": NEW_PASSWORD}).status_code == 303
     assert "Traceback" not in caplog.text and "Exception on" not in caplog.text
+
+
+def test_signup_tries_on_one_address_are_limited_so_its_owner_is_not_flooded(
+        app_factory, smtp_server):
+    from couple.accounts.operations import sign_up
+
+    app = app_factory(SMTP_URL=smtp_server.url)
+    with app.app_context():
+        owner = sign_up("flooded@example.com", "F", PASSWORD)
+        for n in range(5):
+            client = app.test_client()
+            client.environ_base["REMOTE_ADDR"] = f"10.0.1.{n}"
+            assert _signup(client, owner.email).status_code == 303
+        late = app.test_client()
+        late.environ_base["REMOTE_ADDR"] = "10.0.2.1"
+        assert _signup(late, owner.email).status_code == 429
+        # The same limit for an address nobody has: the 429 tells nothing either.
+        for n in range(5):
+            _signup(app.test_client(), "free-address@example.com")
+        assert _signup(app.test_client(), "free-address@example.com").status_code == 429
+        smtp_server.wait_for(to=owner.email, count=5)
+        assert len(smtp_server.to(owner.email)) == 5
+
+
+def test_a_change_of_address_that_lost_a_race_is_refused_not_a_500(
+        app, confirmed, make_user, login_as, smtp_server):
+    user = confirmed()
+    me = login_as(user)
+    me.post("/account/email", data={"new_email": "raced@example.com",
+                                    "email_password": PASSWORD})
+    link = _path(link_in(smtp_server.wait_for(to="raced@example.com"), "/confirm/"))
+    make_user(email="raced@example.com")  # someone signs up with it before the link is opened
+    response = me.post(link)
+    assert response.status_code == 400 and "does not work" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).email == user.email

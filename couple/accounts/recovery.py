@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from flask import url_for
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from .. import mail
 from ..errors import InvalidInput
@@ -153,8 +154,6 @@ def sign_up(email: str, display_name: str, password: str) -> User | None:
     """Sign-up that does not tell who has an account: the new account (its address to be
     confirmed, a link is on its way), or None when the address already had one (its owner
     gets a note). Invalid input raises InvalidInput the same way for both. Commits."""
-    from sqlalchemy.exc import IntegrityError
-
     email = operations.normalize_email(email)
     problem = operations.email_problem(email)
     if problem:
@@ -240,8 +239,14 @@ def confirm_address(token: str | None) -> User:
         "If you did not do this, someone who knows your password may have done it: "
         "write to the people who run this service."
     ), kind="email_changed")
-    db.session.commit()
-    return user
+    user_id = user.id
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another account took the address a moment ago (between the check and the commit).
+        db.session.rollback()
+        raise InvalidInput(BAD_LINK, "token") from None
+    return db.session.get(User, user_id)
 
 
 def request_email_change(user: User, password: str, new_email: str) -> None:

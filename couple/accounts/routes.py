@@ -121,8 +121,15 @@ def _mark_device_used():
     devices.mark_used(current_user)
 
 
+def _signup_address_key() -> str:
+    return "signup:address:" + _login_email()
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 50 per day", methods=["POST"])
+# One address, from any clients: its owner gets a note for each try on a taken address, and
+# nobody may fill their inbox with them. The same for every address, so it tells nothing.
+@limiter.limit("5 per hour", key_func=_signup_address_key, methods=["POST"])
 def signup():
     """Create an account; every sign-up lands on "check your inbox"."""
     if current_user.is_authenticated:
