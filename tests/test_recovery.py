@@ -419,3 +419,46 @@ def test_a_change_of_address_that_lost_a_race_is_refused_not_a_500(
     assert response.status_code == 400 and "does not work" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, user.id).email == user.email
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_one_link_used_twice_at_once_sets_one_password(request, app_factory, smtp_server,
+                                                        backend):
+    """Single use holds when two requests race with the same link (a double click, or the
+    link opened on two devices): one sets its password, the other is told the link is used."""
+    import threading
+
+    from couple.accounts.operations import sign_up
+
+    overrides = {"SMTP_URL": smtp_server.url, "RATELIMIT_ENABLED": False}
+    if backend == "postgres":
+        overrides["SQLALCHEMY_DATABASE_URI"] = request.getfixturevalue("postgres_url")
+    app = app_factory(**overrides)
+    with app.app_context():
+        user = sign_up("race@example.com", "R", PASSWORD)
+        db.session.execute(update(User).values(email_verified_at=utcnow()))
+        db.session.commit()
+        app.test_client().post("/forgot", data={"email": user.email})
+        link = _path(link_in(smtp_server.wait_for(to=user.email), "/reset/"))
+        clients = [app.test_client(), app.test_client()]
+        tokens = [c.csrf_token() for c in clients]
+        passwords = ["first racing passphrase", "second racing passphrase"]
+        results = [None, None]
+        barrier = threading.Barrier(2)
+
+        def use(i):
+            barrier.wait()
+            results[i] = clients[i].post(link, data={"new_password": passwords[i]}, csrf=False,
+                                         headers={"X-CSRFToken": tokens[i]}).status_code
+
+        threads = [threading.Thread(target=use, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert sorted(results) == [303, 400], results
+        winner = passwords[results.index(303)]
+        login(app.test_client(), user, password=winner)
+        loser = passwords[results.index(400)]
+        assert app.test_client().post("/login", data={"email": user.email,
+                                                      "password": loser}).status_code == 400
