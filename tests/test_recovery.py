@@ -400,7 +400,7 @@ def test_signup_tries_on_one_address_are_limited_so_its_owner_is_not_flooded(
         late.environ_base["REMOTE_ADDR"] = "10.0.2.1"
         assert _signup(late, owner.email).status_code == 429
         # The same limit for an address nobody has: the 429 tells nothing either.
-        for n in range(5):
+        for _ in range(5):
             _signup(app.test_client(), "free-address@example.com")
         assert _signup(app.test_client(), "free-address@example.com").status_code == 429
         smtp_server.wait_for(to=owner.email, count=5)
@@ -421,7 +421,8 @@ def test_a_change_of_address_that_lost_a_race_is_refused_not_a_500(
     assert db.session.get(User, user.id).email == user.email
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize("backend",
+                         ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_one_link_used_twice_at_once_sets_one_password(request, app_factory, smtp_server,
                                                         backend):
     """Single use holds when two requests race with the same link (a double click, or the
