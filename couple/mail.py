@@ -11,6 +11,8 @@ Public API (what a capability calls):
 - `send` only adds a `mail_outbox` row to the caller's transaction. The caller commits as it
   always does; the message leaves after that commit, in the background (the request never
   waits for the SMTP server, so an answer takes as long whether or not a message was sent).
+  Outside a request (a `flask couple ...` command) it is sent right after the commit, in the
+  caller's thread, so the command has sent it (or queued its retry) when it ends.
   A rolled-back request sends nothing; a committed one never loses its message to a crash
   between commit and send, nor its own change to a failed send.
 - A failed attempt is logged (never shown to the person) and retried with backoff
@@ -36,7 +38,7 @@ import ssl
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from flask_mailman import EmailMessage, Mail
 from flask_mailman.backends import smtp as _smtp
 from flask_mailman.utils import DNS_NAME
@@ -175,20 +177,25 @@ def send(to: str, text: str, *, kind: str) -> MailOutbox:
 def _in_background(app: Flask, row_id: int) -> None:
     from .extensions import socketio
 
+    background = not app.config.get("MAIL_SYNC") and has_request_context()
+
     def run():
         with app.app_context():
             try:
-                deliver(row_id, retry_here=True)
+                # A server process retries its own failures; a command leaves them to the
+                # next drain (its process is about to end).
+                deliver(row_id, retry_here=background)
             except Exception:  # noqa: BLE001
                 log.exception("mail delivery failed")
             finally:
                 db.session.remove()
 
-    if app.config.get("MAIL_SYNC"):
-        # Tests of the outbox itself; never in production.
-        run()
-    else:
+    if background:
         socketio.start_background_task(run)
+    else:
+        # Outside a request (`flask couple ...`, a script) nobody waits for an answer, and a
+        # background task could outlive the process before it sent; the tests set MAIL_SYNC.
+        run()
 
 
 def _claim(row_id: int) -> MailOutbox | None:

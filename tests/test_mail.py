@@ -143,7 +143,7 @@ def test_a_claimed_message_is_not_sent_twice(mail_app, smtp_server):
 def test_the_background_path_sends_after_the_commit(app_factory, smtp_server):
     """What the server does (MAIL_SYNC off): the request does not wait for the SMTP server."""
     app = app_factory(SMTP_URL=smtp_server.url, MAIL_SYNC=False)
-    with app.app_context():
+    with app.test_request_context("/"):
         mail.send("bg@example.com", "text", kind="verify")
         db.session.commit()
         smtp_server.wait_for(to="bg@example.com")
@@ -157,7 +157,7 @@ def test_the_background_path_retries_by_itself(app_factory, smtp_server, monkeyp
     monkeypatch.setattr(mail, "RETRY_DELAYS", (0.2, 0.2, 0.2, 0.2))
     app = app_factory(SMTP_URL=smtp_server.url, MAIL_SYNC=False)
     smtp_server.fail_next(2)
-    with app.app_context():
+    with app.test_request_context("/"):
         mail.send("retry@example.com", "text", kind="verify")
         db.session.commit()
         smtp_server.wait_for(to="retry@example.com")
@@ -243,3 +243,15 @@ def test_starttls_checks_the_servers_certificate(app_factory, tmp_path, monkeypa
             assert sink.wait_for(to="tls@example.com")["Subject"] == mail.KINDS["verify"]
     finally:
         sink.stop()
+
+
+def test_outside_a_request_the_message_is_sent_before_the_commit_returns(app_factory,
+                                                                          smtp_server):
+    """What a `flask couple ...` command gets (no request, MAIL_SYNC off): sent by the time
+    commit() returns, not left to a background task the exiting process would drop."""
+    app = app_factory(SMTP_URL=smtp_server.url, MAIL_SYNC=False)
+    with app.app_context():
+        mail.send("cli-sync@example.com", "text", kind="reminder")
+        db.session.commit()
+        assert len(smtp_server.to("cli-sync@example.com")) == 1
+        assert _rows() == []
