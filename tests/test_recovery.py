@@ -392,6 +392,8 @@ def test_signup_tries_on_one_address_are_limited_so_its_owner_is_not_flooded(
     app = app_factory(SMTP_URL=smtp_server.url)
     with app.app_context():
         owner = sign_up("flooded@example.com", "F", PASSWORD)
+        for _ in range(6):  # refused sign-ups (a too-short password) do not count
+            assert _signup(app.test_client(), owner.email, password="short").status_code == 400
         for n in range(5):
             client = app.test_client()
             client.environ_base["REMOTE_ADDR"] = f"10.0.1.{n}"

@@ -129,7 +129,9 @@ def _signup_address_key() -> str:
 @limiter.limit("10 per minute; 50 per day", methods=["POST"])
 # One address, from any clients: its owner gets a note for each try on a taken address, and
 # nobody may fill their inbox with them. The same for every address, so it tells nothing.
-@limiter.limit("5 per hour", key_func=_signup_address_key, methods=["POST"])
+# Only accepted sign-ups count: a person correcting a too-short password is not held up.
+@limiter.limit("5 per hour", key_func=_signup_address_key, methods=["POST"],
+               deduct_when=lambda response: response.status_code == 303)
 def signup():
     """Create an account; every sign-up lands on "check your inbox"."""
     if current_user.is_authenticated:
