@@ -25,3 +25,11 @@ def register_cli(app) -> None:
         ).rowcount
         db.session.commit()
         click.echo(f"pruned {result['events']} events, {result['ops']} op ids, {stale} sockets")
+
+    @group.command("mail")
+    def mail_command():
+        """Send the messages still waiting in the outbox (after a crash or failed attempts)."""
+        from . import mail
+
+        sent = mail.drain()
+        click.echo(f"sent {sent} messages, {mail.pending()} waiting")
