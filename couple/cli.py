@@ -25,3 +25,11 @@ def register_cli(app) -> None:
         ).rowcount
         db.session.commit()
         click.echo(f"pruned {result['events']} events, {result['ops']} op ids, {stale} sockets")
+
+    @group.command("remind")
+    def remind_command():
+        """Email every commitment reminder that is due now and not sent yet (run it every few
+        minutes from cron or a systemd timer; two runs at once never send one twice)."""
+        from .commitments.reminders import send_due
+
+        click.echo(f"sent {send_due()} reminders")

@@ -73,4 +73,10 @@ def from_environment(instance_path: Path) -> dict:
         "SOCKETIO_CHANNEL": os.environ.get("COUPLE_REDIS_CHANNEL", "couple"),
         "RATELIMIT_KEY_PREFIX": os.environ.get("COUPLE_REDIS_CHANNEL", "couple"),
         "LOG_LEVEL": os.environ.get("COUPLE_LOG_LEVEL", "INFO"),
+        # The address people open the app at, for links in emails sent outside a request.
+        "PUBLIC_URL": os.environ.get("COUPLE_PUBLIC_URL") or None,
+        # `python app.py` sends due reminders itself every minute (the embedded default, one
+        # process); off by default on PostgreSQL, where cron / a systemd timer runs
+        # `flask --app app couple remind` (docs/deploy.md).
+        "REMINDER_LOOP": _flag("COUPLE_REMINDER_LOOP", database_url.startswith("sqlite")),
     }
