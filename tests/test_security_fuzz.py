@@ -31,12 +31,13 @@ EVENTS = sorted({c.event for c in EVENT_CASES if c.event not in ("connect", "dis
 FIELDS = ["text", "state", "shared", "version", "op_id", "role", "token", "code", "confirm",
           "wording", "schedule", "start", "end", "weekdays", "tz", "step", "status", "note",
           "day", "id", "hash", "email", "password", "display_name", "current_password",
-          "new_password", "remember", "user_id", "couple_id", "owner_id", "private"]
+          "new_password", "remember", "user_id", "couple_id", "owner_id", "private",
+          "enabled", "time"]
 
 scalars = (st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2**63)
            | st.floats(allow_nan=True) | st.text(max_size=300)
            | st.sampled_from(["", "0", "-1", "yes", "true", "daily", "kept", "working",
-                              "rebuilding", "2026-02-30", "9999-99-99", "<script>x</script>",
+                              "rebuilding", "2026-02-30", "9999-99-99", "25:00", "07:30", "on", "<script>x</script>",
                               "\x00", "a" * 5000, "a\ud800b", "x@example.com\x00"])
            | st.sampled_from([2**63, 2**64, -2**63 - 1, 2**31, 10**40, float("inf"),
                               float("nan"), 1e308]))
