@@ -156,7 +156,7 @@ def main() -> None:
         # deployments leave COUPLE_REMINDER_LOOP off and run `flask couple remind` from a timer.
         from couple.commitments.reminders import run_loop
 
-        gevent.spawn(run_loop, app)
+        gevent.spawn(run_loop, app, app.config["REMINDER_EVERY"])
     gevent.signal_handler(signal.SIGTERM, on_signal)
     gevent.signal_handler(signal.SIGINT, on_signal)
     print(f"couple is running on http://{host}:{port}", flush=True)

@@ -79,4 +79,5 @@ def from_environment(instance_path: Path) -> dict:
         # process); off by default on PostgreSQL, where cron / a systemd timer runs
         # `flask --app app couple remind` (docs/deploy.md).
         "REMINDER_LOOP": _flag("COUPLE_REMINDER_LOOP", database_url.startswith("sqlite")),
+        "REMINDER_EVERY": float(os.environ.get("COUPLE_REMINDER_EVERY", "60")),
     }

@@ -183,7 +183,7 @@ def export_for(user) -> list[dict]:
 
 # ---------------------------------------------------------------- sending
 
-SUBJECT = "A reminder"
+# The whole body. The subject is the "reminder" kind's neutral one (couple/mail.py).
 TEXT = ("Something you planned is due today.\n\n"
         "Open it here: {link}\n\n"
         "You asked for this reminder; you can turn it off on the same page.\n")
@@ -199,10 +199,11 @@ def _link(commitment_id: int) -> str:
 
 
 def deliver(to: str, commitment_id: int) -> None:
-    """Hand the mail to couple/mail.py inside the caller's transaction (the seam)."""
+    """Queue the mail in couple/mail.py's outbox, in the caller's transaction: it commits (and
+    then leaves) with the sent-row, or neither does."""
     from .. import mail
 
-    mail.send(to, SUBJECT, TEXT.format(link=_link(commitment_id)), kind="reminder")
+    mail.send(to, TEXT.format(link=_link(commitment_id)), kind="reminder")
 
 
 def _candidates():
