@@ -134,6 +134,11 @@ def main() -> None:
             set_nodelay(sock)
             return super().handle(sock, address)
 
+    # The embedded server is its own mail timer: what a crash or an SMTP outage left in the
+    # outbox is retried without cron (a deployment may also run `flask couple mail`).
+    from couple import mail
+
+    mail.start_drain_loop(app)
     server = Server((host, port), app, log=None)
     socketio.wsgi_server = server
 

@@ -113,6 +113,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     _init_login(app)
+    from . import mail
+
+    mail.init_app(app)
     # Socket handlers must be imported before socketio.init_app: Flask-SocketIO remembers an
     # @socketio.on handler for later init_app calls only if it was decorated while no server
     # existed yet; decorated afterwards, it reaches the first app's server only.

@@ -26,10 +26,23 @@ def register_cli(app) -> None:
         db.session.commit()
         click.echo(f"pruned {result['events']} events, {result['ops']} op ids, {stale} sockets")
 
+    @group.command("mail")
+    def mail_command():
+        """Send the messages still waiting in the outbox (after a crash or failed attempts)."""
+        from . import mail
+
+        sent = mail.drain()
+        click.echo(f"sent {sent} messages, {mail.pending()} waiting")
+
     @group.command("remind")
     def remind_command():
         """Email every commitment reminder that is due now and not sent yet (run it every few
         minutes from cron or a systemd timer; two runs at once never send one twice)."""
+        from . import mail
         from .commitments.reminders import send_due
 
-        click.echo(f"sent {send_due()} reminders")
+        sent = send_due()
+        # The mails were queued with their sent-rows; hand them to the SMTP server before this
+        # short-lived process exits (what fails stays in the outbox for the next run).
+        mail.drain()
+        click.echo(f"sent {sent} reminders, {mail.pending()} mails waiting")

@@ -73,6 +73,12 @@ def from_environment(instance_path: Path) -> dict:
         "SOCKETIO_CHANNEL": os.environ.get("COUPLE_REDIS_CHANNEL", "couple"),
         "RATELIMIT_KEY_PREFIX": os.environ.get("COUPLE_REDIS_CHANNEL", "couple"),
         "LOG_LEVEL": os.environ.get("COUPLE_LOG_LEVEL", "INFO"),
+        # Mail (couple/mail.py): no SMTP URL = messages are written to the console.
+        "SMTP_URL": os.environ.get("COUPLE_SMTP_URL") or None,
+        # The sender: a neutral name (docs/safety.md "Mail"), never the app's.
+        "MAIL_FROM": os.environ.get("COUPLE_MAIL_FROM") or "Notifications <noreply@localhost>",
+        # One subject for every message, instead of the neutral per-kind ones.
+        "MAIL_SUBJECT": os.environ.get("COUPLE_MAIL_SUBJECT") or None,
         # The address people open the app at, for links in emails sent outside a request.
         "PUBLIC_URL": os.environ.get("COUPLE_PUBLIC_URL") or None,
         # `python app.py` sends due reminders itself every minute (the embedded default, one

@@ -5,6 +5,7 @@ from .accounts.models import LoginSession, User  # noqa: F401
 from .events import AppliedOp, Event, LiveSocket  # noqa: F401
 from .guides.drafts import Draft  # noqa: F401
 from .guides.models import GuideProgress, Reflection  # noqa: F401
+from .mail import MailOutbox  # noqa: F401
 from .pairing.models import Couple, Invite  # noqa: F401
 
 for _name in ("boundaries", "commitments"):

@@ -81,6 +81,9 @@ def app_config(tmp_path, **overrides) -> dict:
         "REDIS_URL": None,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": "couple.test",
+        # Messages are handed to the backend right after the commit, in the request's thread
+        # (tests/test_mail.py also covers the background path the server uses).
+        "MAIL_SYNC": True,
     }
     config.update(overrides)
     return config
@@ -184,6 +187,16 @@ def socket_for(app):
     for sock in made:
         if sock.is_connected():
             sock.disconnect()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 (tests/mail_helpers.py); pass .url as SMTP_URL."""
+    from tests.mail_helpers import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
 
 
 def events_named(received: list, name: str = "ev") -> list:
