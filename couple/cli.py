@@ -38,11 +38,15 @@ def register_cli(app) -> None:
     def remind_command():
         """Email every commitment reminder that is due now and not sent yet (run it every few
         minutes from cron or a systemd timer; two runs at once never send one twice)."""
+        from flask import current_app
+
         from . import mail
         from .commitments.reminders import send_due
 
+        # A short-lived command hands each mail to the SMTP server right after its commit, in
+        # this thread: a background task would die with the process, leaving the row it had
+        # claimed leased (unsent) for minutes. What fails stays in the outbox for the next run.
+        current_app.config["MAIL_SYNC"] = True
         sent = send_due()
-        # The mails were queued with their sent-rows; hand them to the SMTP server before this
-        # short-lived process exits (what fails stays in the outbox for the next run).
         mail.drain()
         click.echo(f"sent {sent} reminders, {mail.pending()} mails waiting")
