@@ -32,11 +32,14 @@ for a relay on the same machine or the tests' local server) and COUPLE_MAIL_FROM
 COUPLE_SMTP_URL messages are written to the server's console, and start-up says so.
 """
 import logging
+import ssl
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import Flask, current_app
 from flask_mailman import EmailMessage, Mail
+from flask_mailman.backends import smtp as _smtp
+from flask_mailman.utils import DNS_NAME
 from sqlalchemy import Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -106,11 +109,37 @@ def settings_from_url(url: str | None) -> dict:
     }
 
 
+class VerifiedSMTPBackend(_smtp.EmailBackend):
+    """Flask-Mailman's SMTP backend, but STARTTLS checks the server's certificate and name.
+
+    Flask-Mailman calls `starttls(context=None)`, and smtplib then uses a context that verifies
+    nothing: anyone between the app and the SMTP server could read every recovery link.
+    (`smtps://` already uses a verifying default context.)
+    """
+
+    def open(self):
+        if self.connection or not self.use_tls or self.use_ssl:
+            return super().open()
+        self.connection = self.connection_class(
+            self.host, self.port, local_hostname=DNS_NAME.get_fqdn(),
+            **({"timeout": self.timeout} if self.timeout is not None else {}))
+        try:
+            self.connection.starttls(context=ssl.create_default_context())
+            if self.username and self.password:
+                self.connection.login(self.username, self.password)
+        except Exception:
+            _close(self)
+            raise
+        return True
+
+
 def init_app(app: Flask) -> None:
     settings = settings_from_url(app.config.get("SMTP_URL"))
     for key, value in settings.items():
         app.config.setdefault(key, value)
     app.config.setdefault("MAIL_DEFAULT_SENDER", app.config.get("MAIL_FROM"))
+    if app.config["MAIL_BACKEND"] == "smtp":
+        app.config["MAIL_BACKEND"] = VerifiedSMTPBackend
     mailman.init_app(app)
     if app.config["MAIL_BACKEND"] == "console":
         log.warning("Mail: COUPLE_SMTP_URL is not set, so messages (sign-in links too) are "

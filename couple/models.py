@@ -1,7 +1,7 @@
 """Imports every model, so metadata (create_all, Alembic autogenerate) sees every table."""
 import importlib
 
-from .accounts.models import LoginSession, User  # noqa: F401
+from .accounts.models import AccountToken, LoginSession, User  # noqa: F401
 from .events import AppliedOp, Event, LiveSocket  # noqa: F401
 from .guides.drafts import Draft  # noqa: F401
 from .guides.models import GuideProgress, Reflection  # noqa: F401

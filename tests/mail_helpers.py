@@ -40,7 +40,11 @@ class _Handler:
 
 
 class SmtpSink:
-    def __init__(self):
+    """`tls=(certfile, keyfile)`: the server offers STARTTLS with that certificate and refuses
+    mail without it."""
+
+    def __init__(self, tls: tuple[str, str] | None = None):
+        self.tls = tls
         self.lock = threading.Lock()
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
@@ -50,12 +54,20 @@ class SmtpSink:
 
     @property
     def url(self) -> str:
-        return f"smtp+plain://127.0.0.1:{self.port}?timeout=10"
+        scheme = "smtp" if self.tls else "smtp+plain"
+        return f"{scheme}://127.0.0.1:{self.port}?timeout=10"
 
     def start(self):
+        extra = {}
+        if self.tls:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*self.tls)
+            extra = {"tls_context": context, "require_starttls": True}
         for _ in range(20):
             self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port,
-                                         ready_timeout=60)
+                                         ready_timeout=60, **extra)
             try:
                 self.controller.start()
                 return self
@@ -115,3 +127,16 @@ def link_in(message, path: str = "") -> str:
 def everything_sent(message) -> str:
     """Headers and body as one string (for 'never in any mail' checks)."""
     return message.as_string() + "\n" + body_of(message)
+
+
+def self_signed_certificate(folder) -> tuple[str, str]:
+    """(certfile, keyfile) for 127.0.0.1, made with the openssl command."""
+    import subprocess
+    from pathlib import Path
+
+    cert, key = Path(folder) / "smtp-cert.pem", Path(folder) / "smtp-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return str(cert), str(key)

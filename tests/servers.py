@@ -144,13 +144,18 @@ def csrf_from(html: str) -> str:
 
 
 def signup(base_url: str, name: str, email: str, password: str = PASSWORD) -> requests.Session:
-    """A requests session signed up (and so signed in) on a running server."""
+    """A requests session signed up, then signed in, on a running server (sign-up itself signs
+    nobody in: it answers "check your inbox" for every address, issue 13)."""
     s = requests.Session()
     _SESSIONS.add(s)
     token = csrf_from(s.get(base_url + "/signup").text)
     r = s.post(base_url + "/signup", data={"csrf_token": token, "display_name": name,
                                            "email": email, "password": password},
                allow_redirects=False)
+    assert r.status_code == 303, r.text[:500]
+    token = csrf_from(s.get(base_url + "/login").text)
+    r = s.post(base_url + "/login", data={"csrf_token": token, "email": email,
+                                          "password": password}, allow_redirects=False)
     assert r.status_code == 303, r.text[:500]
     return s
 

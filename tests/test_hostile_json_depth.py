@@ -13,7 +13,7 @@ from tests.test_security_authz import CASES, _url, matrix  # noqa: F401  (the sh
 POST_RULES = sorted({c.rule for c in CASES if c.method == "POST"})
 # Rules whose handler reads no body (a form of one button, or WTForms reading form fields only).
 TAKES_NO_BODY = {"/account/devices/<int:device_id>/end", "/login", "/logout", "/pair/revoke",
-                 "/signup"}
+                 "/signup", "/account/confirm", "/confirm/<token>"}
 DEEP = "[" * 100_000 + "]" * 100_000
 DEEP_IN_A_FIELD = '{"key": ' + "[" * 100_000 + "]" * 100_000 + "}"
 

@@ -201,6 +201,7 @@ def test_unknown_kind_is_refused(mail_app):
 def test_smtp_url_settings():
     assert settings_from_url(None) == {"MAIL_BACKEND": "console"}
     s = settings_from_url("smtp://us%40er:p%3Ass@mail.example.org:2525")
+    assert s["MAIL_BACKEND"] == "smtp"
     assert (s["MAIL_SERVER"], s["MAIL_PORT"], s["MAIL_USERNAME"], s["MAIL_PASSWORD"]) == (
         "mail.example.org", 2525, "us@er", "p:ss")
     assert s["MAIL_USE_TLS"] and not s["MAIL_USE_SSL"]
@@ -212,3 +213,33 @@ def test_smtp_url_settings():
     for bad in ("http://h", "smtp://", "mail.example.org"):
         with pytest.raises(ValueError):
             settings_from_url(bad)
+
+
+def test_starttls_checks_the_servers_certificate(app_factory, tmp_path, monkeypatch, caplog):
+    """smtp:// is STARTTLS, and the certificate is verified: an untrusted one is refused (and
+    retried later, nothing sent in clear), a trusted one sends. Flask-Mailman alone would
+    accept any certificate."""
+    import shutil
+
+    from tests.conftest import need
+    from tests.mail_helpers import SmtpSink, self_signed_certificate
+
+    need(shutil.which("openssl") is not None, "the openssl command")
+    cert, key = self_signed_certificate(tmp_path)
+    sink = SmtpSink(tls=(cert, key)).start()
+    try:
+        assert sink.url.startswith("smtp://")
+        app = app_factory(SMTP_URL=sink.url)
+        assert app.config["MAIL_BACKEND"] is mail.VerifiedSMTPBackend
+        with app.app_context():
+            with caplog.at_level(logging.WARNING, logger="couple.mail"):
+                mail.send("tls@example.com", "text", kind="verify")
+                db.session.commit()
+            assert "SSLCertVerificationError" in caplog.text
+            assert sink.messages == [] and len(_rows()) == 1
+            monkeypatch.setenv("SSL_CERT_FILE", cert)  # now the certificate is trusted
+            _make_due()
+            assert mail.drain() == 1
+            assert sink.wait_for(to="tls@example.com")["Subject"] == mail.KINDS["verify"]
+    finally:
+        sink.stop()

@@ -52,3 +52,23 @@ class DeleteForm(FlaskForm):
     password = PasswordField("Your password, to confirm it is you", validators=[DataRequired()])
     confirm = BooleanField("I understand that this cannot be undone",
                            validators=[DataRequired("Tick the box to confirm.")])
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField("Your account's email", validators=[DataRequired(), Length(max=254)])
+
+
+class ResetForm(FlaskForm):
+    new_password = PasswordField("New password (at least 8 characters)",
+                                 validators=[DataRequired()])
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: the link's token is in the address."""
+
+
+class EmailForm(FlaskForm):
+    # Names of their own: the account page also has the delete form's `password`.
+    new_email = EmailField("New email address", validators=[DataRequired(), Length(max=254)])
+    email_password = PasswordField("Password, to confirm the change",
+                                   validators=[DataRequired()])

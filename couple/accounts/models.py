@@ -32,6 +32,9 @@ class User(UserMixin, db.Model):
     # Wrong passwords typed for this account since its owner last signed in: told to them
     # then, and reset (the lockout guidance's "tell the owner").
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the owner opened the confirmation link sent to `email` (None: not confirmed yet;
+    # recovery mail goes only to a confirmed address). Cleared when the address changes.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     couple = relationship("Couple", foreign_keys=[couple_id])
 
@@ -76,3 +79,23 @@ class LoginSession(db.Model):
     last_used_on: Mapped[date | None] = mapped_column(Date)
 
     user = relationship(User)
+
+
+class AccountToken(db.Model):
+    """A single-use link sent by mail: recovery (30 minutes), confirming an address.
+
+    Stored as its SHA-256 like invitations, never the token itself. `email` is the address the
+    link was sent to: a confirmation counts only for that address (an address changed since
+    makes the link useless), and for a change of address it is the new one.
+    """
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # recovery | verify | change_email
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -321,6 +321,10 @@ def delete_account(user: User, password: str) -> None:
     from .data import erase_for
 
     user_id = user.id
+    # Messages not yet sent to this person go with the account (their address is theirs).
+    from ..mail import MailOutbox
+
+    db.session.execute(delete(MailOutbox).where(MailOutbox.to_addr == user.email))
     _end_login_sessions(LoginSession.user_id == user_id)
     sids = list(db.session.scalars(
         delete(LiveSocket).where(LiveSocket.user_id == user_id).returning(LiveSocket.sid)))

@@ -124,19 +124,23 @@ def _mark_device_used():
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 50 per day", methods=["POST"])
 def signup():
-    """Create an account and sign in."""
+    """Create an account; every sign-up lands on "check your inbox"."""
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = SignupForm()
     if form.validate_on_submit():
+        from . import recovery
+
         try:
-            user = operations.sign_up(form.email.data, form.display_name.data, form.password.data)
+            recovery.sign_up(form.email.data, form.display_name.data, form.password.data)
         except InvalidInput as err:
             getattr(form, err.field or "email").errors.append(err.message)
         else:
-            _begin(user, remember=False)
-            flash(f"Welcome, {user.display_name}.", "success")
-            return redirect(_safe_next(request.args.get("next")), code=303)
+            # The same answer whether the address was new (the account is ready, a link to
+            # confirm the address is on its way) or already had an account (its owner got a
+            # note): sign-up does not tell who has an account, so it signs nobody in.
+            return redirect(url_for("accounts.signup_sent", next=request.args.get("next")),
+                            code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/signup.html", form=form), status
 
@@ -195,8 +199,12 @@ def account():
     return _account_page(PasswordForm(), DeleteForm())
 
 
-def _account_page(form, delete_form, status=200):
+def _account_page(form, delete_form, status=200, email_form=None):
+    from .forms import ConfirmForm, EmailForm
+
     return render_template("accounts/account.html", form=form, delete_form=delete_form,
+                           email_form=email_form or EmailForm(formdata=None),
+                           confirm_form=ConfirmForm(formdata=None),
                            devices=devices.devices_of(current_user)), status
 
 
@@ -334,3 +342,7 @@ def deleted():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     return render_template("accounts/deleted.html")
+
+
+# The recovery and address routes live on this blueprint too.
+from . import recovery_routes  # noqa: E402, F401

@@ -61,6 +61,16 @@ def test_axe_finds_nothing_on_any_page(e2e_server, open_partner, app_factory):
     visitor.page.goto(base + "/signup")
     visitor.page.get_by_role("button", name="Create account").click()
     check(visitor.page, "visitor /signup with errors", found)
+    # Recovery (issue 13): the forms, their answers, a link that does not work. The pages a
+    # working link opens are checked in tests/e2e/test_recovery.py (they need real mail).
+    for path in ["/forgot", "/forgot/sent", "/signup/sent"]:
+        visit(visitor, path)
+    visit(visitor, "/reset/" + "x" * 43, "/reset/<token> (a link that does not work)")
+    visit(visitor, "/confirm/" + "x" * 43, "/confirm/<token> (a link that does not work)")
+    visited |= {"/reset/<token>", "/confirm/<token>"}
+    visitor.page.goto(base + "/forgot")
+    visitor.page.get_by_role("button", name="Send the link").click()
+    check(visitor.page, "visitor /forgot with errors", found)
     visitor.page.goto(base + "/login")
     visitor.page.get_by_label("Email").fill("nobody@example.com")
     visitor.page.get_by_label("Password").fill("not the password")

@@ -26,6 +26,13 @@ def sign_up(w, base: str, name: str, email: str | None = None) -> str:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    # Every sign-up lands on "check your inbox" (it tells nobody who has an account); a new
+    # account works at once: log in with the password just chosen.
+    page.wait_for_url(re.compile(re.escape(base) + r"/signup/sent"))
+    page.get_by_role("link", name="Log in").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
     page.wait_for_url(base + "/home")
     wait_connected(w)
     return email
