@@ -50,7 +50,15 @@ def _backdate(reminder_id=None, local_time="00:00") -> None:
     db.session.commit()
 
 
-def _turn_on(owner, cid, time="00:00"):
+def _confirm(person) -> None:
+    """The owner opened their address's confirmation link (reminders go only to such one)."""
+    user(person).email_verified_at = utcnow()
+    db.session.commit()
+
+
+def _turn_on(owner, cid, time="00:00", confirm=True):
+    if confirm:
+        _confirm(owner)
     reminders.set_reminder(user(owner), cid, True, time)
     row = db.session.scalar(select(Reminder).where(Reminder.commitment_id == cid))
     _backdate(row.id, time)
@@ -129,6 +137,20 @@ def test_nothing_is_sent_when_nothing_is_due(mailing, make_user, make_couple):
     _turn_on(sam, theirs)
     assert reminders.send_due() == 1
     assert wait_sent(smtp, sam.email) and sent(smtp, riley.email) == []
+
+
+def test_not_to_an_address_that_is_not_confirmed(mailing, make_user, login_as):
+    app, smtp = mailing
+    riley, sam, item, canary = _couple_with_canaries(make_user)
+    _turn_on(riley, item["id"], confirm=False)
+    page = login_as(user(riley)).get(f"/commitments/{item['id']}").get_data(as_text=True)
+    assert "reminder-unconfirmed" in page
+    assert reminders.send_due() == 0 and sent(smtp) == []
+    _confirm(riley)
+    page = login_as(user(riley)).get(f"/commitments/{item['id']}").get_data(as_text=True)
+    assert "reminder-unconfirmed" not in page
+    assert reminders.send_due() == 1
+    assert wait_sent(smtp, riley.email)
 
 
 def test_not_after_unlink_nor_after_the_account_is_deleted(mailing, make_user):
@@ -275,6 +297,9 @@ def test_the_embedded_server_sends_reminders_itself_once(tmp_path, smtp_server):
             with sqlite3.connect(db_file, timeout=30) as conn:
                 conn.execute("UPDATE commitment_reminders SET since = datetime('now', '-3 days')"
                              " WHERE commitment_id = ?", (cid,))
+                # As if the confirmation link had been opened (tests/test_recovery.py opens it).
+                conn.execute("UPDATE users SET email_verified_at = datetime('now')"
+                             " WHERE email LIKE 'riley-%'")
             conn.close()
 
         backdate(ids[0])

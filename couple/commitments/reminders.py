@@ -16,7 +16,8 @@ spring-forward night) that is the end of the gap; on a fall-back night it is the
 two 01:30s. A day whose clock never reaches the time (a gap that swallows the rest of the day,
 or Apia's skipped 30 December 2011) has no reminder. Not for a day already marked, not for a
 paused or ended commitment, not after the couple is unlinked, not for a day whose time had
-already passed when the reminder was turned on or changed.
+already passed when the reminder was turned on or changed, and only to a confirmed address
+(`User.email_verified_at`): until then the owner's page says so.
 
 Sending (`send_due`, run by `flask --app app couple remind` from cron or a systemd timer, and
 on the embedded default by a loop inside `python app.py`): each due reminder is claimed by
@@ -121,9 +122,10 @@ def setting_for(user, c: Commitment) -> dict | None:
     if c.owner_id != user.id:
         return None
     row = reminder_of(c)
+    confirmed = user.email_verified_at is not None
     if row is None:
-        return {"enabled": False, "time": DEFAULT_TIME}
-    return {"enabled": row.enabled, "time": row.local_time}
+        return {"enabled": False, "time": DEFAULT_TIME, "confirmed": confirmed}
+    return {"enabled": row.enabled, "time": row.local_time, "confirmed": confirmed}
 
 
 def _parse_enabled(value) -> bool:
@@ -207,7 +209,8 @@ def deliver(to: str, commitment_id: int) -> None:
 
 
 def _candidates():
-    """Enabled reminders of active commitments whose couple is active and still the owner's."""
+    """Enabled reminders of active commitments whose couple is active and still the owner's,
+    for an owner whose address is confirmed (a mistyped address would mail a stranger)."""
     return db.session.execute(
         select(Reminder, Commitment, User.email)
         .join(Commitment, Commitment.id == Reminder.commitment_id)
@@ -215,7 +218,7 @@ def _candidates():
         .join(User, User.id == Reminder.user_id)
         .where(Reminder.enabled.is_(True), Commitment.status == "active",
                Couple.ended_at.is_(None), User.couple_id == Commitment.couple_id,
-               Commitment.owner_id == Reminder.user_id)
+               Commitment.owner_id == Reminder.user_id, User.email_verified_at.is_not(None))
         .order_by(Reminder.id)
     ).all()
 
