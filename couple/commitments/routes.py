@@ -197,7 +197,10 @@ def reminder(commitment_id):
     data = payload()
     setting = reminders.set_reminder(current_user, commitment_id, data.get("enabled"),
                                      data.get("time"))
-    message = (f"You will get an email at {setting['time']} on the days it is due."
-               if setting["enabled"] else "Reminder off.")
+    message = "Reminder off."
+    if setting["enabled"]:
+        message = f"Reminder on: an email at {setting['time']} on the days it is due."
+        if current_user.email_verified_at is None:
+            message += " It starts once your email address is confirmed (see Account)."
     return done(setting, then=url_for("commitments.detail", commitment_id=commitment_id)
                 + "#reminder-h", message=message)

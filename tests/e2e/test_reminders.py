@@ -49,7 +49,10 @@ def test_owner_sets_a_reminder_and_the_partner_sees_nothing(e2e_server, open_par
     box.check()
     section.get_by_label("At (your local time)").fill("07:45")
     section.get_by_role("button", name="Save reminder").click()
-    expect(r.page.locator(".flash-success")).to_contain_text("You will get an email at 07:45")
+    expect(r.page.locator(".flash-success")).to_contain_text(
+        "Reminder on: an email at 07:45 on the days it is due. It starts once your email address"
+        " is confirmed")
+    expect(r.page.locator(".reminder-unconfirmed")).to_be_visible()
     section = r.page.locator("section.reminder")
     expect(section.get_by_label("Email me a reminder on the days it is due")).to_be_checked()
     expect(section.get_by_label("At (your local time)")).to_have_value("07:45")
