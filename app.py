@@ -154,6 +154,14 @@ def main() -> None:
         if not stopping:
             stopping.append(gevent.spawn(shutdown))
 
+    if not app.config.get("PUBLIC_URL"):
+        app.config["PUBLIC_URL"] = f"http://{host}:{port}"  # links in reminder emails
+    if app.config.get("REMINDER_LOOP"):
+        # Commitment reminders on the embedded default: this process is the timer. Multi-process
+        # deployments leave COUPLE_REMINDER_LOOP off and run `flask couple remind` from a timer.
+        from couple.commitments.reminders import run_loop
+
+        gevent.spawn(run_loop, app, app.config["REMINDER_EVERY"])
     gevent.signal_handler(signal.SIGTERM, on_signal)
     gevent.signal_handler(signal.SIGINT, on_signal)
     print(f"couple is running on http://{host}:{port}", flush=True)

@@ -79,4 +79,11 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_FROM": os.environ.get("COUPLE_MAIL_FROM") or "Notifications <noreply@localhost>",
         # One subject for every message, instead of the neutral per-kind ones.
         "MAIL_SUBJECT": os.environ.get("COUPLE_MAIL_SUBJECT") or None,
+        # The address people open the app at, for links in emails sent outside a request.
+        "PUBLIC_URL": os.environ.get("COUPLE_PUBLIC_URL") or None,
+        # `python app.py` sends due reminders itself every minute (the embedded default, one
+        # process); off by default on PostgreSQL, where cron / a systemd timer runs
+        # `flask --app app couple remind` (docs/deploy.md).
+        "REMINDER_LOOP": _flag("COUPLE_REMINDER_LOOP", database_url.startswith("sqlite")),
+        "REMINDER_EVERY": float(os.environ.get("COUPLE_REMINDER_EVERY", "60")),
     }

@@ -1,7 +1,8 @@
 """Authorization cases for commitments (format: tests/authz.py), written by the security review.
 
-Only the owner marks, rewords, pauses, resumes or ends a commitment (403 for the partner,
-nothing changes); only the partner acknowledges a mark; anyone outside the couple gets 404.
+Only the owner marks, rewords, pauses, resumes or ends a commitment, or sets its private
+reminder (403 for the partner, nothing changes); only the partner acknowledges a mark; anyone
+outside the couple gets 404.
 """
 from tests.authz import LOGIN, OK, SELF, Case
 
@@ -56,4 +57,7 @@ CASES = [
     Case("/commitments/<int:commitment_id>/days/<day>/acknowledge", "POST",
          {**FOREIGN, "partner": OK, "owner": 403}, params=_day,
          body=lambda w: {"note": "I noticed"}),
+    # The owner's private reminder: the partner can neither set it nor learn whether it is on.
+    Case("/commitments/<int:commitment_id>/reminder", "POST", OWNER_ONLY, params=_cid,
+         body=lambda w: {"enabled": "on", "time": "07:30"}),
 ]

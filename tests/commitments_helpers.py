@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from couple.accounts.models import User
 from couple.commitments import operations as ops
-from couple.commitments.models import Acknowledgement, Commitment, CommitmentChange, FollowThrough
+from couple.commitments.models import (Acknowledgement, Commitment, CommitmentChange, FollowThrough,
+                                      Reminder, ReminderSend)
 from couple.commitments.schedule import local_today
 from couple.extensions import db
 from tests import contract
@@ -40,7 +41,8 @@ def rows() -> dict:
         )
 
     return {m.__tablename__: dump(m)
-            for m in (Commitment, CommitmentChange, FollowThrough, Acknowledgement)}
+            for m in (Commitment, CommitmentChange, FollowThrough, Acknowledgement, Reminder,
+                      ReminderSend)}
 
 
 def fresh_state(u) -> dict:

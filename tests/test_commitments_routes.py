@@ -34,6 +34,7 @@ def _requests(item, person_id):
         ("POST", f"/commitments/{cid}/end", {}),
         ("POST", f"/commitments/{cid}/days/{d}/mark", {"status": "missed"}),
         ("POST", f"/commitments/{cid}/days/{d}/acknowledge", {"note": "hi"}),
+        ("POST", f"/commitments/{cid}/reminder", {"enabled": "on", "time": "07:30"}),
     ]
 
 
@@ -44,6 +45,7 @@ def test_every_route_is_covered(app):
         "/commitments/<int:commitment_id>/days/<day>/acknowledge",
         "/commitments/<int:commitment_id>/days/<day>/mark",
         "/commitments/<int:commitment_id>/end", "/commitments/<int:commitment_id>/pause",
+        "/commitments/<int:commitment_id>/reminder",
         "/commitments/<int:commitment_id>/resume", "/commitments/<int:commitment_id>/reword",
         "/commitments/trend/<int:person_id>",
     ])

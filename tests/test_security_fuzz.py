@@ -33,12 +33,14 @@ FIELDS = ["text", "state", "shared", "version", "op_id", "role", "token", "code"
           "day", "id", "hash", "email", "password", "display_name", "current_password",
           "new_password", "remember", "user_id", "couple_id", "owner_id", "private",
           # conversations (issue 14)
-          "kind", "title", "until", "opener_id", "conversation_id"]
+          "kind", "title", "until", "opener_id", "conversation_id",
+          "enabled", "time"]
 
 scalars = (st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2**63)
            | st.floats(allow_nan=True) | st.text(max_size=300)
            | st.sampled_from(["", "0", "-1", "yes", "true", "daily", "kept", "working",
                               "rebuilding", "2026-02-30", "9999-99-99", "<script>x</script>",
+                              "25:00", "07:30", "on",
                               "question", "feeling", "not_ready", "counsellor", "answer",
                               "2026-12-31T19:00", "9999-12-31T23:59", "Europe/London",
                               "\x00", "a" * 5000, "a\ud800b", "x@example.com\x00"])

@@ -5,7 +5,8 @@ never a datetime): "Tuesday" is the owner's Tuesday wherever the partner lives.
 """
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (Boolean, Date, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -107,3 +108,40 @@ class Acknowledgement(db.Model):
     # What the mark said when it was acknowledged (the owner may correct it later).
     seen_status: Mapped[str] = mapped_column(String(8))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reminder(db.Model):
+    """The owner's own reminder for one commitment: an email on its due days at a local time.
+
+    A private setting (couple/commitments/reminders.py): never in the couple's stream, the
+    partner's state, export or pages. One row per commitment; turning it off keeps the row (so
+    today's sent-row stays and turning it back on never mails twice the same day)."""
+
+    __tablename__ = "commitment_reminders"
+    __table_args__ = (UniqueConstraint("commitment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(
+        ForeignKey("commitments.id", ondelete="CASCADE"))
+    # The owner (whom it mails); the commitment's owner never changes.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "HH:MM", the owner's wall-clock time in the commitment's zone.
+    local_time: Mapped[str] = mapped_column(String(5))
+    # When it was last turned on or its time changed: a day whose time had already passed then
+    # is not reminded (turning it on in the evening does not mail at once for this morning).
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReminderSend(db.Model):
+    """One reminder mailed for one local day: the unique key makes two runs, or two processes
+    at once, send it once."""
+
+    __tablename__ = "reminder_sends"
+    __table_args__ = (UniqueConstraint("reminder_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(
+        ForeignKey("commitment_reminders.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,7 +10,7 @@ from ..guides.content import GUIDES
 from ..guides.operations import guide_of
 from ..state import state_for
 from ..web import done, int_field, op_id_from, payload
-from . import operations, reading
+from . import operations, reading, reminders
 from .models import DAY_STATE_WORDS, STATUS_LABELS
 from .schedule import WEEKDAY_NAMES, local_today, short_date, when_text
 
@@ -103,6 +103,8 @@ def detail(commitment_id):
         "commitments/detail.html", c=c, item=item,
         state=state, months=months, today=today, selected=selected, owner=owner,
         mine=c.owner_id == current_user.id, page_script="commitments",
+        # The owner's private reminder setting; None on the partner's page (never rendered).
+        reminder=reminders.setting_for(current_user, c),
         status_labels=STATUS_LABELS, day_words=DAY_STATE_WORDS,
         # No months before the start: "earlier" stops at the month it started in.
         prev_month="{:04d}-{:02d}".format(*reading.month_add(*shown_first, -1))
@@ -183,3 +185,20 @@ def acknowledge(commitment_id, day):
     return done(item, then=url_for("commitments.detail", commitment_id=commitment_id,
                                    day=item["day"]),
                 message="Your partner will see that you noticed.")
+
+
+@bp.post("/<int:commitment_id>/reminder")
+@login_required
+def reminder(commitment_id):
+    """The owner turns their private email reminder on (at a local time) or off. No event: the
+    partner never learns whether it is on."""
+    data = payload()
+    setting = reminders.set_reminder(current_user, commitment_id, data.get("enabled"),
+                                     data.get("time"))
+    message = "Reminder off."
+    if setting["enabled"]:
+        message = f"Reminder on: an email at {setting['time']} on the days it is due."
+        if current_user.email_verified_at is None:
+            message += " It starts once your email address is confirmed (see Account)."
+    return done(setting, then=url_for("commitments.detail", commitment_id=commitment_id)
+                + "#reminder-h", message=message)
