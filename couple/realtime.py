@@ -65,6 +65,13 @@ def emit_event(room: str, envelope: dict) -> None:
     socketio.emit("ev", envelope, to=room)
 
 
+def emit(name: str, data, room: str, skip_sid: str | None = None) -> None:
+    """A message that is not an event to every socket in a room, in every process (but
+    `skip_sid`): the boundaries editor's Yjs updates ("b:y", sent after their commit through
+    `on_commit` like an event) and presence ("b:aw", never stored)."""
+    socketio.emit(name, data, to=room, skip_sid=skip_sid)
+
+
 def close_room(room: str) -> None:
     """Take every socket, in every process, out of a room at once."""
     socketio.close_room(room)
