@@ -70,8 +70,8 @@ def state_collections_for_couple(couple) -> dict:
 
 def state_collections(user) -> dict:
     """This person's view of approvals and removal proposals (see couple/state.py)."""
-    couple = user.couple
-    if couple is None or not couple.active:
+    couple = user.active_couple
+    if couple is None:
         return {"boundary_approvals": {}, "boundary_removals": {}, "boundaries_removed": {}}
     return state_collections_for_couple(couple)
 
