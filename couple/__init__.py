@@ -17,8 +17,6 @@ from .extensions import csrf, db, limiter, login_manager, migrate, socketio
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# Capabilities that bring their own blueprint (routes.py: bp) and Socket.IO handlers (sockets.py).
-CAPABILITIES = ("boundaries", "commitments", "conversations")
 
 
 @sa_event.listens_for(Engine, "connect")
@@ -120,8 +118,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     # @socketio.on handler for later init_app calls only if it was decorated while no server
     # existed yet; decorated afterwards, it reaches the first app's server only.
     from . import sockets  # noqa: F401
-    for name in CAPABILITIES:
-        _import_optional(f"{name}.sockets")
+    from .capabilities import CAPABILITIES
+
+    for capability in CAPABILITIES:
+        capability.load_sockets()
     socketio.init_app(
         app,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
@@ -138,18 +138,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     sockets.guard_server(socketio.server)
 
     from . import models  # noqa: F401  (every table registered before create_all/migrations)
-    from .accounts.routes import bp as accounts_bp
     from .core.routes import bp as core_bp
-    from .guides.routes import bp as guides_bp
-    from .pairing.routes import bp as pairing_bp
     from .web import init_web
 
-    for bp in (core_bp, accounts_bp, pairing_bp, guides_bp):
-        app.register_blueprint(bp)
-    for name in CAPABILITIES:
-        routes = _import_optional(f"{name}.routes")
-        if routes is not None:
-            app.register_blueprint(routes.bp)
+    app.register_blueprint(core_bp)
+    for capability in CAPABILITIES:
+        app.register_blueprint(capability.blueprint())
     init_web(app)
 
     from .cli import register_cli
@@ -162,20 +156,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
             upgrade(directory=str(MIGRATIONS), revision="heads")
     return app
-
-
-def _import_optional(dotted: str):
-    """A capability module (e.g. "boundaries.routes"), or None while it does not exist yet."""
-    import importlib
-
-    full = f"{__name__}.{dotted}"
-    try:
-        return importlib.import_module(full)
-    except ModuleNotFoundError as exc:
-        # Only "this module is absent" is optional; a broken import inside it is an error.
-        if exc.name is not None and full.startswith(exc.name):
-            return None
-        raise
 
 
 def _init_login(app: Flask) -> None:

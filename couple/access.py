@@ -6,7 +6,7 @@ from .errors import NotFound
 
 def current_couple():
     """The signed-in person's active couple; NotFound when they have none."""
-    couple = current_user.couple if current_user.is_authenticated else None
-    if couple is None or not couple.active:
+    couple = current_user.active_couple if current_user.is_authenticated else None
+    if couple is None:
         raise NotFound("Link with your partner first.")
     return couple

@@ -22,6 +22,20 @@ def _secret_key(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+# The shared boundaries document's limits (couple/boundaries/sync.py), each overridable by
+# COUPLE_<NAME>.
+BOUNDARIES_LIMITS = {
+    # One change from an editor.
+    "BOUNDARIES_MAX_UPDATE": 64 * 1024,
+    # Stored (compressed) bytes. Tombstones grow a year of heavy editing by ~130 KB
+    # (bench/boundaries_longlived.py), so 2 MiB lasts about fifteen such years; it still stops
+    # a partner from filling the couple's document, and every tab's page, without end.
+    "BOUNDARIES_MAX_DOC": 2 * 1024 * 1024,
+    # Updates appended before the log is folded into a snapshot.
+    "BOUNDARIES_COMPACT_EVERY": 300,
+}
+
+
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -86,4 +100,6 @@ def from_environment(instance_path: Path) -> dict:
         # `flask --app app couple remind` (docs/deploy.md).
         "REMINDER_LOOP": _flag("COUPLE_REMINDER_LOOP", database_url.startswith("sqlite")),
         "REMINDER_EVERY": float(os.environ.get("COUPLE_REMINDER_EVERY", "60")),
+        **{name: int(os.environ.get(f"COUPLE_{name}") or default)
+           for name, default in BOUNDARIES_LIMITS.items()},
     }

@@ -4,6 +4,9 @@ Two kinds of stream: "couple:<id>" (both partners see it) and "user:<id>" (only 
 own tabs see it: private reflections, pairing news). The room a socket joins has the same name.
 The table, not the socket, is what makes delivery exactly-once: a client that missed something
 asks for everything after the last sequence number it applied (see `replay`).
+
+Every operation changes shared state through `change` (below): one transaction, the stream
+locks it names, a repeated op id answered with its first result, events recorded, committed.
 """
 from datetime import datetime
 

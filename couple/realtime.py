@@ -1,9 +1,9 @@
 """The one path from a committed change to every open screen of both partners.
 
-Operations record events (`couple.events.record`) inside their transaction; the events are
-emitted here only after the transaction commits, so a partner never sees a change that was
-rolled back (Zulip's send_event_on_commit). With COUPLE_REDIS_URL set, Flask-SocketIO's
-message queue carries the emit to every process.
+Operations record events (`change.record` inside `couple.events.change`) in their transaction;
+the events are emitted here only after the transaction commits, so a partner never sees a
+change that was rolled back (Zulip's send_event_on_commit). With COUPLE_REDIS_URL set,
+Flask-SocketIO's message queue carries the emit to every process.
 
 Every event's `data` is a state patch: {"set": {collection: {key: value}}, "del": {collection:
 [key, ...]}}. The browser (static/src/live.js) and `apply_event` below apply it the same way,
@@ -63,6 +63,13 @@ def _drop_after_rollback(session, *args):
 
 def emit_event(room: str, envelope: dict) -> None:
     socketio.emit("ev", envelope, to=room)
+
+
+def emit(name: str, data, room: str, skip_sid: str | None = None) -> None:
+    """A message that is not an event to every socket in a room, in every process (but
+    `skip_sid`): the boundaries editor's Yjs updates ("b:y", sent after their commit through
+    `on_commit` like an event) and presence ("b:aw", never stored)."""
+    socketio.emit(name, data, to=room, skip_sid=skip_sid)
 
 
 def close_room(room: str) -> None:

@@ -156,3 +156,16 @@ def test_two_redemptions_at_once_make_exactly_one_couple(app_factory, postgres_u
         assert db.session.scalar(select(func.count()).select_from(Couple)) == 1
         linked = db.session.scalar(select(func.count()).select_from(User).where(User.couple_id.is_not(None)))
         assert linked == 2
+
+
+def test_active_couple_is_the_one_test_of_linked(make_couple, login_as):
+    """`user.active_couple`: the couple, unless it has ended. Between a couple ending and its
+    members' rows being cleared (one transaction, but a page may hold the objects), every page
+    and operation that asks must see "not linked"."""
+    riley, _sam = make_couple()
+    assert riley.active_couple is riley.couple is not None
+    riley.couple.ended_at = utcnow()
+    assert riley.active_couple is None
+    db.session.rollback()
+    ops.unlink(db.session.get(User, riley.id))
+    assert db.session.get(User, riley.id).active_couple is None

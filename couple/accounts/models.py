@@ -48,6 +48,13 @@ class User(UserMixin, db.Model):
         return self.session_token
 
     @property
+    def active_couple(self):
+        """The couple this person is in now, unless it has ended; else None. The one test of
+        "linked" that pages, operations and the client state use."""
+        couple = self.couple
+        return couple if couple is not None and couple.active else None
+
+    @property
     def role(self) -> str | None:
         """'rebuilding' or 'supporting' in the active couple, else None."""
         if self.couple is None:

@@ -24,8 +24,8 @@ def _names(couple) -> dict:
 @login_required
 def index():
     """The couple's boundaries, grouped, co-edited live; each shows who accepted it."""
-    couple = current_user.couple
-    if couple is None or not couple.active:
+    couple = current_user.active_couple
+    if couple is None:
         return render_template("boundaries/unlinked.html")
     view = operations.overview(couple)
     doc = base64.b64encode(operations.document_update(couple)).decode("ascii")

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from ..extensions import db
+from .items import WINDOW_DAYS, changes_of, schedule_of
 from .models import Acknowledgement, Commitment, FollowThrough
-from .operations import WINDOW_DAYS, _changes, schedule_of
 from .schedule import local_today, occurrences, week_start
 
 TREND_WEEKS = (12, 26, 52)
@@ -43,7 +43,7 @@ def calendar_months(c: Commitment, last_month: tuple[int, int], count: int = 3) 
     y, m = months[-1]
     last = date(y, m, calendar.monthrange(y, m)[1])
     today = local_today(c.tz)
-    schedule = schedule_of(c, _changes([c.id])[c.id])
+    schedule = schedule_of(c, changes_of([c.id])[c.id])
     due = set(occurrences(schedule, first, last))
     rows = db.session.execute(
         select(FollowThrough, Acknowledgement)
@@ -106,7 +106,7 @@ def weekly_trend(couple_id: int, person_id: int, weeks: int = 12) -> list[dict]:
                                  Commitment.owner_id == person_id,
                                  Commitment.start_on <= last)
     ))
-    changes = _changes([c.id for c in commitments])
+    changes = changes_of([c.id for c in commitments])
     marks: dict[int, dict] = {c.id: {} for c in commitments}
     for cid, day, status in _marks_between(list(marks), first, last):
         marks[cid][day] = status

@@ -32,7 +32,7 @@ def _weeks() -> int:
 @login_required
 def index():
     """Both partners' commitments: what is due today, each one's rates, each partner's trend."""
-    if current_user.couple is None or not current_user.couple.active:
+    if current_user.active_couple is None:
         return render_template("commitments/unlinked.html")
     couple, people = _people()
     weeks = _weeks()

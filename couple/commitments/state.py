@@ -7,22 +7,29 @@ exactly these collections with whole items.
 from sqlalchemy import select
 
 from ..extensions import db
+from .items import (
+    COMMITMENTS,
+    MARKS,
+    changes_of,
+    commitment_item,
+    mark_item,
+    mark_key,
+    marks_in_window,
+)
 from .models import Commitment
-from .operations import (COMMITMENTS, MARKS, _changes, _marks_in_window, commitment_item,
-                         mark_item, mark_key)
 
 
 def state_collections(user) -> dict:
     out = {COMMITMENTS: {}, MARKS: {}}
-    couple = user.couple
-    if couple is None or not couple.active:
+    couple = user.active_couple
+    if couple is None:
         return out
     commitments = list(db.session.scalars(
         select(Commitment).where(Commitment.couple_id == couple.id).order_by(Commitment.id)
     ))
     ids = [c.id for c in commitments]
-    changes = _changes(ids)
-    marks = _marks_in_window(commitments)
+    changes = changes_of(ids)
+    marks = marks_in_window(commitments)
     for c in commitments:
         out[COMMITMENTS][str(c.id)] = commitment_item(c, changes[c.id], marks[c.id])
         for mark, ack in marks[c.id]:

@@ -27,10 +27,11 @@ def due_today(user, data: dict) -> dict:
             "done": done, "earlier": earlier, "any": bool(items)}
 
 
-def waiting_for(user, couple) -> dict:
+def waiting_for(user) -> dict:
     """Boundaries whose current wording this person has not accepted, and removals the partner
     proposed that wait for them."""
-    if couple is None or not couple.active:
+    couple = user.active_couple
+    if couple is None:
         return {"items": [], "count": 0, "removals": 0, "total": 0}
     from ..boundaries.operations import overview
 
@@ -71,5 +72,5 @@ def next_step(user, data: dict) -> dict | None:
 
 
 def what_now(user, data: dict) -> dict:
-    return {"due": due_today(user, data), "waiting": waiting_for(user, user.couple),
+    return {"due": due_today(user, data), "waiting": waiting_for(user),
             "next": next_step(user, data), "linked": user.couple is not None}

@@ -1,0 +1,184 @@
+"""The commitments read model: the whole items both partners' clients hold, built from rows.
+
+Public, so that operations (composing each event's patch), the client state (state.py), the
+calendar and trend (reading.py) and the pages build the same items the same way.
+"""
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..guides.content import GUIDES
+from .followthrough import rates
+from .models import (
+    CHANGE_KINDS,
+    MARK_LOG_KINDS,
+    Acknowledgement,
+    Commitment,
+    CommitmentChange,
+    FollowThrough,
+)
+from .schedule import Schedule, describe, local_today, occurrences
+
+# Marks (and acknowledgements) can be made for the last WINDOW_DAYS local days; the client
+# state carries exactly these, so initial state + events == a fresh fetch. Older days are
+# history: shown on the calendar, never changed.
+WINDOW_DAYS = 90
+
+# The client state's collections.
+COMMITMENTS = "commitments"
+MARKS = "commitment_marks"
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    # Stored values come back in UTC already (UTCDateTime); strftime is several times faster
+    # than astimezone().isoformat() on the thousands of marks a page may carry.
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def changes_of(commitment_ids) -> dict[int, list[CommitmentChange]]:
+    out: dict[int, list[CommitmentChange]] = {cid: [] for cid in commitment_ids}
+    if not commitment_ids:
+        return out
+    # The commitment's own changes; the log of marks (same table) is read by mark_log().
+    for ch in db.session.scalars(
+        select(CommitmentChange)
+        .where(CommitmentChange.commitment_id.in_(list(commitment_ids)),
+               CommitmentChange.kind.in_(CHANGE_KINDS))
+        .order_by(CommitmentChange.id)
+        .execution_options(populate_existing=True)
+    ):
+        out[ch.commitment_id].append(ch)
+    return out
+
+
+def schedule_of(c: Commitment, changes: list[CommitmentChange]) -> Schedule:
+    """The commitment's schedule with its pauses and its end folded in."""
+    pauses = []
+    open_from = None
+    for ch in changes:
+        if ch.kind == "paused" and open_from is None:
+            open_from = ch.day
+        elif ch.kind == "resumed" and open_from is not None:
+            pauses.append((open_from, ch.day))
+            open_from = None
+    if open_from is not None:
+        pauses.append((open_from, None))
+    end = c.end_on
+    if c.ended_on is not None:
+        last = c.ended_on - timedelta(days=1)
+        end = last if end is None else min(end, last)
+    weekdays = tuple(int(ch) for ch in (c.weekdays or ""))
+    return Schedule(kind=c.schedule, start=c.start_on, end=end, weekdays=weekdays,
+                    pauses=tuple(pauses))
+
+
+def marks_in_window(commitments: list[Commitment]):
+    """Marks (with acknowledgements) of these commitments inside each one's window."""
+    if not commitments:
+        return {}
+    firsts = {c.id: local_today(c.tz) - timedelta(days=WINDOW_DAYS - 1) for c in commitments}
+    rows = db.session.execute(
+        select(FollowThrough, Acknowledgement)
+        .outerjoin(Acknowledgement, Acknowledgement.follow_through_id == FollowThrough.id)
+        .where(FollowThrough.commitment_id.in_(list(firsts)),
+               FollowThrough.day >= min(firsts.values()))
+    ).all()
+    out: dict[int, list] = {c.id: [] for c in commitments}
+    for mark, ack in rows:
+        if mark.day >= firsts[mark.commitment_id]:
+            out[mark.commitment_id].append((mark, ack))
+    return out
+
+
+def mark_key(commitment_id: int, day: date) -> str:
+    return f"{commitment_id}:{day.isoformat()}"
+
+
+def mark_item(c: Commitment, mark: FollowThrough, ack: Acknowledgement | None) -> dict:
+    return {
+        "commitment_id": c.id,
+        "owner_id": c.owner_id,
+        "day": mark.day.isoformat(),
+        "status": mark.status,
+        "note": mark.note,
+        "version": mark.version,
+        "marked_at": iso(mark.marked_at),
+        "corrected_at": iso(mark.corrected_at),
+        "ack": None if ack is None else {
+            "by": ack.user_id,
+            "note": ack.note,
+            "seen_status": ack.seen_status,
+            "at": iso(ack.at),
+        },
+    }
+
+
+def step_title(c: Commitment) -> str | None:
+    if c.guide in GUIDES and c.step:
+        step = GUIDES[c.guide].step(c.step)
+        return step.title if step else None
+    return None
+
+
+def commitment_item(c: Commitment, changes: list[CommitmentChange], marks: list) -> dict:
+    """The whole item both partners' clients hold for one commitment."""
+    today = local_today(c.tz)
+    schedule = schedule_of(c, changes)
+    first = today - timedelta(days=WINDOW_DAYS - 1)
+    due = occurrences(schedule, first, today)
+    by_day = {m.day: m.status for m, _ack in marks}
+    return {
+        "id": c.id,
+        "owner_id": c.owner_id,
+        "wording": c.wording,
+        "guide": c.guide,
+        "step": c.step,
+        "step_title": step_title(c),
+        "schedule": c.schedule,
+        "weekdays": [int(ch) for ch in (c.weekdays or "")],
+        "schedule_text": describe(schedule),
+        "start": c.start_on.isoformat(),
+        "end": c.end_on.isoformat() if c.end_on else None,
+        "ended_on": c.ended_on.isoformat() if c.ended_on else None,
+        "tz": c.tz,
+        "status": c.status,
+        "version": c.version,
+        "today": today.isoformat(),
+        "due_today": bool(due) and due[-1] == today,
+        # Recent past due days with no mark (today is "due today", not late yet): the owner's
+        # to-do list, the partner's "not marked yet".
+        "unmarked": [d.isoformat() for d in due if d not in by_day and d < today][-14:],
+        "rates": rates(due, by_day, today),
+        "history": [
+            {"kind": ch.kind, "wording": ch.wording, "previous": ch.previous,
+             "day": ch.day.isoformat(), "at": iso(ch.at)}
+            for ch in changes
+        ],
+        "created_at": iso(c.created_at),
+    }
+
+
+def item_for(c: Commitment, changes: list[CommitmentChange] | None = None) -> dict:
+    """The commitment's whole item; pass `changes` when the caller already loaded its history."""
+    if changes is None:
+        changes = changes_of([c.id])[c.id]
+    return commitment_item(c, changes, marks_in_window([c])[c.id])
+
+
+MARK_LOG_LIMIT = 200
+
+
+def mark_log(c: Commitment, limit: int = MARK_LOG_LIMIT) -> list[dict]:
+    """The latest marks and corrections of a commitment, newest first (for its history)."""
+    rows = db.session.scalars(
+        select(CommitmentChange)
+        .where(CommitmentChange.commitment_id == c.id, CommitmentChange.kind.in_(MARK_LOG_KINDS))
+        .order_by(CommitmentChange.id.desc()).limit(limit)
+    )
+    return [{"kind": ch.kind, "previous": ch.previous, "day": ch.day.isoformat(), "at": iso(ch.at)}
+            for ch in rows]
