@@ -246,7 +246,9 @@ def answer(user, conversation_id, kind, text="", op_id: str | None = None) -> di
     if kind not in ANSWER_KINDS:
         raise InvalidInput("Answer, or say you are not ready yet, or that you would like to "
                            "talk about it with your counsellor.", "kind")
-    text = _text(text, "text", MAX_TEXT, what="answer", required=kind == "answer")
+    # "Not ready yet" and "with our counsellor" carry no words: the one answer field may hold
+    # a half-typed answer that the person just chose not to send (it never reaches the partner).
+    text = _text(text, "text", MAX_TEXT, what="answer") if kind == "answer" else ""
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
