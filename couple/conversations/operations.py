@@ -73,6 +73,26 @@ def _finish(change, couple_id: int, verb: str, item: dict, *drafts_sent: str) ->
     return change.applied(item)
 
 
+def _first_answer(change, conversation_id=None, *, opened=None) -> dict:
+    """The stored result of a retried op id, if that op was this same step: an op id is unique
+    per person, not per operation, so one used again for another conversation (or for
+    something else altogether) would be answered with that other thing and "ok" while the words
+    just sent were dropped. That is refused in words instead, with nothing changed."""
+    result = change.result
+    same = isinstance(result, dict) and "rounds" in result
+    if same and opened is not None:
+        title, kind = opened
+        first = (result.get("rounds") or [{}])[0]
+        same = (result.get("title") == title and first.get("kind") == kind
+                and result.get("opener_id") == change.user_id)
+    elif same:
+        same = result.get("id") == conversation_id
+    if not same:
+        raise InvalidInput("This was sent with the mark of an earlier step. Reload the page and "
+                           "send it again.", "op_id")
+    return result
+
+
 def conversation_for(user, conversation_id) -> Conversation:
     """The conversation if it belongs to this person's active couple; NotFound otherwise."""
     couple = _couple_of(user)
@@ -227,7 +247,7 @@ def open_conversation(user, *, kind, title, text, op_id: str | None = None) -> d
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, opened=(title, kind))
         if couple.partner_of(user) is None:
             raise NotFound("Link with your partner first.")
         _check_cap(couple.id, user.id)
@@ -252,7 +272,7 @@ def answer(user, conversation_id, kind, text="", op_id: str | None = None) -> di
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         _must_be_open(c)
         rnd = _current(c)
@@ -274,7 +294,7 @@ def hear_back(user, conversation_id, text, op_id: str | None = None) -> dict:
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         _must_be_open(c)
         rnd = _current(c)
@@ -300,7 +320,7 @@ def confirm(user, conversation_id, *, text="", op_id: str | None = None) -> dict
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         _must_be_open(c)
         rnd = _current(c)
@@ -324,7 +344,7 @@ def next_round(user, conversation_id, *, kind, text, op_id: str | None = None) -
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         _must_be_open(c)
         rnd = _current(c)
@@ -368,7 +388,7 @@ def withdraw(user, conversation_id, op_id: str | None = None) -> dict:
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         if c.status == "closed":
             raise InvalidInput("This conversation is closed.", "status")
@@ -432,7 +452,7 @@ def pause(user, conversation_id, *, until, tz, note="", op_id: str | None = None
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         if c.status == "closed":
             raise InvalidInput("This conversation is closed.", "status")
@@ -450,7 +470,7 @@ def resume(user, conversation_id, op_id: str | None = None) -> dict:
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         if c.status == "open":
             return item_for(c, couple)
@@ -470,7 +490,7 @@ def close(user, conversation_id, op_id: str | None = None) -> dict:
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         if c.status == "closed":
             return item_for(c, couple)
