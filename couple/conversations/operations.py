@@ -34,6 +34,7 @@ MAX_WAITING = 3
 MAX_ROUNDS = 50
 MAX_ENTRIES = 40  # per round: "what I heard" and "what was missed" may go back and forth
 MAX_BREAK_DAYS = 30
+MAX_READ = 100  # conversations read in full at once (the counsellor summary)
 ANSWER_KINDS = ("answer", "not_ready", "counsellor")
 
 
@@ -164,6 +165,40 @@ def conversation_item(c: Conversation, couple: Couple, rounds, entries) -> dict:
     }
 
 
+def closed_summary(c: Conversation, rounds_total: int) -> dict:
+    """What both partners' clients hold of a closed conversation: its title and who closed it,
+    not its words. A couple's history grows without end (300 conversations of 10 rounds made
+    every page carry 2.7 MB of state and the conversations page 6 MB, fetched again on every
+    step the partner sent); a closed conversation changes no more, and is read in full on
+    request (the page's ?read=<id>, the counsellor summary, the export)."""
+    return {"id": c.id, "title": c.title, "opener_id": c.opener_id, "status": "closed",
+            "pause": None, "closed_by": c.closed_by, "created_at": _iso(c.created_at),
+            "rounds": [], "rounds_total": rounds_total}
+
+
+def items_for(couple: Couple, ids) -> list[dict]:
+    """The whole items of these conversations of this couple (closed ones too), by id; ids of
+    anything else are left out."""
+    # Only ids a database can hold (a bigger one names nothing; PostgreSQL ids are 32-bit).
+    ids = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)
+           and 0 < i <= 2**31 - 1][:MAX_READ]
+    if not ids:
+        return []
+    convs = list(db.session.scalars(
+        select(Conversation).where(Conversation.couple_id == couple.id, Conversation.id.in_(ids))
+        .order_by(Conversation.id)))
+    rounds = _rounds([c.id for c in convs])
+    entries = _entries([r.id for rs in rounds.values() for r in rs])
+    return [conversation_item(c, couple, rounds[c.id], entries) for c in convs]
+
+
+def _summary_for(c: Conversation) -> dict:
+    db.session.flush()
+    total = db.session.scalar(select(func.count(ConversationRound.id))
+                              .where(ConversationRound.conversation_id == c.id)) or 0
+    return closed_summary(c, total)
+
+
 def item_for(c: Conversation, couple: Couple) -> dict:
     db.session.flush()
     rounds = _rounds([c.id])[c.id]
@@ -178,10 +213,19 @@ def state_collections(user) -> dict:
         return out
     convs = list(db.session.scalars(
         select(Conversation).where(Conversation.couple_id == couple.id).order_by(Conversation.id)))
-    rounds = _rounds([c.id for c in convs])
+    # Closed ones as summaries (closed_summary): only conversations still going carry words.
+    going = [c for c in convs if c.status != "closed"]
+    rounds = _rounds([c.id for c in going])
     entries = _entries([r.id for rs in rounds.values() for r in rs])
+    closed_ids = [c.id for c in convs if c.status == "closed"]
+    totals = dict(db.session.execute(
+        select(ConversationRound.conversation_id, func.count(ConversationRound.id))
+        .where(ConversationRound.conversation_id.in_(closed_ids))
+        .group_by(ConversationRound.conversation_id)).all()) if closed_ids else {}
     for c in convs:
-        out[CONVERSATIONS][str(c.id)] = conversation_item(c, couple, rounds[c.id], entries)
+        out[CONVERSATIONS][str(c.id)] = (
+            closed_summary(c, totals.get(c.id, 0)) if c.status == "closed"
+            else conversation_item(c, couple, rounds[c.id], entries))
     return out
 
 
@@ -369,7 +413,8 @@ def _scrub_event_copies(couple_id: int, conversation_id: int, number: int) -> No
         item = (row.data or {}).get("set", {}).get(CONVERSATIONS, {}).get(key)
         if not item:
             continue
-        rounds = [dict(r, text="") if r.get("number") == number else r for r in item["rounds"]]
+        rounds = [dict(r, text="") if r.get("number") == number else r
+                  for r in item.get("rounds", [])]
         row.data = {"set": {CONVERSATIONS: {key: dict(item, rounds=rounds)}}}
     # The stored answers of both partners' op ids hold whole items too (a retry gets them).
     members = db.session.scalars(select(Couple).where(Couple.id == couple_id)).one()
@@ -378,7 +423,7 @@ def _scrub_event_copies(couple_id: int, conversation_id: int, number: int) -> No
         item = row.result
         if isinstance(item, dict) and item.get("id") == conversation_id and "rounds" in item:
             rounds = [dict(r, text="") if r.get("number") == number else r
-                      for r in item["rounds"]]
+                      for r in item.get("rounds", [])]
             row.result = dict(item, rounds=rounds)
 
 
@@ -493,11 +538,11 @@ def close(user, conversation_id, op_id: str | None = None) -> dict:
             return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         if c.status == "closed":
-            return item_for(c, couple)
+            return _summary_for(c)
         c.status = "closed"
         c.closed_by = user.id
         c.paused_by = c.pause_until = c.pause_tz = c.pause_note = None
-        return _finish(change, couple.id, "closed", item_for(c, couple))
+        return _finish(change, couple.id, "closed", _summary_for(c))
 
 
 # ---------------------------------------------------------------- your data
