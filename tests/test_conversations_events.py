@@ -56,9 +56,12 @@ def test_every_operation_for_both_partners(watched):
     verify(lambda: ops.resume(user(riley), cid), types=["conversations.resumed"])
     verify(lambda: ops.close(user(sam), cid), types=["conversations.closed"])
     item = fresh_state(riley)["data"]["conversations"][str(cid)]
-    assert [r["status"] for r in item["rounds"]] == ["heard", "heard", "set_aside", "set_aside",
-                                                     "withdrawn"]
+    # Closed: the state holds a summary (no words); the whole item is read on request.
+    assert (item["rounds"], item["rounds_total"]) == ([], 5)
     assert item["status"] == "closed" and item["closed_by"] == sam.id
+    [whole] = ops.items_for(user(riley).couple, [cid])
+    assert [r["status"] for r in whole["rounds"]] == ["heard", "heard", "set_aside", "set_aside",
+                                                      "withdrawn"]
 
 
 def test_refused_repeated_and_no_op_operations_send_nothing(watched):

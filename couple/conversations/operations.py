@@ -34,6 +34,7 @@ MAX_WAITING = 3
 MAX_ROUNDS = 50
 MAX_ENTRIES = 40  # per round: "what I heard" and "what was missed" may go back and forth
 MAX_BREAK_DAYS = 30
+MAX_READ = 100  # conversations read in full at once (the counsellor summary)
 ANSWER_KINDS = ("answer", "not_ready", "counsellor")
 
 
@@ -57,8 +58,8 @@ def _text(value, field: str, limit: int, *, what: str, required: bool = True) ->
 
 
 def _couple_of(user) -> Couple:
-    couple = user.couple
-    if couple is None or not couple.active:
+    couple = user.active_couple
+    if couple is None:
         raise NotFound("Link with your partner first.")
     return couple
 
@@ -71,6 +72,26 @@ def _finish(change, couple_id: int, verb: str, item: dict, *drafts_sent: str) ->
     for key in drafts_sent:
         drafts.forget_draft(change.user, key)
     return change.applied(item)
+
+
+def _first_answer(change, conversation_id=None, *, opened=None) -> dict:
+    """The stored result of a retried op id, if that op was this same step: an op id is unique
+    per person, not per operation, so one used again for another conversation (or for
+    something else altogether) would be answered with that other thing and "ok" while the words
+    just sent were dropped. That is refused in words instead, with nothing changed."""
+    result = change.result
+    same = isinstance(result, dict) and "rounds" in result
+    if same and opened is not None:
+        title, kind = opened
+        first = (result.get("rounds") or [{}])[0]
+        same = (result.get("title") == title and first.get("kind") == kind
+                and result.get("opener_id") == change.user_id)
+    elif same:
+        same = result.get("id") == conversation_id
+    if not same:
+        raise InvalidInput("This was sent with the mark of an earlier step. Reload the page and "
+                           "send it again.", "op_id")
+    return result
 
 
 def conversation_for(user, conversation_id) -> Conversation:
@@ -144,6 +165,40 @@ def conversation_item(c: Conversation, couple: Couple, rounds, entries) -> dict:
     }
 
 
+def closed_summary(c: Conversation, rounds_total: int) -> dict:
+    """What both partners' clients hold of a closed conversation: its title and who closed it,
+    not its words. A couple's history grows without end (300 conversations of 10 rounds made
+    every page carry 2.7 MB of state and the conversations page 6 MB, fetched again on every
+    step the partner sent); a closed conversation changes no more, and is read in full on
+    request (the page's ?read=<id>, the counsellor summary, the export)."""
+    return {"id": c.id, "title": c.title, "opener_id": c.opener_id, "status": "closed",
+            "pause": None, "closed_by": c.closed_by, "created_at": _iso(c.created_at),
+            "rounds": [], "rounds_total": rounds_total}
+
+
+def items_for(couple: Couple, ids) -> list[dict]:
+    """The whole items of these conversations of this couple (closed ones too), by id; ids of
+    anything else are left out."""
+    # Only ids a database can hold (a bigger one names nothing; PostgreSQL ids are 32-bit).
+    ids = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)
+           and 0 < i <= 2**31 - 1][:MAX_READ]
+    if not ids:
+        return []
+    convs = list(db.session.scalars(
+        select(Conversation).where(Conversation.couple_id == couple.id, Conversation.id.in_(ids))
+        .order_by(Conversation.id)))
+    rounds = _rounds([c.id for c in convs])
+    entries = _entries([r.id for rs in rounds.values() for r in rs])
+    return [conversation_item(c, couple, rounds[c.id], entries) for c in convs]
+
+
+def _summary_for(c: Conversation) -> dict:
+    db.session.flush()
+    total = db.session.scalar(select(func.count(ConversationRound.id))
+                              .where(ConversationRound.conversation_id == c.id)) or 0
+    return closed_summary(c, total)
+
+
 def item_for(c: Conversation, couple: Couple) -> dict:
     db.session.flush()
     rounds = _rounds([c.id])[c.id]
@@ -153,15 +208,24 @@ def item_for(c: Conversation, couple: Couple) -> dict:
 def state_collections(user) -> dict:
     """Both partners hold every conversation of their current couple; nothing after an unlink."""
     out = {CONVERSATIONS: {}}
-    couple = user.couple
-    if couple is None or not couple.active:
+    couple = user.active_couple
+    if couple is None:
         return out
     convs = list(db.session.scalars(
         select(Conversation).where(Conversation.couple_id == couple.id).order_by(Conversation.id)))
-    rounds = _rounds([c.id for c in convs])
+    # Closed ones as summaries (closed_summary): only conversations still going carry words.
+    going = [c for c in convs if c.status != "closed"]
+    rounds = _rounds([c.id for c in going])
     entries = _entries([r.id for rs in rounds.values() for r in rs])
+    closed_ids = [c.id for c in convs if c.status == "closed"]
+    totals = dict(db.session.execute(
+        select(ConversationRound.conversation_id, func.count(ConversationRound.id))
+        .where(ConversationRound.conversation_id.in_(closed_ids))
+        .group_by(ConversationRound.conversation_id)).all()) if closed_ids else {}
     for c in convs:
-        out[CONVERSATIONS][str(c.id)] = conversation_item(c, couple, rounds[c.id], entries)
+        out[CONVERSATIONS][str(c.id)] = (
+            closed_summary(c, totals.get(c.id, 0)) if c.status == "closed"
+            else conversation_item(c, couple, rounds[c.id], entries))
     return out
 
 
@@ -227,7 +291,7 @@ def open_conversation(user, *, kind, title, text, op_id: str | None = None) -> d
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, opened=(title, kind))
         if couple.partner_of(user) is None:
             raise NotFound("Link with your partner first.")
         _check_cap(couple.id, user.id)
@@ -246,11 +310,13 @@ def answer(user, conversation_id, kind, text="", op_id: str | None = None) -> di
     if kind not in ANSWER_KINDS:
         raise InvalidInput("Answer, or say you are not ready yet, or that you would like to "
                            "talk about it with your counsellor.", "kind")
-    text = _text(text, "text", MAX_TEXT, what="answer", required=kind == "answer")
+    # "Not ready yet" and "with our counsellor" carry no words: the one answer field may hold
+    # a half-typed answer that the person just chose not to send (it never reaches the partner).
+    text = _text(text, "text", MAX_TEXT, what="answer") if kind == "answer" else ""
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         _must_be_open(c)
         rnd = _current(c)
@@ -272,7 +338,7 @@ def hear_back(user, conversation_id, text, op_id: str | None = None) -> dict:
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         _must_be_open(c)
         rnd = _current(c)
@@ -298,7 +364,7 @@ def confirm(user, conversation_id, *, text="", op_id: str | None = None) -> dict
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         _must_be_open(c)
         rnd = _current(c)
@@ -322,7 +388,7 @@ def next_round(user, conversation_id, *, kind, text, op_id: str | None = None) -
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         _must_be_open(c)
         rnd = _current(c)
@@ -347,7 +413,8 @@ def _scrub_event_copies(couple_id: int, conversation_id: int, number: int) -> No
         item = (row.data or {}).get("set", {}).get(CONVERSATIONS, {}).get(key)
         if not item:
             continue
-        rounds = [dict(r, text="") if r.get("number") == number else r for r in item["rounds"]]
+        rounds = [dict(r, text="") if r.get("number") == number else r
+                  for r in item.get("rounds", [])]
         row.data = {"set": {CONVERSATIONS: {key: dict(item, rounds=rounds)}}}
     # The stored answers of both partners' op ids hold whole items too (a retry gets them).
     members = db.session.scalars(select(Couple).where(Couple.id == couple_id)).one()
@@ -356,7 +423,7 @@ def _scrub_event_copies(couple_id: int, conversation_id: int, number: int) -> No
         item = row.result
         if isinstance(item, dict) and item.get("id") == conversation_id and "rounds" in item:
             rounds = [dict(r, text="") if r.get("number") == number else r
-                      for r in item["rounds"]]
+                      for r in item.get("rounds", [])]
             row.result = dict(item, rounds=rounds)
 
 
@@ -366,7 +433,7 @@ def withdraw(user, conversation_id, op_id: str | None = None) -> dict:
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         if c.status == "closed":
             raise InvalidInput("This conversation is closed.", "status")
@@ -430,7 +497,7 @@ def pause(user, conversation_id, *, until, tz, note="", op_id: str | None = None
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         if c.status == "closed":
             raise InvalidInput("This conversation is closed.", "status")
@@ -448,7 +515,7 @@ def resume(user, conversation_id, op_id: str | None = None) -> dict:
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         if c.status == "open":
             return item_for(c, couple)
@@ -468,14 +535,14 @@ def close(user, conversation_id, op_id: str | None = None) -> dict:
     couple = _couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
-            return change.result
+            return _first_answer(change, conversation_id)
         c = conversation_for(user, conversation_id)
         if c.status == "closed":
-            return item_for(c, couple)
+            return _summary_for(c)
         c.status = "closed"
         c.closed_by = user.id
         c.paused_by = c.pause_until = c.pause_tz = c.pause_note = None
-        return _finish(change, couple.id, "closed", item_for(c, couple))
+        return _finish(change, couple.id, "closed", _summary_for(c))
 
 
 # ---------------------------------------------------------------- your data

@@ -29,13 +29,18 @@ def _sig(item: dict) -> str:
 @login_required
 def index():
     """Every conversation of the couple: open ones first, each round with its steps."""
-    if current_user.couple is None or not current_user.couple.active:
+    if current_user.active_couple is None:
         return render_template("conversations/unlinked.html")
     couple = current_couple()
     partner = couple.partner_of(current_user)
     state = state_for(current_user)
+    # A closed conversation is a summary in the state (operations.closed_summary); ?read=<id>
+    # shows one in full, in its place. Only an id is in the address, never its words.
+    read = request.args.get("read", type=int)
+    found = operations.items_for(couple, [read]) if read is not None else []
+    reading = found[0] if found and found[0]["status"] == "closed" else None
     return render_template(
-        "conversations/index.html", state=state, partner=partner,
+        "conversations/index.html", state=state, partner=partner, reading=reading,
         page_script="conversations", entry_labels=ENTRY_LABELS,
         round_labels=ROUND_STATUS_LABELS, break_words=break_words,
         back_at_passed=lambda item: operations.back_at_passed(item, utcnow()),
@@ -66,7 +71,8 @@ def print_summary():
     partner = couple.partner_of(current_user)
     convs = operations.state_collections(current_user)[operations.CONVERSATIONS]
     wanted = {i for i in request.args.getlist("c", type=int)}
-    chosen = [convs[k] for k in sorted(convs, key=int) if int(k) in wanted]
+    # Read in full here: the state holds closed conversations as summaries only.
+    chosen = operations.items_for(couple, sorted(wanted))
     agreed, groups, group_labels = [], (), {}
     try:
         from ..boundaries import operations as boundaries

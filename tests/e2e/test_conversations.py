@@ -140,6 +140,15 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     expect(s.page.locator("#conv-closed article.conv")).to_have_count(1)
     expect(s.page.locator("#conv-open article.conv")).to_have_count(0)
     shot(s, "6-sam-phone-closed")
+    # Closed, it folds to its title (the page stays light after years of talking); its words
+    # are there again on request, and stay open when the partner's page changes meanwhile.
+    folded = s.page.locator("#conv-closed article.conv")
+    expect(folded.locator(".words")).to_have_count(0)
+    folded.get_by_role("link", name=re.compile("Read it again")).click()
+    expect(s.page.locator("#conv-closed .words").first).to_have_text("Where were you on Friday evening?")
+    s.page.evaluate("window.coupleConversations.refresh()")
+    expect(s.page.locator("#conv-closed .words").first).to_have_text("Where were you on Friday evening?")
+    shot(s, "6b-sam-phone-closed-read-again")
 
     # A printable summary for a counsellor: the chosen conversation beside the agreed boundaries.
     r.page.goto(base + "/conversations")

@@ -101,7 +101,7 @@ export function refresh(live) {
   if (pending) { again = true; return pending; }
   pending = (async () => {
     try {
-      const response = await fetch(url("conversations"), { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      const response = await fetch(url("conversations") + window.location.search, { headers: { Accept: "text/html" }, credentials: "same-origin" });
       if (!response.ok || response.redirected) return;
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
       for (const id of ["conv-open", "conv-closed"]) swapList(live, document.getElementById(id), fresh.getElementById(id));
