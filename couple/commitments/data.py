@@ -10,7 +10,12 @@ from sqlalchemy import select
 
 from ..accounts.data import plain_rows
 from .models import (
-    Acknowledgement, Commitment, CommitmentChange, FollowThrough, Reminder, ReminderSend,
+    Acknowledgement,
+    Commitment,
+    CommitmentChange,
+    FollowThrough,
+    Reminder,
+    ReminderSend,
 )
 
 

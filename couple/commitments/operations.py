@@ -108,7 +108,7 @@ def commitment_for(user, commitment_id) -> Commitment:
     if row is None:
         raise NotFound()
     return row
-def _owner_only(user, c: Commitment, doing: str) -> None:
+def owner_only(user, c: Commitment, doing: str) -> None:
     if c.owner_id != user.id:
         raise Forbidden(f"Only the person who made this commitment can {doing} it. "
                         "You can acknowledge what they mark.")
@@ -194,7 +194,7 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
         if change.repeated:
             return change.result
         c = commitment_for(user, commitment_id)
-        _owner_only(user, c, "mark")
+        owner_only(user, c, "mark")
         today = local_today(c.tz)
         if day > today:
             raise InvalidInput("That day has not come yet.", "day")
@@ -308,7 +308,7 @@ def reword_commitment(user, commitment_id, wording, base_version=None,
         if change.repeated:
             return change.result
         c = commitment_for(user, commitment_id)
-        _owner_only(user, c, "reword")
+        owner_only(user, c, "reword")
         if c.wording == wording:
             return item_for(c)
         if base_version is not None and base_version != c.version:
@@ -346,7 +346,7 @@ def set_commitment_status(user, commitment_id, target: str, op_id: str | None = 
             return change.result
         c = commitment_for(user, commitment_id)
         verb = {"paused": "pause", "active": "resume", "ended": "end"}[target]
-        _owner_only(user, c, verb)
+        owner_only(user, c, verb)
         if c.status == target:
             return item_for(c)
         allowed, kind = _TRANSITIONS[target]

@@ -10,7 +10,7 @@ the commitment's words, its schedule, the partner's name, or the app's name (cou
 owns the neutral subject and sender).
 
 When it is due (`due_day`): on a local day D of the owner's zone on which the commitment falls
-due (its schedule, pauses and end: `operations.schedule_of`), at the first instant whose local
+due (its schedule, pauses and end: `items.schedule_of`), at the first instant whose local
 date is D and whose wall-clock time is at or after the chosen time. Across a DST gap (02:30 on a
 spring-forward night) that is the end of the gap; on a fall-back night it is the first of the
 two 01:30s. A day whose clock never reaches the time (a gap that swallows the rest of the day,
@@ -28,7 +28,7 @@ key (on PostgreSQL it waits for the first to commit; on SQLite for the write loc
 """
 import logging
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -40,8 +40,9 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..models_base import utcnow
 from ..pairing.models import Couple
+from .items import changes_of, schedule_of
 from .models import Commitment, FollowThrough, Reminder, ReminderSend
-from .operations import _changes, _owner_only, commitment_for, schedule_of
+from .operations import commitment_for, owner_only
 from .schedule import Schedule, occurrences
 
 log = logging.getLogger(__name__)
@@ -74,12 +75,12 @@ def due_at(day: date, local_time: str, tz: str) -> datetime | None:
     hour, minute = (int(p) for p in local_time.split(":"))
     wanted = datetime.combine(day, time(hour, minute))
     first = datetime.combine(day, time(hour, minute), tzinfo=zone)  # fold=0: the earlier
-    later = first.astimezone(timezone.utc)
+    later = first.astimezone(UTC)
     if _wall(later, zone) == wanted:
         return later  # the time exists (on a fall-back night, its first occurrence)
     # In a gap: the other reading lies before it. The first instant at or after the wanted wall
     # time is the transition, found by bisection (whole seconds).
-    earlier = first.replace(fold=1).astimezone(timezone.utc)
+    earlier = first.replace(fold=1).astimezone(UTC)
     if earlier > later:
         earlier, later = later, earlier
     if _wall(later, zone) < wanted:
@@ -87,13 +88,13 @@ def due_at(day: date, local_time: str, tz: str) -> datetime | None:
     lo, hi = int(earlier.timestamp()), int(later.timestamp())
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _wall(datetime.fromtimestamp(mid, timezone.utc), zone) >= wanted:
+        if _wall(datetime.fromtimestamp(mid, UTC), zone) >= wanted:
             hi = mid
         else:
             lo = mid
-    found = datetime.fromtimestamp(hi, timezone.utc)
-    if _wall(datetime.fromtimestamp(lo, timezone.utc), zone) >= wanted:
-        found = datetime.fromtimestamp(lo, timezone.utc)
+    found = datetime.fromtimestamp(hi, UTC)
+    if _wall(datetime.fromtimestamp(lo, UTC), zone) >= wanted:
+        found = datetime.fromtimestamp(lo, UTC)
     return found if found.astimezone(zone).date() == day else None
 
 
@@ -146,7 +147,7 @@ def set_reminder(user, commitment_id, enabled, local_time=None) -> dict:
     else:
         local_time = parse_time(local_time)
     c = commitment_for(user, commitment_id)
-    _owner_only(user, c, "set a reminder for")
+    owner_only(user, c, "set a reminder for")
     if enabled and c.status == "ended":
         raise InvalidInput("This commitment has ended: there is nothing to remind you of.",
                            "enabled")
@@ -227,7 +228,7 @@ def send_due(now: datetime | None = None) -> int:
     """Send every reminder due at `now` that no run has sent yet; the number sent by this run."""
     now = now or utcnow()
     rows = _candidates()
-    changes = _changes([c.id for _r, c, _e in rows])
+    changes = changes_of([c.id for _r, c, _e in rows])
     due = []
     for reminder, c, email in rows:
         day = due_day(now, c.tz, reminder.local_time, schedule_of(c, changes[c.id]),

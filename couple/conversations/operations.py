@@ -550,7 +550,7 @@ def close(user, conversation_id, op_id: str | None = None) -> dict:
 def export_for(user) -> list[dict]:
     """Every conversation of every couple this person was in: their own words, and the
     partner's words they were shown (a withdrawn question or feeling was emptied for both)."""
-    from ..accounts.data import former_couples
+    from ..pairing.data import former_couples
 
     out = []
     for couple in former_couples(user):
@@ -574,7 +574,7 @@ def erase_for(user) -> None:
     else holds their words: the former partner's stored op results, which are whole conversation
     items of the ended couple; those rows go here (a retry of such an op meets an ended couple
     and is refused anyway). The couples' event logs go in couple/accounts/data.py."""
-    from ..accounts.data import former_couples
+    from ..pairing.data import former_couples
 
     couples = former_couples(user)
     others = {m for c in couples for m in (c.rebuilding_id, c.supporting_id)
