@@ -127,8 +127,8 @@ def assert_nothing_of_the_app(w, base, secrets, where, shots=None):
     if page.url.startswith(base):
         assert not page.evaluate(SIGNED_IN_JS), f"{where}: a signed-in page at {page.url}"
         # A signed-out page: the login page (an app page asked for again), or the sign-up
-        # page the person came through before the app.
-        assert re.search(r"/(login|signup)(\?|$)", page.url), f"{where}: not a signed-out page: {page.url}"
+        # pages the person came through before the app ("check your inbox" names nobody).
+        assert re.search(r"/(login|signup|signup/sent)(\?|$)", page.url), f"{where}: not a signed-out page: {page.url}"
     if shots is not None:
         shots.append(page.screenshot())
     return seen
@@ -423,7 +423,7 @@ def test_a_restored_session_after_a_browser_restart_shows_nothing(e2e_server, pl
                 assert "Quinn" not in html and email not in html, page.url
                 assert 'id="conn-status"' not in html and "data-user-id" not in html, page.url
                 if page.url.startswith(base):
-                    assert re.search(r"/(login|signup)(\?|$)", page.url), page.url
+                    assert re.search(r"/(login|signup|signup/sent)(\?|$)", page.url), page.url
         assert any("/login?next=" in url for url in seen), seen
     finally:
         ctx.close()
