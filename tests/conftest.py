@@ -84,6 +84,9 @@ def app_config(tmp_path, **overrides) -> dict:
         # Messages are handed to the backend right after the commit, in the request's thread
         # (tests/test_mail.py also covers the background path the server uses).
         "MAIL_SYNC": True,
+        # argon2 at its cheapest in-process (couple/accounts/operations.py: hasher); the
+        # servers tests start, and test_password_hashing.py, use the production cost.
+        "PASSWORD_HASHER": "cheapest-for-tests",
     }
     config.update(overrides)
     return config

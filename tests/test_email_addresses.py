@@ -124,7 +124,7 @@ def test_login_tells_a_mistyped_address_plainly(app, what):
 
 def test_an_account_made_before_the_check_still_signs_in(app):
     # "name@localhost" passed the old `"@" in email` check; its owner must not be locked out.
-    legacy = User(email="old@localhost", display_name="Old", password_hash=hasher.hash(PASSWORD))
+    legacy = User(email="old@localhost", display_name="Old", password_hash=hasher().hash(PASSWORD))
     db.session.add(legacy)
     db.session.commit()
     client = app.test_client()

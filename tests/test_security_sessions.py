@@ -2,6 +2,7 @@
 import os
 import stat
 
+import pytest
 from argon2 import PasswordHasher, Type
 
 from couple import config as config_module
@@ -130,18 +131,45 @@ def test_password_change_ends_every_other_session_and_remember_token(app, make_u
     assert db.session.query(LoginSession).filter_by(user_id=user_id).count() == 1
 
 
-def test_hashes_are_argon2id_and_weaker_ones_are_rehashed_at_login(app, make_user):
-    user = make_user()
-    assert user.password_hash.startswith("$argon2id$")
-    assert not PasswordHasher().check_needs_rehash(user.password_hash)
-    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID).hash(PASSWORD)
-    user.password_hash = weak
-    db.session.commit()
-    login(app.test_client(), user)
-    db.session.expire_all()
-    stored = db.session.get(User, user.id).password_hash
-    assert stored != weak and stored.startswith("$argon2id$")
-    assert not PasswordHasher().check_needs_rehash(stored)
+def test_hashes_are_argon2id_and_weaker_ones_are_rehashed_at_login(app_factory):
+    from couple.accounts.operations import sign_up
+
+    # The production cost (the suite's other in-process apps hash at argon2's cheapest).
+    app = app_factory(PASSWORD_HASHER=None)
+    with app.app_context():
+        user = sign_up("rehash@example.com", "R", PASSWORD)
+        assert user.password_hash.startswith("$argon2id$")
+        assert not PasswordHasher().check_needs_rehash(user.password_hash)
+        weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1,
+                              type=Type.ID).hash(PASSWORD)
+        user.password_hash = weak
+        db.session.commit()
+        login(app.test_client(), user)
+        db.session.expire_all()
+        stored = db.session.get(User, user.id).password_hash
+        assert stored != weak and stored.startswith("$argon2id$")
+        assert not PasswordHasher().check_needs_rehash(stored)
+        assert "$m=65536,t=3,p=4$" in stored
+
+
+def test_every_deployment_hashes_at_the_production_cost(tmp_path, monkeypatch):
+    """The cheap argon2 profile the in-process suite uses cannot be switched on by
+    configuration a deployment reads, and an app that is not TESTING refuses it."""
+    from couple import create_app
+    from couple.accounts.operations import PRODUCTION_HASHER, hasher
+
+    monkeypatch.setenv("COUPLE_PASSWORD_HASHER", "cheapest-for-tests")
+    monkeypatch.setenv("PASSWORD_HASHER", "cheapest-for-tests")
+    monkeypatch.setenv("COUPLE_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("COUPLE_DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite3'}")
+    app = create_app()
+    with app.app_context():
+        assert hasher() is PRODUCTION_HASHER
+        params = hasher()
+        assert (params.time_cost, params.memory_cost, params.parallelism) == (3, 65536, 4)
+    app.config["PASSWORD_HASHER"] = "cheapest-for-tests"
+    with app.app_context(), pytest.raises(RuntimeError, match="only for TESTING"):
+        hasher()
 
 
 def _signup(client, password, email):

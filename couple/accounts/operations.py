@@ -5,9 +5,10 @@ from datetime import timedelta
 from functools import lru_cache
 from importlib import resources
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -19,8 +20,23 @@ from ..extensions import db
 from ..models_base import utcnow
 from .models import LoginSession, User, token_digest
 
-# argon2-cffi's defaults are argon2id with parameters that meet OWASP's recommendation.
-hasher = PasswordHasher()
+# argon2-cffi's defaults (RFC 9106's low-memory argon2id: t=3, m=64 MiB, p=4) meet OWASP's
+# recommendation. Every deployment uses them: the setting below is not read from the
+# environment, and the cheap profile is refused outside TESTING.
+PRODUCTION_HASHER = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
+# For the in-process test suite only, whose thousands of sign-ups and logins would otherwise
+# spend minutes in argon2 (~0.1-0.4 s each). Servers the tests start run the production cost.
+_TEST_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
+
+
+def hasher() -> PasswordHasher:
+    """The app's password hasher: production's unless a test app asked for the cheap one."""
+    if current_app.config.get("PASSWORD_HASHER") == "cheapest-for-tests":
+        if not current_app.config.get("TESTING"):
+            raise RuntimeError("PASSWORD_HASHER='cheapest-for-tests' is only for TESTING")
+        return _TEST_HASHER
+    return PRODUCTION_HASHER
+
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024  # generous, never truncated; only a guard against hashing megabytes
 SESSION_DAYS = 1
@@ -52,19 +68,23 @@ def _release_connection() -> None:
 
 
 def _hash(password: str) -> str:
-    return _off_the_loop(hasher.hash, password)
+    return _off_the_loop(hasher().hash, password)
 
 
 def _verify(stored: str, password: str) -> None:
     """Raises VerificationError / InvalidHashError unless `password` matches `stored`."""
-    _off_the_loop(hasher.verify, stored, password)
+    _off_the_loop(hasher().verify, stored, password)
 
 
-@lru_cache(maxsize=1)
 def _dummy_hash() -> str:
+    return _dummy_hash_for(hasher())
+
+
+@lru_cache(maxsize=2)
+def _dummy_hash_for(chosen: PasswordHasher) -> str:
     # Hashed once per process: verifying against it makes "no such email" cost what a
     # wrong password costs, so timing does not tell who has an account.
-    return _hash(secrets.token_urlsafe(16))
+    return _off_the_loop(chosen.hash, secrets.token_urlsafe(16))
 
 
 @lru_cache(maxsize=1)
@@ -158,7 +178,7 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if user is None:  # pragma: no cover  (a random dummy password cannot match)
         return None
-    if hasher.check_needs_rehash(stored):
+    if hasher().check_needs_rehash(stored):
         fresh = _hash(password)
         user.password_hash = fresh
         db.session.commit()
