@@ -60,7 +60,8 @@ class Drain:
             ])
             return [self.REFUSAL]
         if is_socket:
-            # A socket's request lives as long as the socket: it is closed in step 4, not waited for.
+            # A socket's request lives as long as the socket: it is closed in step 4, not
+            # waited for.
             return self.wsgi_app(environ, start_response)
 
         def closing_start_response(status, headers, exc_info=None):

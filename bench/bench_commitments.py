@@ -18,7 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +40,12 @@ def seed_couple(tag: str, history_days: int):
     `history_days` ago, every past day marked (kept mostly, a missed day every so often, every
     tenth mark acknowledged by the partner)."""
     from couple.accounts.operations import sign_up
-    from couple.commitments.models import (Acknowledgement, Commitment, CommitmentChange,
-                                           FollowThrough)
+    from couple.commitments.models import (
+        Acknowledgement,
+        Commitment,
+        CommitmentChange,
+        FollowThrough,
+    )
     from couple.commitments.schedule import local_today
     from couple.pairing.operations import accept_invite, create_invite
 
@@ -52,7 +56,7 @@ def seed_couple(tag: str, history_days: int):
     couple_id = db.session.get(type(riley), riley.id).couple_id
     today = local_today(TZ)
     start = today - timedelta(days=history_days)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for n in range(COMMITMENTS):
         # Seeded directly: the app only lets a new commitment start within the last 90 days.
         c = Commitment(couple_id=couple_id, owner_id=riley.id, wording=f"Commitment number {n + 1}",
@@ -163,20 +167,23 @@ def main():
         "database": url.split(":", 1)[0],
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "results": results,
         "ratio_five_years_over_empty": {
-            k: round(results["five_years"][k]["median_ms"] / results["empty_history"][k]["median_ms"], 2)
+            k: round(results["five_years"][k]["median_ms"]
+                     / results["empty_history"][k]["median_ms"], 2)
             for k in results["five_years"] if isinstance(results["five_years"][k], dict)
         },
         "ratio_five_years_over_window_only": {
-            k: round(results["five_years"][k]["median_ms"] / results["window_only"][k]["median_ms"], 2)
+            k: round(results["five_years"][k]["median_ms"]
+                     / results["window_only"][k]["median_ms"], 2)
             for k in results["five_years"] if isinstance(results["five_years"][k], dict)
         },
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
-    print(f"{marks} marks seeded in {seeded_s:.1f}s ({out['database']}); median of {args.runs} runs, ms:")
+    print(f"{marks} marks seeded in {seeded_s:.1f}s ({out['database']}); "
+          f"median of {args.runs} runs, ms:")
     print(f"{'':32} {'5 years':>9} {'90 days':>9} {'empty':>9} {'5y/90d':>7} {'5y/empty':>8}")
     for k, ratio in out["ratio_five_years_over_empty"].items():
         print(f"{k:32} {results['five_years'][k]['median_ms']:>9} "

@@ -28,8 +28,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pycrdt import Array, Doc, Map, Text, create_sync_message, create_update_message  # noqa: E402
-from pycrdt import write_message  # noqa: E402
+from pycrdt import (  # noqa: E402
+    Array,
+    Doc,
+    Map,
+    Text,
+    create_sync_message,
+    create_update_message,
+    write_message,
+)
 
 GROUPS = ("communication", "behaviour", "privacy", "expectations", "other")
 PASSWORD = "correct horse battery staple"
@@ -241,8 +248,8 @@ def fresh_tab(sim, user) -> dict:
 
 def simulate(app, keystrokes: int, boundaries: int, seed: int, samples: list | None = None):
     """Run the year inside `app` (an app context is pushed); returns the figures."""
-    from couple.accounts.operations import sign_up
     from couple.accounts.models import User
+    from couple.accounts.operations import sign_up
     from couple.boundaries import operations
     from couple.boundaries.content import read_boundaries
     from couple.boundaries.store import load_doc

@@ -59,7 +59,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--baseline-root", default=None,
-                        help="a checkout of the code before this change (git archive), measured too")
+                        help="a checkout of the code before this change (git archive), "
+                             "measured too")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "keystroke_latency.json"))
     args = parser.parse_args()
     load_before = os.getloadavg()

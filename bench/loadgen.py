@@ -35,7 +35,7 @@ import random  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 
 import gevent  # noqa: E402
 import websocket  # noqa: E402
@@ -284,7 +284,7 @@ class Run:
             self.kinds = ["progress"]  # marks and boundaries need seeded rows
         # The seeded commitments are in UTC: "today" is UTC's (a run across midnight would see a
         # few "not due yet"/version errors, counted as errors, never hidden).
-        self.today = datetime.now(timezone.utc).date().isoformat()
+        self.today = datetime.now(UTC).date().isoformat()
         self.finished = False
         self.socket_errors = 0
         self.sent = {}  # op -> (t0, receiving partner, measured, kind)
@@ -432,7 +432,8 @@ class Run:
             by_kind[kind] = {
                 "changes_measured": len(ops),
                 "changes_acked": sum(1 for op in ops if op in self.acked),
-                "changes_lost": sum(1 for op in ops if op in self.acked and op not in self.delivered),
+                "changes_lost": sum(1 for op in ops
+                                    if op in self.acked and op not in self.delivered),
                 "errors": self.errors_by_kind[kind],
                 "latency_ms": summary(self.latency_by_kind[kind]),
                 "ack_ms": summary(self.ack_by_kind[kind]),
@@ -491,7 +492,8 @@ def main():
     run = Run(args, seeds)
     n = run.connect_all()
     print(f"CONNECTED {n}", flush=True)
-    # The parent measures idle memory, then says GO; read in a thread so sockets keep answering pings.
+    # The parent measures idle memory, then says GO; read in a thread so sockets keep answering
+    # pings.
     line = gevent.get_hub().threadpool.apply(sys.stdin.readline)
     if line.strip() != "GO":
         return

@@ -79,7 +79,8 @@ def measure_page(session: requests.Session, base: str, path: str, cache: dict) -
                 cache[asset_url] = {"bytes": len(body), "gzip": gz(body)}
                 if kind == "js":
                     # A bundle that pulled in another chunk would load more than counted here.
-                    assert not re.search(rb"\bimport\s*\(|^import\s", body, re.M), f"{ref} imports more code"
+                    assert not re.search(rb"\bimport\s*\(|^import\s", body, re.M), (
+                        f"{ref} imports more code")
             out[kind].append({"path": urlsplit(asset_url).path, **cache[asset_url]})
     for kind in ("js", "css"):
         out[f"{kind}_total"] = {"bytes": sum(a["bytes"] for a in out[kind]),
@@ -122,7 +123,8 @@ def measure(base: str) -> dict:
 
 
 def table(result: dict) -> str:
-    lines = [f"{'page':<26}{'JS gz':>9}{'CSS gz':>9}{'HTML gz':>9}{'JS raw':>9}{'TTFB med':>10}{'worst':>8}"]
+    lines = [f"{'page':<26}{'JS gz':>9}{'CSS gz':>9}{'HTML gz':>9}{'JS raw':>9}"
+             f"{'TTFB med':>10}{'worst':>8}"]
     for name, p in result["pages"].items():
         lines.append(f"{name:<26}{p['js_total']['gzip']:>9}{p['css_total']['gzip']:>9}{p['html']['gzip']:>9}"
                      f"{p['js_total']['bytes']:>9}{p['ttfb_ms']['median']:>9.1f}{p['ttfb_ms']['worst']:>8.1f}")

@@ -190,7 +190,8 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
             "mem_per_partner_kib": round((idle_rss - base_rss) / max(1, connected), 1),
             "server_cpu_cores": round(cpu, 2),
             # The capacity figure: one gevent process is one core at most.
-            "server_cpu_ms_per_change": round(1000 * cpu / max(1e-9, result["throughput_per_s"]), 2),
+            "server_cpu_ms_per_change": round(
+                1000 * cpu / max(1e-9, result["throughput_per_s"]), 2),
         })
         return result
     finally:
@@ -238,7 +239,8 @@ def table(levels: list[dict]) -> str:
                     f"{lat.get('max', 0):>7} {ack.get('p99', 0):>8} {'':>5} {'':>11} "
                     f"{k['errors']:>6}")
         if level.get("ratio_p99"):
-            rows.append(f"{'':>7} ratio app/floor: p99 {level['ratio_p99']}x, p50 {level['ratio_p50']}x")
+            rows.append(f"{'':>7} ratio app/floor: p99 {level['ratio_p99']}x, "
+                        f"p50 {level['ratio_p50']}x")
     return "\n".join(rows)
 
 
@@ -324,7 +326,8 @@ def main() -> None:
                    "duration_s": args.duration, "warmup_s": args.warmup,
                    "kinds": args.kinds.split(","),
                    "paths": {
-                       "progress": "POST /guide/steps/<n>/state -> commit -> emit 'ev' to couple room",
+                       "progress": "POST /guide/steps/<n>/state -> commit -> "
+                                   "emit 'ev' to couple room",
                        "mark": "POST /commitments/<id>/days/<today>/mark (kept<->missed, version) "
                                "-> commit -> emit 'ev' to couple room",
                        "boundary": "socket 'b:y' y-protocols update -> check against the Yjs doc "

@@ -28,9 +28,9 @@ USER_AGENT = "couple-bench/1"
 
 
 def main(n: int) -> None:
-    from couple import create_app
     from pycrdt import Array, Doc, Map, Text
 
+    from couple import create_app
     from couple.accounts import operations as accounts
     from couple.boundaries.operations import receive_update
     from couple.commitments.operations import create_commitment

@@ -30,9 +30,11 @@ def client_config() -> dict:
             "draft_discard": url_for("accounts.discard_draft"),
             "guide_step": url_for("guides.mine") + "#step-{step}",
             "commitment": url_template("commitments.detail", "commitment_id"),
-            "commitment_day": url_template("commitments.detail", "commitment_id", "day") + "#day-panel",
+            "commitment_day": (url_template("commitments.detail", "commitment_id", "day")
+                               + "#day-panel"),
             "commitment_mark": url_template("commitments.mark", "commitment_id", "day"),
-            "commitment_acknowledge": url_template("commitments.acknowledge", "commitment_id", "day"),
+            "commitment_acknowledge": url_template("commitments.acknowledge", "commitment_id",
+                                                   "day"),
             "commitment_trend": url_template("commitments.trend", "person_id", "weeks"),
             "conversations": url_for("conversations.index"),
         },

@@ -13,10 +13,10 @@ import functools
 import json
 import logging
 
+from engineio import packet as eio_packet
 from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect, join_room
-from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 from sqlalchemy import delete, select
 

@@ -301,7 +301,8 @@ def init_web(app) -> None:
             from .ratelimited import limit_message, page_after_limit
 
             message = limit_message(err)
-            page = None if wants_json() or request.path.startswith("/api/") else page_after_limit(err)
+            page = (None if wants_json() or request.path.startswith("/api/")
+                    else page_after_limit(err))
             if page is not None:
                 return page
         if wants_json() or request.path.startswith("/api/"):

@@ -8,7 +8,7 @@ place, no time of day. Only the account's owner ever sees the list.
 """
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from flask import session
 from sqlalchemy import or_, select, update
@@ -51,7 +51,7 @@ def device_label(user_agent: str | None) -> str:
 
 
 def today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def describe_new_session(user: User, user_agent: str | None) -> None:
@@ -121,7 +121,7 @@ def devices_of(user: User) -> list[Device]:
     now = today()
     rows = db.session.scalars(
         select(LoginSession).where(LoginSession.user_id == user.id,
-                                   LoginSession.expires_at > datetime.now(timezone.utc))
+                                   LoginSession.expires_at > datetime.now(UTC))
         .order_by(LoginSession.id.desc())
     ).all()
     out = [Device(id=row.id, label=row.device or "A browser", this_device=row.id == here,

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length
 
 from ..web import UnstorableText
 
+
 class FlaskForm(_FlaskForm):
     """Flask-WTF's form, but a JSON body that is not an object, or holds lists or objects,
     or is nested too deep to parse, is read as missing fields (a clear 400) instead of crashing
@@ -32,7 +33,8 @@ class FlaskForm(_FlaskForm):
 
 
 class SignupForm(FlaskForm):
-    display_name = StringField("What should we call you?", validators=[DataRequired(), Length(max=60)])
+    display_name = StringField("What should we call you?",
+                               validators=[DataRequired(), Length(max=60)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password (at least 8 characters)", validators=[DataRequired()])
 
@@ -45,7 +47,8 @@ class LoginForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField("New password (at least 8 characters)", validators=[DataRequired()])
+    new_password = PasswordField("New password (at least 8 characters)",
+                                 validators=[DataRequired()])
 
 
 class DeleteForm(FlaskForm):

@@ -156,7 +156,8 @@ def sign_up(email: str, display_name: str, password: str) -> User:
     except IntegrityError:
         # The email was already taken (perhaps a moment ago by a double-submitted form).
         db.session.rollback()
-        raise InvalidInput("An account with this email already exists. Try logging in.", "email")
+        raise InvalidInput("An account with this email already exists. Try logging in.",
+                           "email") from None
     return user
 
 
@@ -241,7 +242,8 @@ def current_login_session_id(user: User) -> int | None:
     if getattr(user, "login_session_id", None) is not None:
         return user.login_session_id
     return db.session.scalar(
-        select(LoginSession.id).where(LoginSession.token_hash == token_digest(user.session_token or ""))
+        select(LoginSession.id)
+        .where(LoginSession.token_hash == token_digest(user.session_token or ""))
     )
 
 
@@ -291,7 +293,7 @@ def change_password(user: User, current: str, new: str) -> None:
     try:
         _verify(stored, current or "")
     except (VerificationError, InvalidHashError):
-        raise InvalidInput("That is not your current password.", "current_password")
+        raise InvalidInput("That is not your current password.", "current_password") from None
     check_password_rules(new, email=email, field="new_password")
     fresh = _hash(new)
     keep = current_login_session_id(user)
@@ -316,7 +318,7 @@ def check_password(user: User, password: str, field: str = "password") -> None:
     try:
         _verify(stored, password or "")
     except (VerificationError, InvalidHashError):
-        raise InvalidInput("That is not your password.", field)
+        raise InvalidInput("That is not your password.", field) from None
 
 
 def export_account(user: User) -> dict:

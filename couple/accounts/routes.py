@@ -5,16 +5,25 @@ import json
 import secrets
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
-                   session, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadData, URLSafeSerializer
 
 from ..errors import InvalidInput
-from ..web import _same_site, payload, wants_json
 from ..extensions import db, limiter
 from ..guides import drafts
+from ..web import _same_site, payload, wants_json
 from . import devices, operations
 from .forms import DeleteForm, LoginForm, PasswordForm, SignupForm
 
@@ -24,7 +33,8 @@ LOGIN_FAILED = "That email and password do not match an account."
 
 def _safe_next(target: str | None) -> str:
     # Only a local path: never an open redirect to another site.
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if (target and target.startswith("/") and not target.startswith("//")
+            and not urlsplit(target).netloc):
         return target
     return url_for("core.home")
 
@@ -116,7 +126,8 @@ def _begin(user, remember: bool) -> None:
 @bp.before_app_request
 def _mark_device_used():
     # The account page's rough "last used" day for this browser: one write a day at most.
-    if request.endpoint in (None, "static", "accounts.quick_exit") or not current_user.is_authenticated:
+    if (request.endpoint in (None, "static", "accounts.quick_exit")
+            or not current_user.is_authenticated):
         return
     devices.mark_used(current_user)
 

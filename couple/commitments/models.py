@@ -5,8 +5,7 @@ never a datetime): "Tuesday" is the owner's Tuesday wherever the partner lives.
 """
 from datetime import date, datetime
 
-from sqlalchemy import (Boolean, Date, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db

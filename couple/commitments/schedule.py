@@ -8,7 +8,7 @@ so the rule can be started at the first day of the shown window: the cost is the
 not the history's.
 """
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -35,7 +35,7 @@ def valid_tz(name) -> bool:
 
 def local_today(tz: str, now: datetime | None = None) -> date:
     """The owner's calendar date at the instant `now` (default: this instant)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return now.astimezone(ZoneInfo(tz)).date()
 
 

@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -42,7 +41,8 @@ target_db = current_app.extensions['migrate'].db
 
 
 def render_item(type_, obj, autogen_context):
-    """Write the app's column types as plain SQLAlchemy ones: a migration must not import the app."""
+    """Write the app's column types as plain SQLAlchemy ones: a migration must not import the
+    app."""
     if type_ == "type" and obj.__class__.__name__ == "UTCDateTime":
         return "sa.DateTime()"
     return False

@@ -165,4 +165,5 @@ def unlink():
     if request.form.get("confirm") != "yes" and payload().get("confirm") not in ("yes", True):
         raise InvalidInput("Tick the box to confirm that you want to unlink.", "confirm")
     operations.unlink(current_user)
-    return done(None, then=url_for("core.home"), message="You are unlinked. Nothing more is shared.")
+    return done(None, then=url_for("core.home"),
+                message="You are unlinked. Nothing more is shared.")
