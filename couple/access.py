@@ -1,12 +1,35 @@
 """Reusable access checks: load something *for this user*, or 404 (never 403, never a hint)."""
 from flask_login import current_user
+from sqlalchemy import select
 
 from .errors import NotFound
+from .extensions import db
+
+
+def couple_of(user):
+    """This person's active couple; NotFound when they have none."""
+    couple = user.active_couple if user is not None else None
+    if couple is None:
+        raise NotFound("Link with your partner first.")
+    return couple
 
 
 def current_couple():
     """The signed-in person's active couple; NotFound when they have none."""
-    couple = current_user.active_couple if current_user.is_authenticated else None
-    if couple is None:
-        raise NotFound("Link with your partner first.")
-    return couple
+    return couple_of(current_user if current_user.is_authenticated else None)
+
+
+def couple_row(user, model, row_id):
+    """The `model` row with this id if it belongs to this person's active couple (its
+    `couple_id`), freshly read; NotFound otherwise, whatever the id is (a bool, a string, a
+    float or an id of another couple's row all look the same)."""
+    couple = couple_of(user)
+    if not isinstance(row_id, int) or isinstance(row_id, bool):
+        raise NotFound()
+    row = db.session.scalar(
+        select(model)
+        .where(model.id == row_id, model.couple_id == couple.id)
+        .execution_options(populate_existing=True))
+    if row is None:
+        raise NotFound()
+    return row

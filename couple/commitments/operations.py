@@ -18,13 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import events
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..access import couple_of, couple_row
+from ..errors import Conflict, Forbidden, InvalidInput
 from ..extensions import db
 from ..guides import drafts
 from ..guides.content import GUIDES
 from ..guides.operations import guide_of
 from ..models_base import utcnow
-from ..pairing.models import Couple
 from .items import (
     COMMITMENTS,
     MARKS,
@@ -88,26 +88,11 @@ def parse_day(value, field: str = "day", *, required: bool = True) -> date | Non
     raise InvalidInput("Give a date as YYYY-MM-DD.", field)
 
 
-def _couple_of(user) -> Couple:
-    couple = user.active_couple
-    if couple is None:
-        raise NotFound("Link with your partner first.")
-    return couple
-
-
 def commitment_for(user, commitment_id) -> Commitment:
     """The commitment if it belongs to this person's active couple; NotFound otherwise."""
-    couple = _couple_of(user)
-    if not isinstance(commitment_id, int) or isinstance(commitment_id, bool):
-        raise NotFound()
-    row = db.session.scalar(
-        select(Commitment)
-        .where(Commitment.id == commitment_id, Commitment.couple_id == couple.id)
-        .execution_options(populate_existing=True)
-    )
-    if row is None:
-        raise NotFound()
-    return row
+    return couple_row(user, Commitment, commitment_id)
+
+
 def owner_only(user, c: Commitment, doing: str) -> None:
     if c.owner_id != user.id:
         raise Forbidden(f"Only the person who made this commitment can {doing} it. "
@@ -154,7 +139,7 @@ def create_commitment(user, *, wording, schedule, start=None, end=None, weekdays
     else:
         step = None
 
-    couple = _couple_of(user)
+    couple = couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         # What the quick exit kept of the wording is in the commitment now: forgotten in
         # the same transaction.
@@ -189,7 +174,7 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
     if status not in MARK_STATUSES:
         raise InvalidInput("Mark it kept or missed.", "status")
     note = _text(note, "note", MAX_NOTE, what="note")
-    couple = _couple_of(user)
+    couple = couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
             return change.result
@@ -267,7 +252,7 @@ def acknowledge_mark(user, commitment_id, day, note="", op_id: str | None = None
     """The partner says "I noticed" about a mark, with an optional kind note; never changes it."""
     day = parse_day(day, "day")
     note = _text(note, "note", MAX_ACK_NOTE, what="note")
-    couple = _couple_of(user)
+    couple = couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
             return change.result
@@ -303,7 +288,7 @@ def reword_commitment(user, commitment_id, wording, base_version=None,
                       op_id: str | None = None) -> dict:
     """The owner rewords a commitment; what was promised before stays in its history."""
     wording = _text(wording, "wording", MAX_WORDING, required=True, what="commitment")
-    couple = _couple_of(user)
+    couple = couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
             return change.result
@@ -340,7 +325,7 @@ def set_commitment_status(user, commitment_id, target: str, op_id: str | None = 
     no-op, so two tabs doing the same thing agree."""
     if target not in _TRANSITIONS:
         raise InvalidInput("Pause, resume or end.", "status")
-    couple = _couple_of(user)
+    couple = couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
             return change.result

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from .. import events
+from ..access import couple_of, couple_row
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..guides import drafts
@@ -57,13 +58,6 @@ def _text(value, field: str, limit: int, *, what: str, required: bool = True) ->
     return value
 
 
-def _couple_of(user) -> Couple:
-    couple = user.active_couple
-    if couple is None:
-        raise NotFound("Link with your partner first.")
-    return couple
-
-
 def _finish(change, couple_id: int, verb: str, item: dict, *drafts_sent: str) -> dict:
     """Record the event (the whole item), forget what a quick exit kept of the fields just
     sent, remember the op id and commit (events.change); the event is sent after commit."""
@@ -72,6 +66,18 @@ def _finish(change, couple_id: int, verb: str, item: dict, *drafts_sent: str) ->
     for key in drafts_sent:
         drafts.forget_draft(change.user, key)
     return change.applied(item)
+
+
+def _conversation_step(user, conversation_id, op_id, step) -> dict:
+    """What every step on one conversation shares: the couple's stream lock and the op id
+    (events.change), a retried op answered with its first result, the conversation read for this
+    couple (NotFound otherwise). `step(change, couple, c)` checks and changes it and returns
+    `_finish(...)`."""
+    couple = couple_of(user)
+    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
+        if change.repeated:
+            return _first_answer(change, conversation_id)
+        return step(change, couple, conversation_for(user, conversation_id))
 
 
 def _first_answer(change, conversation_id=None, *, opened=None) -> dict:
@@ -96,16 +102,7 @@ def _first_answer(change, conversation_id=None, *, opened=None) -> dict:
 
 def conversation_for(user, conversation_id) -> Conversation:
     """The conversation if it belongs to this person's active couple; NotFound otherwise."""
-    couple = _couple_of(user)
-    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
-        raise NotFound()
-    row = db.session.scalar(
-        select(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.couple_id == couple.id)
-        .execution_options(populate_existing=True))
-    if row is None:
-        raise NotFound()
-    return row
+    return couple_row(user, Conversation, conversation_id)
 
 
 def _other(couple: Couple, user_id: int) -> int | None:
@@ -288,7 +285,7 @@ def open_conversation(user, *, kind, title, text, op_id: str | None = None) -> d
     kind = _kind(kind)
     title = _text(title, "title", MAX_TITLE, what="title")
     text = _text(text, "text", MAX_TEXT, what="question" if kind == "question" else "feeling")
-    couple = _couple_of(user)
+    couple = couple_of(user)
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
             return _first_answer(change, opened=(title, kind))
@@ -313,11 +310,8 @@ def answer(user, conversation_id, kind, text="", op_id: str | None = None) -> di
     # "Not ready yet" and "with our counsellor" carry no words: the one answer field may hold
     # a half-typed answer that the person just chose not to send (it never reaches the partner).
     text = _text(text, "text", MAX_TEXT, what="answer") if kind == "answer" else ""
-    couple = _couple_of(user)
-    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
-        if change.repeated:
-            return _first_answer(change, conversation_id)
-        c = conversation_for(user, conversation_id)
+
+    def step(change, couple, c):
         _must_be_open(c)
         rnd = _current(c)
         speaker, _listener = roles_of(rnd, couple)
@@ -331,15 +325,14 @@ def answer(user, conversation_id, kind, text="", op_id: str | None = None) -> di
         return _finish(change, couple.id, "answered", item_for(c, couple),
                        f"conversation:{c.id}:answer")
 
+    return _conversation_step(user, conversation_id, op_id, step)
+
 
 def hear_back(user, conversation_id, text, op_id: str | None = None) -> dict:
     """The listener writes, in their own words, what they heard."""
     text = _text(text, "text", MAX_TEXT, what="what you heard")
-    couple = _couple_of(user)
-    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
-        if change.repeated:
-            return _first_answer(change, conversation_id)
-        c = conversation_for(user, conversation_id)
+
+    def step(change, couple, c):
         _must_be_open(c)
         rnd = _current(c)
         _speaker, listener = roles_of(rnd, couple)
@@ -356,16 +349,15 @@ def hear_back(user, conversation_id, text, op_id: str | None = None) -> dict:
         return _finish(change, couple.id, "heard_back", item_for(c, couple),
                        f"conversation:{c.id}:heard")
 
+    return _conversation_step(user, conversation_id, op_id, step)
+
 
 def confirm(user, conversation_id, *, text="", op_id: str | None = None) -> dict:
     """The speaker answers "what I heard": "yes, that's it" (no text: the round ends heard), or
     adds what was missed (text: the listener hears it back again)."""
     added = _text(text, "text", MAX_TEXT, what="what was missed", required=False)
-    couple = _couple_of(user)
-    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
-        if change.repeated:
-            return _first_answer(change, conversation_id)
-        c = conversation_for(user, conversation_id)
+
+    def step(change, couple, c):
         _must_be_open(c)
         rnd = _current(c)
         speaker, _listener = roles_of(rnd, couple)
@@ -380,16 +372,15 @@ def confirm(user, conversation_id, *, text="", op_id: str | None = None) -> dict
         return _finish(change, couple.id, "added" if added else "confirmed",
                        item_for(c, couple), f"conversation:{c.id}:added")
 
+    return _conversation_step(user, conversation_id, op_id, step)
+
 
 def next_round(user, conversation_id, *, kind, text, op_id: str | None = None) -> dict:
     """Either partner asks the next question or shares the next feeling, once a round ended."""
     kind = _kind(kind)
     text = _text(text, "text", MAX_TEXT, what="question" if kind == "question" else "feeling")
-    couple = _couple_of(user)
-    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
-        if change.repeated:
-            return _first_answer(change, conversation_id)
-        c = conversation_for(user, conversation_id)
+
+    def step(change, couple, c):
         _must_be_open(c)
         rnd = _current(c)
         if rnd.status not in ENDED_ROUND:
@@ -400,6 +391,8 @@ def next_round(user, conversation_id, *, kind, text, op_id: str | None = None) -
         _new_round(c, rnd.number + 1, kind, user, text)
         return _finish(change, couple.id, "round", item_for(c, couple),
                        f"conversation:{c.id}:round")
+
+    return _conversation_step(user, conversation_id, op_id, step)
 
 
 def _scrub_event_copies(couple_id: int, conversation_id: int, number: int) -> None:
@@ -430,11 +423,7 @@ def _scrub_event_copies(couple_id: int, conversation_id: int, number: int) -> No
 def withdraw(user, conversation_id, op_id: str | None = None) -> dict:
     """Take back one's own question or feeling while nobody has answered it; the round shows
     that it was withdrawn, without the words."""
-    couple = _couple_of(user)
-    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
-        if change.repeated:
-            return _first_answer(change, conversation_id)
-        c = conversation_for(user, conversation_id)
+    def step(change, couple, c):
         if c.status == "closed":
             raise InvalidInput("This conversation is closed.", "status")
         rnd = _current(c)
@@ -450,6 +439,8 @@ def withdraw(user, conversation_id, op_id: str | None = None) -> dict:
         rnd.withdrawn_at = utcnow()
         _scrub_event_copies(couple.id, c.id, rnd.number)
         return _finish(change, couple.id, "withdrawn", item_for(c, couple))
+
+    return _conversation_step(user, conversation_id, op_id, step)
 
 
 def parse_back_at(value, tz) -> tuple[str, str]:
@@ -494,11 +485,8 @@ def pause(user, conversation_id, *, until, tz, note="", op_id: str | None = None
     """Take a break: either partner, at any point, for both, until a time they choose."""
     note = _text(note, "note", MAX_NOTE, what="note", required=False)
     until, tz = parse_back_at(until, tz)
-    couple = _couple_of(user)
-    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
-        if change.repeated:
-            return _first_answer(change, conversation_id)
-        c = conversation_for(user, conversation_id)
+
+    def step(change, couple, c):
         if c.status == "closed":
             raise InvalidInput("This conversation is closed.", "status")
         if c.status == "paused" and c.paused_by != user.id:
@@ -508,15 +496,13 @@ def pause(user, conversation_id, *, until, tz, note="", op_id: str | None = None
         return _finish(change, couple.id, "paused", item_for(c, couple),
                        f"conversation:{c.id}:note")
 
+    return _conversation_step(user, conversation_id, op_id, step)
+
 
 def resume(user, conversation_id, op_id: str | None = None) -> dict:
     """Come back to a conversation after a break: the one who asked for the break at any time,
     the other once the time they chose has come."""
-    couple = _couple_of(user)
-    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
-        if change.repeated:
-            return _first_answer(change, conversation_id)
-        c = conversation_for(user, conversation_id)
+    def step(change, couple, c):
         if c.status == "open":
             return item_for(c, couple)
         if c.status == "closed":
@@ -529,20 +515,20 @@ def resume(user, conversation_id, op_id: str | None = None) -> dict:
         c.paused_by = c.pause_until = c.pause_tz = c.pause_note = None
         return _finish(change, couple.id, "resumed", item_for(c, couple))
 
+    return _conversation_step(user, conversation_id, op_id, step)
+
 
 def close(user, conversation_id, op_id: str | None = None) -> dict:
     """Close a conversation: either partner, at any point. What was said stays, for both."""
-    couple = _couple_of(user)
-    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
-        if change.repeated:
-            return _first_answer(change, conversation_id)
-        c = conversation_for(user, conversation_id)
+    def step(change, couple, c):
         if c.status == "closed":
             return _summary_for(c)
         c.status = "closed"
         c.closed_by = user.id
         c.paused_by = c.pause_until = c.pause_tz = c.pause_note = None
         return _finish(change, couple.id, "closed", _summary_for(c))
+
+    return _conversation_step(user, conversation_id, op_id, step)
 
 
 # ---------------------------------------------------------------- your data
