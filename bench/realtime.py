@@ -173,6 +173,15 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
         connected = int(line.split()[1])
         time.sleep(2)  # let the connects' garbage settle before reading idle memory
         idle_rss = rss_kib(server.pid)
+        spy = None
+        if target == "app" and args.profile:
+            # py-spy (not a dependency: give its path) samples the server while under load.
+            out = RESULTS / f"profile-{n}.txt"
+            spy = subprocess.Popen([args.profile, "record", "--pid", str(server.pid),
+                                    "--nonblocking", "--rate", "250", "--format", "raw",
+                                    "--duration", str(int(args.warmup + args.duration)),
+                                    "-o", str(out)], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
         cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
         loadgen.stdin.write("GO\n")
         loadgen.stdin.flush()
@@ -182,6 +191,8 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
                 break
         if result is None:
             raise RuntimeError(f"no result from the load generator (see {log})")
+        if spy is not None:
+            spy.wait(60)
         cpu = (cpu_seconds(server.pid) - cpu0) / max(1e-9, time.monotonic() - t0)
         result.update({
             "connected": connected,
@@ -286,6 +297,9 @@ def main() -> None:
     p.add_argument("--kinds", default="progress,mark,boundary",
                    help="kinds of change the couples rotate through (progress, mark, boundary)")
     p.add_argument("--no-floor", action="store_true")
+    p.add_argument("--profile", metavar="PY_SPY",
+                   help="path of a py-spy binary: sample the app under load into "
+                        "bench/results/profile-<couples>.txt (folded stacks)")
     p.add_argument("--smoke", action="store_true", help="3 couples, a few seconds (CI smoke)")
     p.add_argument("--out", default=str(RESULTS / "realtime.json"))
     p.add_argument("--plot", default=str(RESULTS / "realtime.png"))
