@@ -87,6 +87,7 @@ def marks_in_window(commitments: list[Commitment]):
         .outerjoin(Acknowledgement, Acknowledgement.follow_through_id == FollowThrough.id)
         .where(FollowThrough.commitment_id.in_(list(firsts)),
                FollowThrough.day >= min(firsts.values()))
+        .execution_options(populate_existing=True)
     ).all()
     out: dict[int, list] = {c.id: [] for c in commitments}
     for mark, ack in rows:

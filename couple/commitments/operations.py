@@ -30,10 +30,12 @@ from .items import (
     MARKS,
     WINDOW_DAYS,
     changes_of,
+    commitment_item,
     item_for,
     mark_item,
     mark_key,
     mark_log,
+    marks_in_window,
     schedule_of,
 )
 from .models import (
@@ -185,15 +187,13 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
             raise InvalidInput("That day has not come yet.", "day")
         if day < today - timedelta(days=WINDOW_DAYS - 1):
             raise InvalidInput(f"Marks older than {WINDOW_DAYS} days stay as they are.", "day")
-        mark = db.session.scalar(
-            select(FollowThrough)
-            .where(FollowThrough.commitment_id == c.id, FollowThrough.day == day)
-            .execution_options(populate_existing=True)
-        )
+        # The window's marks (with their acknowledgements), read once: the day's mark is among
+        # them (checked above), and the commitment's item is built from them afterwards.
+        window = marks_in_window([c])[c.id]
+        mark, ack = next(((m, a) for m, a in window if m.day == day), (None, None))
         changes = changes_of([c.id])[c.id]
         if mark is None and day not in occurrences(schedule_of(c, changes), day, day):
             raise InvalidInput("This commitment was not due that day.", "day")
-        ack = _ack_of(mark)
         if mark is not None and mark.status == status and mark.note == note:
             return mark_item(c, mark, ack)  # what this tab wants is already there
         seen = mark.version if mark is not None else 0
@@ -221,6 +221,7 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
                     FollowThrough.commitment_id == c.id, FollowThrough.day == day))
                 raise Conflict("This day was marked in another tab meanwhile.", "status",
                                current=mark_item(c, current, _ack_of(current))) from None
+            window.append((mark, None))
         else:
             if mark.status != status:
                 # "corrected" means kept became missed or the other way; a note edit is not that.
@@ -231,8 +232,9 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
         db.session.add(log)
         db.session.flush()
         item = mark_item(c, mark, ack)
-        # A mark never changes the commitment's history: reuse the one loaded above.
-        data = {"set": {COMMITMENTS: {str(c.id): item_for(c, changes)},
+        # A mark never changes the commitment's history, and `window` holds this mark as it is
+        # now (the same row object): the item needs no second read of either.
+        data = {"set": {COMMITMENTS: {str(c.id): commitment_item(c, changes, window)},
                         MARKS: {mark_key(c.id, day): item}}}
         change.record(events.couple_stream(couple.id), "commitments.marked",
                       data)
