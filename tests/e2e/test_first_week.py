@@ -151,6 +151,11 @@ def test_rates_say_what_they_mean_and_the_detail_page_tells_the_whole_story(
     expect(panel.get_by_role("button", name="Save note")).to_be_hidden()
     panel.get_by_role("button", name="Missed").click()
     expect(panel.locator(".mark-status")).to_have_text("Missed")
+    # The calendar day's name, redrawn live, still holds the number it shows ("Mon 30 Nov:
+    # missed", as the server writes it), not an ISO date a voice user cannot say.
+    for w in (r, s):
+        expect(w.page.locator(f'.months [data-day="{day3}"] > *')).to_have_attribute(
+            "aria-label", re.compile(rf"^\w{{3}} {start.day} \w{{3}}: missed$"))
     # The rate moved, the way the page says a missed day does, on both screens.
     for w in (r, s):
         expect(w.page.locator('[data-rate="7"] .rate-text')).to_have_text(

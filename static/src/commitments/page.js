@@ -409,7 +409,8 @@ export function setupDetail(live) {
       cell.dataset.state = mark.status;
       if (mark.ack) cell.setAttribute("data-acked", ""); else cell.removeAttribute("data-acked");
       const target = cell.firstElementChild;
-      if (target) target.setAttribute("aria-label", `${mark.day}: ${labels("commitment_days")[mark.status]}${mark.ack ? ", noticed" : ""}`);
+      // The same words as the server renders (short_date): the visible day number is in them.
+      if (target) target.setAttribute("aria-label", `${dayText(mark.day)}: ${labels("commitment_days")[mark.status]}${mark.ack ? ", noticed" : ""}`);
     }
     const panel = q(document, "#day-panel");
     if (panel && panel.dataset.day === mark.day) {
