@@ -30,8 +30,7 @@ HASH_LENGTH = 64
 
 def _find(replica, couple, boundary_id: str):
     """Under the replica lock: take the doc row lock, catch up, find the boundary (or 404)."""
-    store.lock_doc(couple.id)
-    doc = replica.catch_up()
+    doc = replica.catch_up(last_seq=store.lock_doc(couple.id)[0])
     for boundary in read_boundaries(doc):
         if boundary["id"] == boundary_id:
             return doc, boundary

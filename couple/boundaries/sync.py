@@ -118,7 +118,7 @@ def _append(replica, couple_id, user_id, update, sid, room, *, may_compact_first
     applied = False
     try:
         seq, stored, since = store.lock_doc(couple_id, bump=True)
-        doc = replica.catch_up()
+        doc = replica.catch_up(last_seq=seq - 1)
         applied = True  # if the guard itself fails, assume the worst
         problems, new, claims, applied = apply_checked(doc, update, user_id,
                                                        replica.index, replica.owner_of)

@@ -1,0 +1,121 @@
+"""What one change costs in database statements, per kind: the realtime path's budget.
+
+bench/realtime.py --profile shows the app's CPU per change going to the statements a change
+runs (each a round trip plus SQLAlchemy's and psycopg's work around it, ~0.3-0.5 ms of CPU).
+These are the counts today, each statement named, for the three kinds the benchmark makes:
+one more read or write on a change path fails here first, with the statements printed.
+BEGIN and COMMIT are not statements SQLAlchemy reports, so they are not counted.
+"""
+import contextlib
+import re
+from datetime import UTC, datetime
+
+import pytest
+from pycrdt import Map, Text
+from sqlalchemy import event
+
+from couple.commitments.operations import create_commitment
+from couple.extensions import db
+from tests.boundaries_helpers import Editor
+
+JSON = {"Accept": "application/json"}
+
+
+@contextlib.contextmanager
+def statements():
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, params, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def _kinds(seen):
+    """Each statement as its verb and table: 'select users', 'insert events', ..."""
+    out = []
+    for s in seen:
+        verb = s.split()[0].lower()
+        table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", s)
+        out.append(f"{verb} {table.group(1)}" if table and verb != "savepoint" else verb)
+    return out
+
+
+@pytest.fixture
+def couple_client(make_couple, login_as):
+    riley, sam = make_couple()
+    client = login_as(riley)
+    token = client.csrf_token()
+    return riley, sam, client, {**JSON, "X-CSRFToken": token}
+
+
+def test_guide_progress_is_five_statements(couple_client):
+    _riley, _sam, client, headers = couple_client
+    with statements() as seen:
+        r = client.post("/guide/steps/3/state", json={"state": "practising",
+                                                      "op_id": "progress-op-1"}, headers=headers)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert _kinds(seen) == [
+        "select users",            # the login session, its user and couple: one query
+        "insert guide_progress",   # an upsert
+        "update couples",          # the couple's next seq
+        "insert events",
+        "insert applied_ops",      # the op id, with its result
+    ], seen
+
+
+def test_a_first_mark_and_a_correction(couple_client):
+    riley, _sam, client, headers = couple_client
+    cid = create_commitment(riley, wording="Call when I am late", schedule="daily",
+                            tz="UTC")["id"]
+    today = datetime.now(UTC).date().isoformat()
+    url = f"/commitments/{cid}/days/{today}/mark"
+    with statements() as first:
+        r = client.post(url, json={"status": "kept", "op_id": "mark-op-1"}, headers=headers)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    common = [
+        "select users",
+        "update couples",              # the couple's stream lock
+        "select applied_ops",          # a retry answers its first result
+        "select commitments",
+        "select follow_throughs",      # the 90-day window, with its acknowledgements
+        "select commitment_changes",   # the schedule's history (pauses, edits)
+    ]
+    tail = ["update couples", "insert events", "insert applied_ops"]
+    assert _kinds(first) == common + [
+        "savepoint", "insert follow_throughs", "release",  # the unique (commitment, day)
+        "insert commitment_changes",
+    ] + tail, first
+
+    with statements() as again:
+        r = client.post(url, json={"status": "missed", "op_id": "mark-op-2", "version": 1},
+                        headers=headers)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert _kinds(again) == common + [
+        "insert commitment_changes", "update follow_throughs",
+    ] + tail, again
+
+
+def test_a_boundary_keystroke(couple_client, socket_for, login_as):
+    riley, sam, client, _headers = couple_client
+    a = Editor(socket_for(client), riley.id)
+    a.sync()
+    bid, ack = a.add("We tell each other when plans change.", "communication")
+    assert ack == {"ok": True}
+    boundary = next(m for m in a.array if isinstance(m, Map) and m.get("id") == bid)
+    text = boundary["text"]
+    assert isinstance(text, Text)
+    with statements() as seen:
+        ack = a.edit(lambda: text.insert(len(str(text)), "!"))
+    assert ack == {"ok": True}
+    assert _kinds(seen) == [
+        "select users",               # each socket event checks the login session anew
+        "update boundary_docs",       # the document's row lock and next seq (the replica
+                                      # has seen the last one: it reads nothing more)
+        "insert boundary_updates",    # what the update adds, appended to the log
+        "update boundary_docs",       # the log's size, for the limit and compaction
+    ], seen
