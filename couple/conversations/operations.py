@@ -10,7 +10,6 @@ Concurrency: every step names the round state it acts on; the couple's row lock 
 partners' steps, and a step that no longer fits (the other answered meanwhile, the conversation
 was paused) is a 400 in words, with nothing changed.
 """
-import unicodedata
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from ..extensions import db
 from ..guides import drafts
 from ..models_base import utcnow
 from ..pairing.models import Couple
+from ..text import checked_text
 from .models import ENDED_ROUND, KINDS, Conversation, ConversationEntry, ConversationRound
 
 CONVERSATIONS = "conversations"
@@ -46,16 +46,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _text(value, field: str, limit: int, *, what: str, required: bool = True) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"The {what} must be text.", field)
-    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
-    if required and not value:
-        raise InvalidInput(f"Write the {what}.", field)
-    if len(value) > limit:
-        raise InvalidInput(f"Keep the {what} under {limit:,} characters.", field)
-    return value
+    return checked_text(value, field, limit, what=what, required=required)
 
 
 def _finish(change, couple_id: int, verb: str, item: dict, *drafts_sent: str) -> dict:
@@ -533,7 +524,13 @@ def close(user, conversation_id, op_id: str | None = None) -> dict:
 
 # ---------------------------------------------------------------- your data
 
-def export_for(user) -> list[dict]:
+def export_for(user) -> dict:
+    """Every conversation of every couple this person was in: their own words and the
+    partner's words they were shown."""
+    return {"conversations": conversations_of(user)}
+
+
+def conversations_of(user) -> list[dict]:
     """Every conversation of every couple this person was in: their own words, and the
     partner's words they were shown (a withdrawn question or feeling was emptied for both)."""
     from ..pairing.data import former_couples
