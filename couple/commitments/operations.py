@@ -11,7 +11,6 @@ a stale one gets a 409 with the current copy, so nobody's words are silently ove
 Pause, resume and end name the state they want and are applied in the server's order (last
 writer wins, per property). A unique (commitment, day) key backs the marks.
 """
-import unicodedata
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -25,6 +24,7 @@ from ..guides import drafts
 from ..guides.content import GUIDES
 from ..guides.operations import guide_of
 from ..models_base import utcnow
+from ..text import checked_text as _text
 from .items import (
     COMMITMENTS,
     MARKS,
@@ -61,19 +61,6 @@ MAX_LENGTH_DAYS = 3660
 
 
 # ---------------------------------------------------------------- helpers
-def _text(value, field: str, limit: int, *, required: bool = False, what: str = "text") -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"The {what} must be text.", field)
-    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
-    if required and not value:
-        raise InvalidInput(f"Write the {what}.", field)
-    if len(value) > limit:
-        raise InvalidInput(f"Keep the {what} under {limit:,} characters.", field)
-    return value
-
-
 def parse_day(value, field: str = "day", *, required: bool = True) -> date | None:
     """A local date from "YYYY-MM-DD" (or a date); InvalidInput otherwise."""
     if isinstance(value, date):
