@@ -30,6 +30,7 @@ def main(n: int) -> None:
     from pycrdt import Array, Doc, Map, Text
 
     from couple import create_app
+    from couple.accounts import devices
     from couple.accounts import operations as accounts
     from couple.boundaries.operations import receive_update
     from couple.commitments.operations import create_commitment
@@ -64,7 +65,11 @@ def main(n: int) -> None:
                     from flask_login.utils import _create_identifier
 
                     ident = _create_identifier()
-                session = {"_user_id": token, "_fresh": True, "_id": ident, "csrf_token": raw_csrf}
+                # As a browser's cookie is after its first request of the day: the device's
+                # "last used" day is marked (accounts/devices.py), so the load's requests do
+                # not each write it again (one write a day per browser is what people cost).
+                session = {"_user_id": token, "_fresh": True, "_id": ident, "csrf_token": raw_csrf,
+                           devices.USED_KEY: devices.today().isoformat()}
                 cookie_name = app.config["SESSION_COOKIE_NAME"]
                 pair[key] = {
                     "user_id": user.id,
