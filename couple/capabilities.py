@@ -7,7 +7,7 @@ CAPABILITIES instead of keeping its own list:
 
     blueprint() -> Blueprint            registered by create_app (couple/__init__.py)
     load_models() -> None               imports its tables (couple/models.py: create_all,
-                                        Alembic, tests/test_migrations.py)
+                                        Alembic, tests/core/test_migrations.py)
     load_sockets() -> None              imports its Socket.IO handlers before socketio.init_app
                                         (a no-op when it has none)
     state_collections(user) -> dict     its collections of the client state (couple/state.py);

@@ -82,7 +82,7 @@ def app_config(tmp_path, **overrides) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": "couple.test",
         # Messages are handed to the backend right after the commit, in the request's thread
-        # (tests/test_mail.py also covers the background path the server uses).
+        # (tests/core/test_mail.py also covers the background path the server uses).
         "MAIL_SYNC": True,
         # argon2 at its cheapest in-process (couple/accounts/operations.py: hasher); the
         # servers tests start, and test_password_hashing.py, use the production cost.
@@ -194,8 +194,8 @@ def socket_for(app):
 
 @pytest.fixture
 def smtp_server():
-    """A real SMTP server on 127.0.0.1 (tests/mail_helpers.py); pass .url as SMTP_URL."""
-    from tests.mail_helpers import SmtpSink
+    """A real SMTP server on 127.0.0.1 (tests/support/mail_helpers.py); pass .url as SMTP_URL."""
+    from tests.support.mail_helpers import SmtpSink
 
     sink = SmtpSink().start()
     yield sink

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import chromium_path, need
-from tests.servers import ROOT, start_server
+from tests.support.servers import ROOT, start_server
 
 from .ui import WAIT_MS
 
@@ -31,7 +31,8 @@ DESKTOP = {"width": 1280, "height": 900}
 @pytest.fixture(scope="session")
 def e2e_server(tmp_path_factory):
     """`python app.py` (gevent, SQLite), as a person runs it. Rate limits are off: the suite
-    signs up dozens of people from one address in a minute (tests/test_*rate* cover them)."""
+    signs up dozens of people from one address in a minute
+    (tests/core/test_ratelimit_keeps_input.py covers them)."""
     server = start_server(tmp_path_factory.mktemp("e2e"), name="e2e",
                           env={"COUPLE_RATELIMIT": "0"})
     yield server

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import need
-from tests.servers import PASSWORD, ROOT
+from tests.support.servers import PASSWORD, ROOT
 
 from .conftest import DESKTOP, PHONE
 from .test_boundaries import SYNCED

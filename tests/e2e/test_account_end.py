@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.servers import PASSWORD
+from tests.support.servers import PASSWORD
 
 from .ui import sign_up
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.servers import start_server
+from tests.support.servers import start_server
 
 from .test_first_week import PHONE, VIEWPORTS, no_axe_violations
 from .ui import WAIT_MS, linked_couple, unique_email, wait_connected

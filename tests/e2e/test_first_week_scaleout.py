@@ -3,7 +3,7 @@ live when the partners are on two `python app.py` processes over PostgreSQL and 
 import pytest
 from playwright.sync_api import expect
 
-from tests.servers import start_server
+from tests.support.servers import start_server
 
 from .conftest import DESKTOP
 from .test_boundaries import IDLE
@@ -19,7 +19,7 @@ def test_home_stays_live_across_two_processes_on_postgresql_and_redis(
         tmp_path, postgres_url, redis_url, unique_channel, open_partner):
     """Riley on process 1, Sam on process 2 (one database, one Redis): Home's "what now" and the
     side-by-side progress follow the partner's changes that reach it through the queue."""
-    from tests.scaleout_helpers import migrate, shared_env
+    from tests.support.scaleout_helpers import migrate, shared_env
 
     from .ui import accept
 

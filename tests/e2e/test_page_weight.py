@@ -4,7 +4,7 @@ import importlib.util
 
 import pytest
 
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
 from .conftest import SUMMARY
 from .ui import linked_couple, wait_connected

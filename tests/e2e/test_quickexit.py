@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import chromium_path, need
-from tests.servers import PASSWORD
+from tests.support.servers import PASSWORD
 
 from .conftest import CHROMIUM_ARGS, DESKTOP, Watched
 from .ui import WAIT_MS, axe_violations, sign_up, unique_email, wait_connected, wait_signed_out

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import need
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
 from .conftest import DESKTOP
 from .test_a11y import check, report

@@ -4,7 +4,7 @@ import os
 import re
 import time
 
-from tests.servers import PASSWORD
+from tests.support.servers import PASSWORD
 
 _n = itertools.count(1)
 # Every wait in the browser tests polls a condition; this is only how long before it gives up.
@@ -152,7 +152,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 def axe_violations(page) -> list[dict]:
     """axe-core (from npm) on the page as it is now: WCAG 2.1 A and AA rules."""
     global AXE_SOURCE
-    from tests.servers import ROOT
+    from tests.support.servers import ROOT
 
     if AXE_SOURCE is None:
         AXE_SOURCE = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text()
