@@ -10,28 +10,16 @@ diff. Runs on `python app.py` (5,000 operations) and on two processes over Postg
 (10,000 operations).
 """
 import json
-import shutil
-import subprocess
 
 import pytest
 
 from tests.boundaries.boundaries_helpers import content_of
 from tests.conftest import need
-from tests.support.servers import ROOT, cookie_header, link_couple, login, signup, start_server
+from tests.support.node import node_ready, run_node
+from tests.support.servers import cookie_header, link_couple, login, signup, start_server
 
 pytestmark = [pytest.mark.server, pytest.mark.node]
 OPS = 5000
-
-
-def node_ready() -> bool:
-    return bool(shutil.which("node")) and (ROOT / "node_modules" / "yjs").exists()
-
-
-def run_node(script: str, config: dict, timeout: float = 300) -> dict:
-    proc = subprocess.run(["node", str(ROOT / "tests" / "js" / script), json.dumps(config)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-2000:]
-    return json.loads(proc.stdout)
 
 
 def stored_content(app_factory, server) -> list:

@@ -15,7 +15,7 @@ from couple.boundaries import protocol as p
 from tests.boundaries.boundaries_helpers import content_of
 from tests.conftest import need
 from tests.support.servers import cookie_header, link_couple, login, signup, start_server
-from tests.boundaries.test_boundaries_converge import node_ready, run_node
+from tests.support.node import node_ready, run_node
 
 pytestmark = [pytest.mark.server, pytest.mark.node]
 

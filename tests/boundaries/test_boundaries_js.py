@@ -7,7 +7,7 @@ import pytest
 from couple.boundaries.content import content_hash
 from tests.conftest import need
 from tests.support.servers import ROOT
-from tests.boundaries.test_boundaries_converge import node_ready
+from tests.support.node import node_ready
 
 pytestmark = pytest.mark.node
 

@@ -15,7 +15,7 @@ from couple.commitments.reading import TREND_WEEKS, history_entries
 from couple.commitments.schedule import short_date, when_text
 from tests.conftest import need
 from tests.support.servers import ROOT
-from tests.boundaries.test_boundaries_converge import node_ready
+from tests.support.node import node_ready
 
 pytestmark = pytest.mark.node
 ZONES = ["UTC", "Europe/London", "America/New_York", "Pacific/Chatham", "Asia/Kolkata",

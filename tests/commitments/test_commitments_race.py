@@ -2,7 +2,6 @@
 threads behind a barrier, real transactions. No lost update, one mark per (commitment, day),
 and the events, applied in sequence order, still equal a fresh fetch."""
 import copy
-import threading
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from couple.realtime import apply_event
 from couple.state import state_for
 from tests.commitments.commitments_helpers import day
 from tests.conftest import login
+from tests.support.race import race
 
 pytestmark = pytest.mark.postgres
 
@@ -48,24 +48,6 @@ def _tabs(app, users):
     return tabs
 
 
-def _race(requests):
-    """Send each (client, url, body) from its own thread at the same instant."""
-    barrier = threading.Barrier(len(requests))
-    answers = [None] * len(requests)
-
-    def go(i, client, url, body):
-        barrier.wait()
-        r = client.post(url, json=body)
-        answers[i] = (r.status_code, r.get_json())
-
-    threads = [threading.Thread(target=go, args=(i, *req)) for i, req in enumerate(requests)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return answers
-
-
 def _users(app, ids):
     with app.app_context():
         return [db.session.get(User, i) for i in ids]
@@ -77,7 +59,7 @@ def test_two_tabs_mark_the_same_day_at_once(pg, statuses):
     riley, _sam = _users(app, ids)
     tabs = _tabs(app, [riley, riley])
     url = f"/commitments/{item['id']}/days/{day(item, 1)}/mark"
-    answers = _race([(tab, url, {"status": s, "version": 0}) for tab, s in zip(tabs, statuses)])
+    answers = race([(tab, url, {"status": s, "version": 0}) for tab, s in zip(tabs, statuses)])
     codes = sorted(code for code, _ in answers)
     with app.app_context():
         marks = db.session.scalars(select(FollowThrough)).all()
@@ -98,7 +80,7 @@ def test_two_tabs_reword_at_once(pg):
     riley, _sam = _users(app, ids)
     tabs = _tabs(app, [riley, riley])
     url = f"/commitments/{item['id']}/reword"
-    answers = _race([(tabs[0], url, {"wording": "Call at lunch, every day", "version": 1}),
+    answers = race([(tabs[0], url, {"wording": "Call at lunch, every day", "version": 1}),
                      (tabs[1], url, {"wording": "Call or text at lunch", "version": 1})])
     assert sorted(code for code, _ in answers) == [200, 409]
     with app.app_context():
@@ -120,7 +102,7 @@ def test_owner_corrects_while_partner_acknowledges(pg):
     base = f"/commitments/{item['id']}/days/{day(item, 1)}"
     for round_ in range(3):
         status = "missed" if round_ % 2 == 0 else "kept"
-        answers = _race([(owner_tab, f"{base}/mark", {"status": status, "note": f"round {round_}"}),
+        answers = race([(owner_tab, f"{base}/mark", {"status": status, "note": f"round {round_}"}),
                          (partner_tab, f"{base}/acknowledge", {"note": f"seen {round_}"})])
         assert [code for code, _ in answers] == [200, 200], answers
     with app.app_context():

@@ -8,7 +8,7 @@ from couple.accounts.models import User
 from couple.conversations import operations as ops
 from couple.extensions import db
 from tests.conftest import login
-from tests.commitments.test_commitments_race import _race
+from tests.support.race import race
 
 pytestmark = pytest.mark.postgres
 
@@ -51,7 +51,7 @@ def test_two_tabs_opening_at_once_never_pass_the_cap(pg, attempt):
                                   text="Why?")
         db.session.remove()
     tabs = [_tab(app, sam), _tab(app, sam)]
-    answers = _race([(tab, "/conversations", {"kind": "question", "title": f"Race {i}",
+    answers = race([(tab, "/conversations", {"kind": "question", "title": f"Race {i}",
                                               "text": "And then?"})
                      for i, tab in enumerate(tabs)])
     codes = sorted(code for code, _body in answers)
@@ -68,7 +68,7 @@ def test_a_withdrawal_racing_the_answer(pg, attempt):
         cid = ops.open_conversation(db.session.get(User, sam), kind="question", title="Friday",
                                     text="Where were you?")["id"]
         db.session.remove()
-    answers = _race([(_tab(app, sam), f"/conversations/{cid}/withdraw", {}),
+    answers = race([(_tab(app, sam), f"/conversations/{cid}/withdraw", {}),
                      (_tab(app, riley), f"/conversations/{cid}/answer",
                       {"kind": "answer", "text": "At home."})])
     codes = [code for code, _b in answers]

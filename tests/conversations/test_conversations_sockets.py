@@ -8,7 +8,6 @@ import pytest
 
 from tests.support.scaleout_helpers import LiveClient, new_op, wait_until
 from tests.support.servers import link_couple, post_json, signup, start_server
-from tests.realtime.test_scaleout_processes import couple_across, two_processes  # noqa: F401
 
 
 def _round(a, b, a_url, b_url, live_a, live_b):
@@ -80,7 +79,7 @@ def test_a_round_on_the_default_server(tmp_path):
 @pytest.mark.server
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_a_round_across_two_processes(couple_across):  # noqa: F811
+def test_a_round_across_two_processes(couple_across):
     c = couple_across
     cid, op = _round(c["a"], c["b"], c["p1"].url, c["p2"].url, c["live_a"], c["live_b"])
     wait_until(lambda: c["live_a"].has_op(op), 60, "A's tab applied the break")

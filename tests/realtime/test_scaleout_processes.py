@@ -5,47 +5,11 @@ client's next sync; rate-limit counters are shared.
 """
 import pytest
 
-from tests.conftest import need  # noqa: F401  (CI fails, a laptop skips, via the fixtures)
-from tests.support.scaleout_helpers import (LiveClient, YjsSocket, migrate, new_op, set_step,
+from tests.support.scaleout_helpers import (LiveClient, YjsSocket, new_op, set_step,
                                              shared_env, wait_until)
-from tests.support.servers import link_couple, login, post_json, signup, start_server
+from tests.support.servers import login, post_json, signup, start_server
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.redis]
-
-
-@pytest.fixture
-def two_processes(tmp_path, postgres_url, redis_url, unique_channel):
-    """Two `python app.py` processes on two ports over one database and one Redis channel."""
-    migrate(postgres_url)
-    env = shared_env(postgres_url, redis_url, unique_channel)
-    servers = []
-    try:
-        servers.append(start_server(tmp_path, env=env, name="p1"))
-        servers.append(start_server(tmp_path, env=env, name="p2"))
-        yield servers
-    finally:
-        for s in servers:
-            s.stop()
-
-
-@pytest.fixture
-def couple_across(two_processes):
-    """A linked couple: A (rebuilding) signed in on process 1, B (supporting) on process 2."""
-    p1, p2 = two_processes
-    a = signup(p1.url, "Riley", "riley@example.com")
-    b = signup(p2.url, "Sam", "sam@example.com")
-    couple_id = link_couple(p1.url, a, b)
-    clients = []
-    live_a = LiveClient(p1.url, a)
-    clients.append(live_a)
-    live_b = LiveClient(p2.url, b)
-    clients.append(live_b)
-    try:
-        yield {"p1": p1, "p2": p2, "a": a, "b": b, "couple_id": couple_id,
-               "live_a": live_a, "live_b": live_b}
-    finally:
-        for c in clients:
-            c.close()
 
 
 def test_guide_progress_crosses_processes_live(couple_across):

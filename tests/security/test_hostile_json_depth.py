@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from tests.support.security_helpers import diff
-from tests.security.test_security_authz import CASES, _url, matrix  # noqa: F401  (the shared world)
+from tests.security.matrix import CASES, case_url
 
 POST_RULES = sorted({c.rule for c in CASES if c.method == "POST"})
 # Rules whose handler reads no body (a form of one button, or WTForms reading form fields only).
@@ -24,7 +24,7 @@ def test_a_too_deep_json_body_is_a_clear_400_and_changes_nothing(matrix, rule, c
     case = next(c for c in CASES if c.rule == rule and c.method == "POST")
     for body in (DEEP, DEEP_IN_A_FIELD):
         matrix.restore()
-        url = _url(matrix.app, case, matrix.world)
+        url = case_url(matrix.app, case, matrix.world)
         before = matrix.snapshot()
         response = matrix.world.client("owner").post(
             url, data=body, content_type="application/json", headers={"Accept": "application/json"})
@@ -54,7 +54,7 @@ def test_a_number_past_any_row_id_in_the_url_is_a_404(matrix, case, caplog):
     caplog.set_level(logging.ERROR)
     matrix.restore()
     world = matrix.world
-    url = _url(matrix.app, case, world)
+    url = case_url(matrix.app, case, world)
     before = matrix.snapshot()
     for huge in HUGE_IDS:
         # Replace the id (the first number after the rule's fixed prefix) with a huge one.

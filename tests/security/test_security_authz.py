@@ -6,29 +6,15 @@ tests/support/authz.py).
 One world is built per module and restored from a copy of its SQLite file before every request,
 so each (rule, role) starts from the same rows without paying for password hashing again.
 """
-import sqlite3
 from urllib.parse import urlsplit
 
 import pytest
-from flask import url_for
-from sqlalchemy import inspect, text
 
-from couple import create_app
 from couple.events import couple_stream, user_stream
-from couple.extensions import db, socketio
-from tests.support import authz
+from couple.extensions import socketio
+from tests.security.matrix import CASES, EVENT_CASES, case_url
 from tests.support.authz import ERROR, LOGIN, OK, PUBLIC, REFUSED, ROLES, SELF
-from tests.conftest import CsrfClient, app_config
-from tests.support.security_helpers import (
-    build_world,
-    client_with_cookies,
-    cookies_of,
-    diff,
-    selected,
-    snapshot,
-)
-
-CASES, EVENT_CASES = authz.all_cases()
+from tests.support.security_helpers import diff, selected
 
 # Floors (test_matrix_size): the matrix is at least this big, its size on 2026-12-01. A
 # capability's cases left out of authz.all_cases(), a role dropped or a parametrization that
@@ -38,61 +24,6 @@ FLOOR_HTTP_CASES = 52  # declared HTTP cases (a rule may have several: one per s
 FLOOR_EVENTS = 9       # registered Socket.IO events, connect and disconnect included
 FIVE_ROLES = {"anonymous", "loner", "stranger", "partner", "owner"}
 RAN = {"http": set(), "socket": set()}  # ids of the matrix tests that ran to their end here
-
-
-class Matrix:
-    def __init__(self, app, world, db_path, template):
-        self.app, self.world, self.db_path, self.template = app, world, db_path, template
-        self.jars = {role: cookies_of(c) for role, c in world.clients.items()}
-
-    def restore(self):
-        """Put every row back as the world was built; give each role its original cookies."""
-        with self.app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        src, dst = sqlite3.connect(self.template), sqlite3.connect(self.db_path)
-        with dst:
-            src.backup(dst)
-        src.close()
-        dst.close()
-        for role, jar in self.jars.items():
-            self.world.clients[role] = client_with_cookies(self.app, jar)
-
-    def snapshot(self, **kwargs):
-        with self.app.app_context():
-            return snapshot(**kwargs)
-
-    def protected(self, role):
-        with self.app.app_context():
-            return protected_rows(self.world, role)
-
-
-@pytest.fixture(scope="module")
-def matrix(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("authz")
-    app = create_app(app_config(tmp, RATELIMIT_ENABLED=False))
-    app.test_client_class = CsrfClient
-    ctx = app.app_context()
-    ctx.push()
-    db.create_all()
-    world = build_world(app, authz.seeders())
-    db.session.remove()
-    db.engine.dispose()
-    db_path = str(tmp / "test.sqlite3")
-    template = str(tmp / "template.sqlite3")
-    src, dst = sqlite3.connect(db_path), sqlite3.connect(template)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    db.session.remove()
-    # No app context stays pushed while requests run: each request and socket event gets its
-    # own, as in production (a shared one would share flask.g, and so Flask-Login's user).
-    ctx.pop()
-    yield Matrix(app, world, db_path, template)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 # ---- the coverage gate -------------------------------------------------------------------------
@@ -141,60 +72,6 @@ def forbidden_texts(world, role) -> list[str]:
     return [world.canary, world.partner_canary, world.shared_text]
 
 
-def _all_rows():
-    db.session.remove()
-    out = {}
-    insp = inspect(db.engine)
-    with db.engine.connect() as conn:
-        for table in insp.get_table_names():
-            out[table] = [dict(r) for r in conn.execute(text(f'SELECT * FROM "{table}"')).mappings()]
-    return out, insp
-
-
-def protected_rows(world, role) -> dict:
-    """The rows `role` must not change: the owner's (for non-members also the couple's and the
-    partner's), and every row that reaches those through foreign keys."""
-    owner, partner = world.users["owner"].id, world.users["partner"].id
-    if role == "partner":
-        users, couples, skip = {owner}, set(), {"couples"}
-    else:
-        users, couples, skip = {owner, partner}, {world.couple_id}, set()
-    rows, insp = _all_rows()
-    pks = {t: (insp.get_pk_constraint(t)["constrained_columns"] or []) for t in rows}
-    fks = {t: insp.get_foreign_keys(t) for t in rows}
-    owned = {t: set() for t in rows}
-    owned["users"] = set(users)
-    owned.setdefault("couples", set()).update(couples)
-
-    def pk(table, row):
-        cols = pks[table]
-        return tuple(row[c] for c in cols) if len(cols) != 1 else row[cols[0]]
-
-    changed = True
-    while changed:
-        changed = False
-        for table, table_rows in rows.items():
-            if table in skip:
-                continue
-            for fk in fks[table]:
-                ref = fk["referred_table"]
-                if not owned.get(ref) or len(fk["constrained_columns"]) != 1:
-                    continue
-                col = fk["constrained_columns"][0]
-                for row in table_rows:
-                    if row[col] in owned[ref] and pk(table, row) not in owned[table]:
-                        owned[table].add(pk(table, row))
-                        changed = True
-    streams = {user_stream(u) for u in users} | {couple_stream(c) for c in couples}
-    out = {}
-    for table, table_rows in rows.items():
-        keep = [r for r in table_rows if pk(table, r) in owned[table]]
-        if table == "events":
-            keep = [r for r in table_rows if r["stream"] in streams or r["actor_id"] in users]
-        out[table] = sorted(repr(sorted(r.items())) for r in keep)
-    return out
-
-
 def _counted_failure(before: dict, after: dict) -> tuple[dict, dict]:
     """The snapshots without users.failed_logins, once it is checked that it rose by one."""
     import re
@@ -206,13 +83,6 @@ def _counted_failure(before: dict, after: dict) -> tuple[dict, dict]:
     scrub = lambda snap: {t: sorted(pattern.sub("('failed_logins', _)", r) for r in rows)  # noqa: E731
                           for t, rows in snap.items()}
     return scrub(before), scrub(after)
-
-
-def _url(app, case, world):
-    matches = [r for r in app.url_map.iter_rules() if r.rule == case.rule and case.method in r.methods]
-    assert matches, f"no rule {case.key}"
-    with app.test_request_context():
-        return url_for(matches[0].endpoint, **case.params(world))
 
 
 # ---- HTTP --------------------------------------------------------------------------------------
@@ -227,7 +97,7 @@ def test_route_as_role(matrix, case, role, request):
     world, app = matrix.world, matrix.app
     expect = case.expect[role]
     client = world.client(role)
-    path = _url(app, case, world)
+    path = case_url(app, case, world)
     body = case.body(world)
     kwargs = {}
     if body is not None:

@@ -5,7 +5,7 @@ any note or boundary text logged)."""
 import logging
 
 from couple.guides import operations as guides
-from tests.security.test_security_authz import CASES, _url, matrix  # noqa: F401  (the shared world)
+from tests.security.matrix import CASES, case_url
 
 
 def test_the_private_canary_never_reaches_the_partner(matrix, caplog):
@@ -42,7 +42,7 @@ def test_the_private_canary_never_reaches_the_partner(matrix, caplog):
         for case in CASES:
             if case.method != "GET":
                 continue
-            response = partner.get(_url(app, case, world))
+            response = partner.get(case_url(app, case, world))
             received.append(response.get_data(as_text=True))
             response.close()
         received.append(partner.get("/account/export").get_data(as_text=True))

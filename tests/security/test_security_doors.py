@@ -9,7 +9,7 @@ import pytest
 from tests.support.authz import ROLES
 from tests.conftest import PASSWORD, login
 from tests.support.security_helpers import diff
-from tests.security.test_security_authz import CASES, _url, matrix  # noqa: F401  (the shared world)
+from tests.security.matrix import CASES, case_url
 
 POST_RULES = sorted({c.rule for c in CASES if c.method == "POST"})
 GET_CASES = [c for c in CASES if c.method == "GET" and c.note != "no such step"]
@@ -28,12 +28,12 @@ def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(matrix, 
     body = case.body(matrix.world) or {}
     before = matrix.snapshot()
     for kwargs in ({"data": body}, {"json": body, "headers": {"Accept": "application/json"}}):
-        response = client.post(_url(matrix.app, case, matrix.world), csrf=False, **kwargs)
+        response = client.post(case_url(matrix.app, case, matrix.world), csrf=False, **kwargs)
         assert response.status_code == 400, (rule, response.status_code)
         assert "expired" in response.get_data(as_text=True)
     # A token from another session does not do either.
     other = matrix.world.client("stranger").csrf_token()
-    response = client.post(_url(matrix.app, case, matrix.world), csrf=False,
+    response = client.post(case_url(matrix.app, case, matrix.world), csrf=False,
                            headers={"X-CSRFToken": other}, data=body)
     assert response.status_code == 400
     assert diff(before, matrix.snapshot()) == {}
@@ -50,7 +50,7 @@ def test_no_get_changes_anything(matrix, case, monkeypatch):
     matrix.restore()
     for role in ROLES:
         before = matrix.snapshot()
-        response = matrix.world.client(role).get(_url(matrix.app, case, matrix.world))
+        response = matrix.world.client(role).get(case_url(matrix.app, case, matrix.world))
         response.close()
         assert response.status_code < 500
         assert diff(before, matrix.snapshot()) == {}, f"GET {case.rule} as {role} changed rows"

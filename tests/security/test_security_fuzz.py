@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from couple.extensions import socketio
 from tests.support.security_helpers import diff
-from tests.security.test_security_authz import CASES, EVENT_CASES, _url, matrix  # noqa: F401
+from tests.security.matrix import CASES, EVENT_CASES, case_url
 
 EXAMPLES = int(os.environ.get("COUPLE_FUZZ_EXAMPLES", "25"))
 POST_RULES = sorted({c.rule for c in CASES if c.method == "POST"})
@@ -149,7 +149,7 @@ def test_fuzz_post_bodies(matrix, rule):
         matrix.restore()
         world = matrix.world
         client = world.client("owner")
-        url = _fuzzed_url(_url(matrix.app, case, world), rule, path)
+        url = _fuzzed_url(case_url(matrix.app, case, world), rule, path)
         before = matrix.snapshot()
         response = _post(client, url, kind, body, form, raw)
         COUNT["http"] += 1
@@ -233,7 +233,7 @@ def test_fuzz_post_bodies_on_postgres(app_factory, postgres_url):
     world = pg.world
     cases = {rule: next(c for c in CASES if c.rule == rule and c.method == "POST")
              for rule in PG_RULES}
-    urls = {rule: _url(app, case, world) for rule, case in cases.items()}
+    urls = {rule: case_url(app, case, world) for rule, case in cases.items()}
     started = time.monotonic()
 
     @settings(max_examples=PG_EXAMPLES, deadline=None, database=None,

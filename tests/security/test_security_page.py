@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from couple.extensions import db
-from tests.security.test_security_authz import CASES, _url, matrix  # noqa: F401  (the shared world)
+from tests.security.matrix import CASES, case_url
 
 ROOT = Path(__file__).resolve().parents[2]
 GET_CASES = [c for c in CASES if c.method == "GET"]
@@ -51,7 +51,7 @@ def _pages(matrix, roles=("anonymous", "loner", "partner", "owner")):
     """(role, case, response) for every GET rule, as each role."""
     for case in GET_CASES:
         for role in roles:
-            response = matrix.world.client(role).get(_url(matrix.app, case, matrix.world))
+            response = matrix.world.client(role).get(case_url(matrix.app, case, matrix.world))
             response.close()
             yield role, case, response
 
