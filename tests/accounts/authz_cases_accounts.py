@@ -1,7 +1,7 @@
 """Authorization cases for accounts (format: tests/support/authz.py). Every account route acts on
 the signed-in person only: there is no id to name anybody else's account."""
-from tests.support.authz import LOGIN, OK, PUBLIC, SELF, Case
 from tests.conftest import PASSWORD
+from tests.support.authz import LOGIN, OK, PUBLIC, SELF, Case
 
 SIGNED_IN = {"anonymous": LOGIN, "loner": SELF, "stranger": SELF, "partner": SELF, "owner": OK}
 DOOR = {"anonymous": SELF, "loner": SELF, "stranger": SELF, "partner": SELF, "owner": OK}

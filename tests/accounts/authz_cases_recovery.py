@@ -8,8 +8,8 @@ owner, never to the one who asked.
 """
 from datetime import timedelta
 
-from tests.support.authz import LOGIN, OK, PUBLIC, SELF, Case
 from tests.conftest import PASSWORD
+from tests.support.authz import LOGIN, OK, PUBLIC, SELF, Case
 
 SIGNED_IN = {"anonymous": LOGIN, "loner": SELF, "stranger": SELF, "partner": SELF, "owner": OK}
 EVERYONE_OK = {r: OK for r in ("anonymous", "loner", "stranger", "partner", "owner")}

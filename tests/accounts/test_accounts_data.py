@@ -8,8 +8,14 @@ from couple.extensions import db
 from couple.guides import operations as guides
 from couple.guides.models import Reflection
 from tests.conftest import PASSWORD, events_named
-from tests.support.security_helpers import (client_with_cookies, cookies_of, diff, new_canary,
-                                    search_database, snapshot)
+from tests.support.security_helpers import (
+    client_with_cookies,
+    cookies_of,
+    diff,
+    new_canary,
+    search_database,
+    snapshot,
+)
 
 
 def _write(user, step, text, share=False):

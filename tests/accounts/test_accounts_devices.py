@@ -256,7 +256,8 @@ def _wait_for(predicate, timeout, what):
 def _revocation_scenario(base_riley, base_sam, base_phone, email):
     """Riley has a laptop (ends the phone) and a phone (a raw socket that ignores DISCONNECT);
     Sam shares progress before and after. Returns nothing; asserts as it goes."""
-    from tests.support.servers import cookie_header, login as server_login
+    from tests.support.servers import cookie_header
+    from tests.support.servers import login as server_login
 
     opened = []
     try:

@@ -14,8 +14,8 @@ from couple.boundaries import guard
 from couple.boundaries import protocol as p
 from tests.boundaries.boundaries_helpers import content_of
 from tests.conftest import need
-from tests.support.servers import cookie_header, link_couple, login, signup, start_server
 from tests.support.node import node_ready, run_node
+from tests.support.servers import cookie_header, link_couple, login, signup, start_server
 
 pytestmark = [pytest.mark.server, pytest.mark.node]
 

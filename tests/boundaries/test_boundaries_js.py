@@ -6,8 +6,8 @@ import pytest
 
 from couple.boundaries.content import content_hash
 from tests.conftest import need
-from tests.support.servers import ROOT
 from tests.support.node import node_ready
+from tests.support.servers import ROOT
 
 pytestmark = pytest.mark.node
 

@@ -1,8 +1,8 @@
 """The boundaries pages: the editor, the printable agreed list, a boundary's history; who may
 see them (anonymous, unlinked, another couple: never)."""
+from couple.accounts.models import User
 from couple.boundaries import operations as ops
 from couple.boundaries.content import content_hash
-from couple.accounts.models import User
 from couple.extensions import db
 from tests.boundaries.boundaries_helpers import Editor
 

@@ -5,8 +5,14 @@ from sqlalchemy import select
 
 from couple.accounts.models import User
 from couple.commitments import operations as ops
-from couple.commitments.models import (Acknowledgement, Commitment, CommitmentChange, FollowThrough,
-                                      Reminder, ReminderSend)
+from couple.commitments.models import (
+    Acknowledgement,
+    Commitment,
+    CommitmentChange,
+    FollowThrough,
+    Reminder,
+    ReminderSend,
+)
 from couple.commitments.schedule import local_today
 from couple.extensions import db
 from tests.support import contract

@@ -2,7 +2,7 @@
 card, a history with wording changes *and* marks, corrections, notes and acknowledgements, and a
 note that has a save of its own. Through the test client, as both partners."""
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from couple.commitments import operations as ops
 from couple.commitments.reading import month_add
@@ -86,7 +86,7 @@ def test_history_lists_wording_marks_corrections_notes_and_acknowledgements(make
                                                                           monkeypatch):
     riley, sam = make_couple()
     # One minute between actions, so the order is the order they happened in.
-    clock = iter(datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc) + timedelta(minutes=i)
+    clock = iter(datetime(2026, 1, 5, 9, 0, tzinfo=UTC) + timedelta(minutes=i)
                  for i in range(1000))
     monkeypatch.setattr(ops, "utcnow", lambda: next(clock))
     c = make_commitment(riley, "Text when I leave work", days_back=3)

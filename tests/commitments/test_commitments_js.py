@@ -4,7 +4,7 @@ computed by static/src/commitments/page.js in Node and by the server."""
 import json
 import random
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -14,8 +14,8 @@ from couple.client import client_config
 from couple.commitments.reading import TREND_WEEKS, history_entries
 from couple.commitments.schedule import short_date, when_text
 from tests.conftest import need
-from tests.support.servers import ROOT
 from tests.support.node import node_ready
+from tests.support.servers import ROOT
 
 pytestmark = pytest.mark.node
 ZONES = ["UTC", "Europe/London", "America/New_York", "Pacific/Chatham", "Asia/Kolkata",
@@ -44,7 +44,7 @@ def test_the_page_script_and_the_server_say_the_same(app):
     days += [date(2024, 2, 29), date(2026, 3, 29), date(2026, 10, 25)]
     whens = []
     for _ in range(300):
-        at = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=rnd.randint(0, 3 * 10**8))
+        at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rnd.randint(0, 3 * 10**8))
         whens.append([at.strftime("%Y-%m-%dT%H:%M:%S+00:00"), rnd.choice(ZONES)])
     item = {"id": 7, "owner_id": 1, "tz": "Europe/London", "history": [
         {"kind": "made", "wording": "Walk", "previous": None, "day": "2026-03-01", "at": "2026-03-01T08:00:00+00:00"},

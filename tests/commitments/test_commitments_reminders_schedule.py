@@ -7,7 +7,7 @@ then runs `due_day` every few minutes over days around a transition, with a set 
 sent-row: every due day is reminded exactly once, at the first tick after its time, and no
 other day ever is.
 """
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,7 +28,7 @@ def reference_due(day: date, local_time: str, tz: str) -> datetime | None:
     """Minute by minute through the UTC span that can hold `day` in any zone."""
     zone = ZoneInfo(tz)
     wanted = time(*(int(p) for p in local_time.split(":")))
-    instant = datetime.combine(day, time(0), tzinfo=timezone.utc) - timedelta(hours=15)
+    instant = datetime.combine(day, time(0), tzinfo=UTC) - timedelta(hours=15)
     end = instant + timedelta(hours=15 + 24 + 15)
     while instant < end:
         local = instant.astimezone(zone)
@@ -44,7 +44,7 @@ def transition_days(tz: str, year: int) -> list[date]:
     """Local dates in `year` on which the zone's UTC offset changes."""
     zone = ZoneInfo(tz)
     out = []
-    instant = datetime(year, 1, 1, tzinfo=timezone.utc)
+    instant = datetime(year, 1, 1, tzinfo=UTC)
     offset = instant.astimezone(zone).utcoffset()
     while instant.year == year:
         nxt = instant + timedelta(hours=1)
@@ -92,7 +92,7 @@ def test_a_timer_reminds_each_due_day_once_at_its_first_tick(zone_day, local_tim
     s = Schedule(kind=schedule.kind, start=schedule.start + shift,
                  end=schedule.end + shift if schedule.end else None, weekdays=schedule.weekdays,
                  pauses=tuple((a + shift, b + shift if b else None) for a, b in schedule.pauses))
-    start = (datetime.combine(day - timedelta(days=1), time(0), tzinfo=timezone.utc)
+    start = (datetime.combine(day - timedelta(days=1), time(0), tzinfo=UTC)
              + timedelta(seconds=offset_seconds))
     stop = start + timedelta(days=3)
     sent: dict[date, datetime] = {}

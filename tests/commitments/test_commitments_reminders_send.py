@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from couple.commitments import operations as ops
 from couple.commitments import reminders
-from couple.commitments.models import Commitment, Reminder, ReminderSend
+from couple.commitments.models import Reminder, ReminderSend
 from couple.commitments.schedule import local_today
 from couple.extensions import db
 from couple.models_base import utcnow

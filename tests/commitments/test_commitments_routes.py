@@ -1,12 +1,9 @@
 """Every commitments route: for the owner, the partner, another couple, someone unlinked and
 nobody. A foreign object id is a 404 and changes nothing."""
-import threading
-
 import pytest
 
 from couple.commitments.schedule import local_today
 from tests.commitments.commitments_helpers import day, fresh_state, make_commitment, rows, user
-from tests.conftest import login
 
 
 def _routes(app):

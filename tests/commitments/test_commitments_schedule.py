@@ -3,7 +3,7 @@
 The reference implementation here walks the calendar one day at a time and checks each rule
 directly; the app's rrule-based `occurrences` must agree with it for any schedule and window.
 """
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil import tz as dateutil_tz
@@ -11,8 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from couple.commitments.followthrough import rates, tally
-from couple.commitments.schedule import (Schedule, describe, local_today, occurrences,
-                                         paused_on, valid_tz)
+from couple.commitments.schedule import (
+    Schedule,
+    describe,
+    local_today,
+    occurrences,
+    paused_on,
+    valid_tz,
+)
 
 # Zones with DST, odd offsets, midnight transitions, a skipped day (Apia, 30 Dec 2011) and
 # a southern-hemisphere summer.
@@ -90,7 +96,7 @@ def test_occurrences_are_sorted_unique_and_inside_the_schedule(s):
 
 
 instants = st.datetimes(min_value=datetime(2005, 1, 1), max_value=datetime(2035, 12, 31),
-                        timezones=st.just(timezone.utc))
+                        timezones=st.just(UTC))
 
 
 @settings(max_examples=300, deadline=None)
@@ -109,7 +115,7 @@ def test_a_daily_commitment_is_due_once_on_each_local_day_across_dst(zone, year)
     due = occurrences(s, date(year, 1, 1), date(year, 12, 31))
     assert len(due) == (date(year + 1, 1, 1) - date(year, 1, 1)).days
     due_set = set(due)
-    t = datetime(year, 1, 2, tzinfo=timezone.utc)
+    t = datetime(year, 1, 2, tzinfo=UTC)
     while t.year == year and t.month < 12:
         assert local_today(zone, t) in due_set
         t += timedelta(hours=1)
@@ -120,9 +126,9 @@ def test_dst_days_have_their_real_length():
     london = ZoneInfo("Europe/London")
     start = datetime(2026, 3, 29, tzinfo=london)
     end = datetime(2026, 3, 30, tzinfo=london)
-    assert end.astimezone(timezone.utc) - start.astimezone(timezone.utc) == timedelta(hours=23)
-    assert local_today("Europe/London", datetime(2026, 3, 29, 0, 30, tzinfo=timezone.utc)) == date(2026, 3, 29)
-    assert local_today("Pacific/Apia", datetime(2011, 12, 30, 12, tzinfo=timezone.utc)) == date(2011, 12, 31)
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23)
+    assert local_today("Europe/London", datetime(2026, 3, 29, 0, 30, tzinfo=UTC)) == date(2026, 3, 29)
+    assert local_today("Pacific/Apia", datetime(2011, 12, 30, 12, tzinfo=UTC)) == date(2011, 12, 31)
 
 
 def test_time_zone_names():

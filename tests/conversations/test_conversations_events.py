@@ -5,8 +5,8 @@ import pytest
 
 from couple.conversations import operations as ops
 from couple.errors import OperationError
-from tests.support.contract import Contract
 from tests.conversations.conversations_helpers import fresh_state, later, rows, user
+from tests.support.contract import Contract
 
 
 @pytest.fixture

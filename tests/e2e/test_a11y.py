@@ -14,8 +14,15 @@ from .test_boundaries import SYNCED
 from .test_commitments import make_commitment
 from .test_conversations import start_conversation
 from .test_screenshots import populate
-from .ui import (accept, axe_violations, invite, linked_couple, sign_up, user_id, wait_connected,
-                 wait_signed_out)
+from .ui import (
+    axe_violations,
+    invite,
+    linked_couple,
+    sign_up,
+    user_id,
+    wait_connected,
+    wait_signed_out,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

@@ -4,7 +4,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .ui import WAIT_MS, linked_couple, user_id, wait_connected
+from .ui import WAIT_MS, linked_couple, user_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

@@ -5,8 +5,14 @@ client's next sync; rate-limit counters are shared.
 """
 import pytest
 
-from tests.support.scaleout_helpers import (LiveClient, YjsSocket, new_op, set_step,
-                                             shared_env, wait_until)
+from tests.support.scaleout_helpers import (
+    LiveClient,
+    YjsSocket,
+    new_op,
+    set_step,
+    shared_env,
+    wait_until,
+)
 from tests.support.servers import login, post_json, signup, start_server
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.redis]
@@ -169,10 +175,10 @@ def test_boundary_edits_cross_processes_and_the_doc_converges(tmp_path, couple_a
 
 def test_follow_through_mark_crosses_processes_live(couple_across):
     """A commitment made and marked on process 1 reaches B's tab on process 2 live."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     c = couple_across
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
     r = post_json(c["a"], c["p1"].url, "/commitments",
                   {"wording": "Text when I will be late", "schedule": "daily", "start": today,
                    "tz": "UTC", "op_id": new_op()})

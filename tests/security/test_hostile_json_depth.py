@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from tests.support.security_helpers import diff
 from tests.security.matrix import CASES, case_url
+from tests.support.security_helpers import diff
 
 POST_RULES = sorted({c.rule for c in CASES if c.method == "POST"})
 # Rules whose handler reads no body (a form of one button, or WTForms reading form fields only).

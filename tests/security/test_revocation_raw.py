@@ -15,8 +15,17 @@ import pytest
 
 from tests.support.raw_socketio import RawSocket
 from tests.support.scaleout_helpers import migrate, shared_env, wait_until
-from tests.support.servers import (PASSWORD, cookie_header, csrf_from, healthz, link_couple, login,
-                           post_json, signup, start_server)
+from tests.support.servers import (
+    PASSWORD,
+    cookie_header,
+    csrf_from,
+    healthz,
+    link_couple,
+    login,
+    post_json,
+    signup,
+    start_server,
+)
 
 pytestmark = [pytest.mark.server]
 LOG_ALARMS = ("Traceback", "QueuePool", "could not disconnect", "Error on request")

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from tests.support.authz import ROLES
 from tests.conftest import PASSWORD, login
-from tests.support.security_helpers import diff
 from tests.security.matrix import CASES, case_url
+from tests.support.authz import ROLES
+from tests.support.security_helpers import diff
 
 POST_RULES = sorted({c.rule for c in CASES if c.method == "POST"})
 GET_CASES = [c for c in CASES if c.method == "GET" and c.note != "no such step"]

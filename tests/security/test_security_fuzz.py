@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from couple.extensions import socketio
-from tests.support.security_helpers import diff
 from tests.security.matrix import CASES, EVENT_CASES, case_url
+from tests.support.security_helpers import diff
 
 EXAMPLES = int(os.environ.get("COUPLE_FUZZ_EXAMPLES", "25"))
 POST_RULES = sorted({c.rule for c in CASES if c.method == "POST"})

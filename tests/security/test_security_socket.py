@@ -14,7 +14,6 @@ from couple.extensions import db
 from tests.conftest import PASSWORD, events_named
 from tests.support.servers import cookie_header, link_couple, signup, start_server
 
-
 # ---- on a real server (the Flask-SocketIO test client skips the origin check) ---------------
 
 @pytest.fixture

@@ -54,8 +54,8 @@ Socket events
 import glob
 import importlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 LOGIN = "login"
 SELF = "self"
