@@ -2,8 +2,9 @@
 
 Each partner is a browser context of their own (own cookies, own storage), as two phones are.
 Every page opened through `open_partner` records dialogs (alert/confirm/prompt), uncaught page
-errors and CSP violations (from the console, so none is lost to a navigation); a test that leaves any of them behind fails at teardown, so an XSS
-payload that ran, or one that CSP had to stop, cannot pass unnoticed.
+errors and CSP violations (from the console, so none is lost to a navigation); a test that leaves
+any of them behind fails at teardown, so an XSS payload that ran, or one that CSP had to stop,
+cannot pass unnoticed.
 """
 import json
 import os
@@ -137,7 +138,8 @@ class LatencyLog:
             out["kinds"][kind] = {"n": len(values), "median": round(statistics.median(values), 1),
                                   "worst": max(values), "samples": values}
         if every:
-            out["all"] = {"n": len(every), "median": round(statistics.median(every), 1), "worst": max(every)}
+            out["all"] = {"n": len(every), "median": round(statistics.median(every), 1),
+                          "worst": max(every)}
         return out
 
 

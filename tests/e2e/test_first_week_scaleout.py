@@ -39,7 +39,8 @@ def test_home_stays_live_across_two_processes_on_postgresql_and_redis(
         s.page.goto(p2 + "/home")
         wait_connected(s)
         r.page.goto(p1 + "/boundaries")
-        r.page.wait_for_function("() => Boolean(window.coupleBoundaries && window.coupleBoundaries.sync.synced)")
+        r.page.wait_for_function(
+            "() => Boolean(window.coupleBoundaries && window.coupleBoundaries.sync.synced)")
         words = "Each of us keeps a private journal; we share what we choose."
         r.page.get_by_role("button", name="Add a boundary to Privacy").click()
         r.page.keyboard.type(words)
@@ -51,7 +52,8 @@ def test_home_stays_live_across_two_processes_on_postgresql_and_redis(
         wait_connected(r)
         r.page.locator("#step-2").get_by_role("radio", name="Practising").click()
         rid = user_id(r)
-        expect(s.page.locator(f'[data-strip-key="{rid}:rebuilding:2"]')).to_have_attribute("data-state", "practising")
+        expect(s.page.locator(f'[data-strip-key="{rid}:rebuilding:2"]')).to_have_attribute(
+            "data-state", "practising")
         for server in servers:
             assert "Traceback" not in server.log()
     finally:
