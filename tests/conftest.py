@@ -207,7 +207,8 @@ def events_named(received: list, name: str = "ev") -> list:
 
 
 def chromium_path() -> str | None:
-    return os.environ.get("COUPLE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return (os.environ.get("COUPLE_CHROMIUM") or shutil.which("chromium")
+            or shutil.which("chromium-browser"))
 
 
 POSTGRES_URL = os.environ.get("COUPLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

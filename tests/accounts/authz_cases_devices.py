@@ -42,7 +42,8 @@ CASES = [
     # drafts are kept for the requester only, whatever key or owner the body names.
     Case("/exit", "POST", {"anonymous": SELF, "loner": SELF, "stranger": SELF, "partner": SELF,
                            "owner": OK},
-         body=lambda w: {"drafts": {"reflection:rebuilding:1": "kept", "user_id": w.users["owner"].id}}),
+         body=lambda w: {"drafts": {"reflection:rebuilding:1": "kept",
+                                    "user_id": w.users["owner"].id}}),
     Case("/drafts/discard", "POST", SIGNED_IN,
          body=lambda w: {"key": "reflection:rebuilding:1", "user_id": w.users["owner"].id}),
 ]

@@ -88,7 +88,8 @@ def test_account_page_lists_each_device_marks_this_one_and_shows_no_place(app, m
     # No address, no raw User-Agent anywhere (the test client's address is 127.0.0.1).
     assert "127.0.0.1" not in page and "Gecko/20100101" not in page and "Pixel 8" not in page
     db.session.expire_all()
-    stored = db.session.scalars(select(LoginSession.device).where(LoginSession.user_id == user.id)).all()
+    stored = db.session.scalars(
+        select(LoginSession.device).where(LoginSession.user_id == user.id)).all()
     assert sorted(stored) == ["Chrome on Android", "Firefox on Windows"]
     # The partner's devices are never listed on my page.
     riley, sam = make_couple()
@@ -107,8 +108,8 @@ def test_ending_another_device_signs_it_out_and_closes_its_sockets_at_once(app, 
     phone_sockets = [socket_for(phone), socket_for(phone)]
     laptop_socket = socket_for(laptop)
     page = laptop.get("/account").get_data(as_text=True)
-    phone_id = next(i for i in _device_ids(page)
-                    if f'data-device-id="{i}"' in page.split("Chrome on Android")[0].rsplit("<li", 1)[-1])
+    phone_item = page.split("Chrome on Android")[0].rsplit("<li", 1)[-1]
+    phone_id = next(i for i in _device_ids(page) if f'data-device-id="{i}"' in phone_item)
     response = laptop.post(f"/account/devices/{phone_id}/end")
     assert response.status_code == 303 and response.headers["Location"].endswith("/account#devices")
     assert "Signed out: Chrome on Android." in laptop.get("/account").get_data(as_text=True)
@@ -240,7 +241,9 @@ class RawSocket:
 
 def _account_device_ids(session, base):
     page = session.get(base + "/account").text
-    here = re.search(r'data-device-id="(\d+)">\s*<div class="device-text">\s*<span><strong class="device-label">[^<]*</strong> <span class="badge this-device">', page)
+    here = re.search(r'data-device-id="(\d+)">\s*<div class="device-text">\s*'
+                     r'<span><strong class="device-label">[^<]*</strong> '
+                     r'<span class="badge this-device">', page)
     return _device_ids(page), int(here.group(1))
 
 
@@ -350,6 +353,7 @@ def test_device_json_never_leaves_the_account_page(app, make_couple, login_as):
     for path in ("/api/state", "/account/export", "/home"):
         body = sam_client.get(path).get_data(as_text=True)
         assert "Chrome on Android" not in body, path
-    export = json.loads(_login_with(app, riley, LAPTOP_UA).get("/account/export").get_data(as_text=True))
+    laptop = _login_with(app, riley, LAPTOP_UA)
+    export = json.loads(laptop.get("/account/export").get_data(as_text=True))
     assert {s["device"] for s in export["sessions"]} == {"Chrome on Android", "Firefox on Windows"}
     assert PASSWORD not in json.dumps(export)

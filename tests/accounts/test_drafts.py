@@ -26,7 +26,8 @@ def _exit(client, drafts=None, **kwargs):
 
 def _drafts(user_id):
     db.session.expire_all()
-    return dict(db.session.execute(select(Draft.key, Draft.text).where(Draft.user_id == user_id)).all())
+    rows = db.session.execute(select(Draft.key, Draft.text).where(Draft.user_id == user_id))
+    return dict(rows.all())
 
 
 def test_exit_keeps_the_draft_ends_the_session_and_the_partner_never_sees_it(
@@ -171,7 +172,8 @@ def test_drafts_are_capped_per_person(make_user, login_as, app):
 def test_discard_touches_only_the_requesters_own_draft(make_couple, login_as):
     riley, sam = make_couple()
     for person in (riley, sam):
-        assert _exit(login_as(person), {"reflection:rebuilding:1": f"{person.display_name}'s"}).status_code == 204
+        drafts = {"reflection:rebuilding:1": f"{person.display_name}'s"}
+        assert _exit(login_as(person), drafts).status_code == 204
     client = login_as(sam)
     response = client.post("/drafts/discard", json={"key": "reflection:rebuilding:1",
                                                           "user_id": riley.id},
@@ -220,7 +222,8 @@ def test_deleting_the_account_deletes_the_drafts(make_user, login_as):
     canary = new_canary("GONE")
     assert _exit(login_as(user), {"commitment:new": canary}).status_code == 204
     client = login_as(user)
-    assert client.post("/account/delete", data={"password": PASSWORD, "confirm": "y"}).status_code == 303
+    r = client.post("/account/delete", data={"password": PASSWORD, "confirm": "y"})
+    assert r.status_code == 303
     assert _drafts(user_id) == {}
     assert canary not in json.dumps(snapshot())
 

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 
 from couple.accounts.models import User
 from couple.accounts.operations import EMAIL_HINT, email_problem, hasher, normalize_email
-
-UNSTORABLE = "contains a character that cannot be saved"
 from couple.extensions import db
 from tests.conftest import PASSWORD
+
+UNSTORABLE = "contains a character that cannot be saved"
 
 BAD = {
     "no @": "name.example.com",

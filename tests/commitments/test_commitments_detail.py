@@ -102,7 +102,8 @@ def test_history_lists_wording_marks_corrections_notes_and_acknowledgements(make
     seen_by_sam = _history(_page(login_as(sam), cid))
     whats = [line.split(" · ")[0] for line in seen_by_sam]
     assert whats == [
-        "Riley reworded it: before “Text when I leave work”; now “Text when I leave work, and when I arrive”",
+        "Riley reworded it: before “Text when I leave work”; "
+        "now “Text when I leave work, and when I arrive”",
         f"Riley changed the note on {t1}",
         f"Riley marked {t1} kept",
         f"Riley corrected {t2}: now missed (was kept)",

@@ -56,7 +56,8 @@ def test_refused_repeated_and_no_op_operations_send_nothing(watched):
     riley, sam, verify = watched
     item = verify(lambda: make_commitment(riley, days_back=1))
     cid = item["id"]
-    verify(lambda: ops.mark_follow_through(user(riley), cid, day(item), "kept", op_id="op-same-0001"))
+    verify(lambda: ops.mark_follow_through(user(riley), cid, day(item), "kept",
+                                           op_id="op-same-0001"))
 
     def refused(fn):
         def run():
@@ -69,7 +70,8 @@ def test_refused_repeated_and_no_op_operations_send_nothing(watched):
     verify(refused(lambda: ops.acknowledge_mark(user(riley), cid, day(item))), types=[])
     verify(refused(lambda: ops.mark_follow_through(user(riley), cid, day(item), "missed",
                                                    base_version=0)), types=[])
-    verify(lambda: ops.mark_follow_through(user(riley), cid, day(item), "kept", op_id="op-same-0001"),
+    verify(lambda: ops.mark_follow_through(user(riley), cid, day(item), "kept",
+                                           op_id="op-same-0001"),
            types=[])
     verify(lambda: ops.mark_follow_through(user(riley), cid, day(item), "kept"), types=[])
     verify(lambda: ops.reword_commitment(user(riley), cid, item["wording"]), types=[])

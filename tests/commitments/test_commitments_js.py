@@ -24,7 +24,8 @@ ZONES = ["UTC", "Europe/London", "America/New_York", "Pacific/Chatham", "Asia/Ko
 
 def _node(payload: dict) -> dict:
     need(node_ready(), "Node.js with the npm packages installed (npm ci)")
-    proc = subprocess.run(["node", str(ROOT / "tests/js/commitments.test.mjs"), json.dumps(payload)],
+    script = ROOT / "tests/js/commitments.test.mjs"
+    proc = subprocess.run(["node", str(script), json.dumps(payload)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
@@ -47,16 +48,31 @@ def test_the_page_script_and_the_server_say_the_same(app):
         at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rnd.randint(0, 3 * 10**8))
         whens.append([at.strftime("%Y-%m-%dT%H:%M:%S+00:00"), rnd.choice(ZONES)])
     item = {"id": 7, "owner_id": 1, "tz": "Europe/London", "history": [
-        {"kind": "made", "wording": "Walk", "previous": None, "day": "2026-03-01", "at": "2026-03-01T08:00:00+00:00"},
-        {"kind": "reworded", "wording": "Walk after dinner", "previous": "Walk", "day": "2026-03-02", "at": "2026-03-02T08:00:00+00:00"}]}
+        {"kind": "made", "wording": "Walk", "previous": None, "day": "2026-03-01",
+         "at": "2026-03-01T08:00:00+00:00"},
+        {"kind": "reworded", "wording": "Walk after dinner", "previous": "Walk",
+         "day": "2026-03-02", "at": "2026-03-02T08:00:00+00:00"}]}
     marks = {
-        "7:2026-03-01": {"commitment_id": 7, "day": "2026-03-01", "status": "missed", "marked_at": "2026-03-01T20:00:00+00:00", "corrected_at": "2026-03-03T09:00:00+00:00", "ack": {"by": 2, "at": "2026-03-03T10:00:00+00:00", "note": "", "seen_status": "missed"}},
-        "7:2026-03-02": {"commitment_id": 7, "day": "2026-03-02", "status": "kept", "marked_at": "2026-03-02T20:00:00+00:00", "corrected_at": None, "ack": None},
-        "7:2026-03-03": {"commitment_id": 7, "day": "2026-03-03", "status": "kept", "marked_at": "2026-03-03T21:00:00+00:00", "corrected_at": None, "ack": None},
-        "8:2026-03-03": {"commitment_id": 8, "day": "2026-03-03", "status": "kept", "marked_at": "2026-03-03T21:00:00+00:00", "corrected_at": None, "ack": {"by": 1, "at": "2026-03-04T10:00:00+00:00", "note": "", "seen_status": "kept"}},
+        "7:2026-03-01": {"commitment_id": 7, "day": "2026-03-01", "status": "missed",
+                         "marked_at": "2026-03-01T20:00:00+00:00",
+                         "corrected_at": "2026-03-03T09:00:00+00:00",
+                         "ack": {"by": 2, "at": "2026-03-03T10:00:00+00:00", "note": "",
+                                 "seen_status": "missed"}},
+        "7:2026-03-02": {"commitment_id": 7, "day": "2026-03-02", "status": "kept",
+                         "marked_at": "2026-03-02T20:00:00+00:00", "corrected_at": None,
+                         "ack": None},
+        "7:2026-03-03": {"commitment_id": 7, "day": "2026-03-03", "status": "kept",
+                         "marked_at": "2026-03-03T21:00:00+00:00", "corrected_at": None,
+                         "ack": None},
+        "8:2026-03-03": {"commitment_id": 8, "day": "2026-03-03", "status": "kept",
+                         "marked_at": "2026-03-03T21:00:00+00:00", "corrected_at": None,
+                         "ack": {"by": 1, "at": "2026-03-04T10:00:00+00:00", "note": "",
+                                 "seen_status": "kept"}},
     }
-    log = [{"kind": "noted", "previous": None, "day": "2026-03-02", "at": "2026-03-04T07:00:00+00:00"},
-           {"kind": "kept", "previous": None, "day": "2026-03-02", "at": "2026-03-02T20:00:00+00:00"}]
+    log = [{"kind": "noted", "previous": None, "day": "2026-03-02",
+            "at": "2026-03-04T07:00:00+00:00"},
+           {"kind": "kept", "previous": None, "day": "2026-03-02",
+            "at": "2026-03-02T20:00:00+00:00"}]
     links = [[rnd.randint(1, 10**9), d.isoformat(), rnd.randint(1, 10**9), rnd.choice(TREND_WEEKS)]
              for d in days[:50]]
     with app.test_request_context():
@@ -69,7 +85,8 @@ def test_the_page_script_and_the_server_say_the_same(app):
     assert got["days"] == [short_date(d) for d in days]
     assert got["whens"] == [when_text(at, tz) for at, tz in whens]
     server = history_entries(SimpleNamespace(id=7, owner_id=1), item, marks, log)
-    assert got["history"] == [[e["kind"], e["day"], e["at"], e["by"], e["previous"]] for e in server]
+    assert got["history"] == [[e["kind"], e["day"], e["at"], e["by"], e["previous"]]
+                              for e in server]
     kinds = [e["kind"] for e in server]
     assert kinds.count("marked") == 1 and "noticed" in kinds, "legacy marks and acks are there"
     with app.test_request_context():
@@ -91,6 +108,7 @@ def test_the_page_links_follow_where_the_app_is_mounted(app):
         config = client_config()
         expected = [_server_links(*v) for v in vectors]
     assert all(u.startswith("/couple-app/commitments/") for u in expected[0])
-    got = _node({"rates": [], "days": [], "whens": [], "item": {"id": 1, "owner_id": 1, "history": []},
+    got = _node({"rates": [], "days": [], "whens": [],
+                 "item": {"id": 1, "owner_id": 1, "history": []},
                  "marks": {}, "log": [], "links": vectors, "config": config})
     assert got["links"] == expected

@@ -59,7 +59,8 @@ def test_two_tabs_mark_the_same_day_at_once(pg, statuses):
     riley, _sam = _users(app, ids)
     tabs = _tabs(app, [riley, riley])
     url = f"/commitments/{item['id']}/days/{day(item, 1)}/mark"
-    answers = race([(tab, url, {"status": s, "version": 0}) for tab, s in zip(tabs, statuses)])
+    answers = race([(tab, url, {"status": s, "version": 0})
+                    for tab, s in zip(tabs, statuses, strict=True)])
     codes = sorted(code for code, _ in answers)
     with app.app_context():
         marks = db.session.scalars(select(FollowThrough)).all()

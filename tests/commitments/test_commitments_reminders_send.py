@@ -201,7 +201,8 @@ def _seed(app, count: int) -> tuple[list[str], list[str]]:
     with app.app_context():
         for n in range(count):
             tag = os.urandom(3).hex()
-            owner = sign_up(f"owner{n}-{tag}@example.com", f"Owner {n}", "correct horse battery staple")
+            owner = sign_up(f"owner{n}-{tag}@example.com", f"Owner {n}",
+                            "correct horse battery staple")
             partner = sign_up(f"partner{n}-{tag}@example.com", f"Partner {n}",
                               "correct horse battery staple")
             invite, _t, _c = create_invite(owner, "rebuilding")
@@ -228,7 +229,7 @@ def _remind_twice_at_once(database_url: str, smtp_url: str, tmp_path, runs: int 
     procs = [subprocess.Popen(["sh", "-c", loop], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, out + err
         assert "Traceback" not in err, err
     return [sum(int(line.split()[1]) for line in out.splitlines() if line.startswith("sent "))

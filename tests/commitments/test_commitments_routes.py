@@ -7,7 +7,8 @@ from tests.commitments.commitments_helpers import day, fresh_state, make_commitm
 
 
 def _routes(app):
-    return sorted({r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith("commitments.")})
+    return sorted({r.rule for r in app.url_map.iter_rules()
+                   if r.endpoint.startswith("commitments.")})
 
 
 @pytest.fixture
@@ -120,15 +121,18 @@ def test_forms_and_json_for_the_owner(two_couples, login_as):
     cid = item["id"]
     today = local_today(item["tz"]).isoformat()
     r = client.post(f"/commitments/{cid}/days/{today}/mark",
-                    json={"status": "missed", "note": "I forgot", "version": 0, "op_id": "mark-json-01"})
+                    json={"status": "missed", "note": "I forgot", "version": 0,
+                          "op_id": "mark-json-01"})
     assert r.status_code == 200 and r.get_json()["result"]["status"] == "missed"
     # A second tab that saw the day unmarked gets a 409 with the saved copy.
     r = client.post(f"/commitments/{cid}/days/{today}/mark", json={"status": "kept", "version": 0})
     assert r.status_code == 409 and r.get_json()["current"]["status"] == "missed"
-    r = client.post(f"/commitments/{cid}/reword", data={"wording": "Answer when you call, or text back", "version": "1"})
+    r = client.post(f"/commitments/{cid}/reword",
+                    data={"wording": "Answer when you call, or text back", "version": "1"})
     assert r.status_code == 303
     r = client.post(f"/commitments/{cid}/reword", json={"wording": "stale", "version": 1})
-    assert r.status_code == 409 and r.get_json()["current"]["wording"] == "Answer when you call, or text back"
+    assert r.status_code == 409
+    assert r.get_json()["current"]["wording"] == "Answer when you call, or text back"
     for verb, status in (("pause", "paused"), ("resume", "active"), ("end", "ended")):
         r = client.post(f"/commitments/{cid}/{verb}", json={})
         assert r.status_code == 200 and r.get_json()["result"]["status"] == status

@@ -127,7 +127,8 @@ def test_dst_days_have_their_real_length():
     start = datetime(2026, 3, 29, tzinfo=london)
     end = datetime(2026, 3, 30, tzinfo=london)
     assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23)
-    assert local_today("Europe/London", datetime(2026, 3, 29, 0, 30, tzinfo=UTC)) == date(2026, 3, 29)
+    at = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    assert local_today("Europe/London", at) == date(2026, 3, 29)
     assert local_today("Pacific/Apia", datetime(2011, 12, 30, 12, tzinfo=UTC)) == date(2011, 12, 31)
 
 
@@ -236,7 +237,8 @@ def test_a_past_start_begins_unmarked_not_at_zero():
     due = [today - timedelta(days=i) for i in range(4)]  # today and three past days
     t = tally(due, {}, today - timedelta(days=6), today, today)
     assert t == {"kept": 0, "missed": 0, "marked": 0, "unmarked": 3, "rate": None}
-    one_missed = tally(due, {today - timedelta(days=1): "missed"}, today - timedelta(days=6), today, today)
+    week_start = today - timedelta(days=6)
+    one_missed = tally(due, {today - timedelta(days=1): "missed"}, week_start, today, today)
     assert one_missed == {"kept": 0, "missed": 1, "marked": 1, "unmarked": 2, "rate": 0}
     # Today counts once it is marked, and is never "not marked" while it is still today.
     assert tally(due, {today: "kept"}, today - timedelta(days=6), today, today) == \

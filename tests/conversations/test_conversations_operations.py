@@ -265,7 +265,8 @@ def test_pages_show_each_partner_their_next_step(make_couple, login_as):
     r = riley_c.post(f"/conversations/{cid}/answer", json={"kind": "answer", "text": "Out.",
                                                            "op_id": "op-answer-0001"})
     assert r.status_code == 200 and r.get_json()["result"]["rounds"][0]["status"] == "answered"
-    assert f'action="/conversations/{cid}/heard"' in sam_c.get("/conversations").get_data(as_text=True)
+    sam_page = sam_c.get("/conversations").get_data(as_text=True)
+    assert f'action="/conversations/{cid}/heard"' in sam_page
     r = riley_c.post(f"/conversations/{cid}/heard", json={"text": "me?"})
     assert r.status_code == 403 and r.get_json()["error"]
     # Not linked: the page says to link first (the authz matrix holds the 404s).

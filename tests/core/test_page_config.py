@@ -19,7 +19,8 @@ EXPECTED = {
     "commitment": ("commitments.detail", {"commitment_id": 12}),
     "commitment_day": ("commitments.detail", {"commitment_id": 12, "day": "2026-03-01"}),
     "commitment_mark": ("commitments.mark", {"commitment_id": 12, "day": "2026-03-01"}),
-    "commitment_acknowledge": ("commitments.acknowledge", {"commitment_id": 12, "day": "2026-03-01"}),
+    "commitment_acknowledge": ("commitments.acknowledge",
+                               {"commitment_id": 12, "day": "2026-03-01"}),
     "commitment_trend": ("commitments.trend", {"person_id": 4, "weeks": 8}),
     "guide_step": ("guides.mine", {"step": 3}),
     "login": ("accounts.login", {}),
@@ -80,7 +81,8 @@ def test_signed_out_pages_are_given_nothing(client):
 def test_url_template_leaves_names_for_the_page(app):
     with app.test_request_context():
         assert url_template("commitments.detail", "commitment_id") == "/commitments/{commitment_id}"
-        assert url_template("commitments.trend", "person_id", "weeks") == "/commitments/trend/{person_id}?weeks={weeks}"
+        assert url_template("commitments.trend", "person_id", "weeks") == \
+            "/commitments/trend/{person_id}?weeks={weeks}"
     with app.test_request_context(base_url="http://localhost/mounted"):
         assert client_config()["urls"]["commitment"] == "/mounted/commitments/{commitment_id}"
 
@@ -125,4 +127,5 @@ def test_the_page_scripts_keep_no_copy_of_the_labels_or_paths():
         for label in labels:
             assert f'"{label}"' not in source, (path, label)
         # A path spelled in a string or template literal ("/commitments/…", `/guide#…`).
-        assert not re.search(r"""["'`]/(commitments|conversations|guide|login|api|drafts)\b""", source), path
+        assert not re.search(r"""["'`]/(commitments|conversations|guide|login|api|drafts)\b""",
+                             source), path

@@ -36,7 +36,8 @@ def test_hashed_asset_urls_are_cached_for_good_and_plain_ones_are_not(client):
     url = re.search(r'href="(/static/app\.css\?v=[0-9a-f]+)"', page).group(1)
     r = client.get(url)
     r.close()
-    assert "immutable" in r.headers["Cache-Control"] and "max-age=31536000" in r.headers["Cache-Control"]
+    cache = r.headers["Cache-Control"]
+    assert "immutable" in cache and "max-age=31536000" in cache
     r = client.get("/static/app.css")
     r.close()
     assert "immutable" not in (r.headers.get("Cache-Control") or "")

@@ -80,8 +80,9 @@ def test_bad_state_is_refused_and_changes_nothing(make_couple, login_as, body, s
 
 def test_steps_outside_the_guide_are_404(make_couple, login_as):
     riley, sam = make_couple()
-    assert login_as(riley).post("/guide/steps/11/state", json={"state": "working"}).status_code == 404
-    assert login_as(sam).post("/guide/steps/9/state", json={"state": "working"}).status_code == 404
+    working = {"state": "working"}
+    assert login_as(riley).post("/guide/steps/11/state", json=working).status_code == 404
+    assert login_as(sam).post("/guide/steps/9/state", json=working).status_code == 404
     assert login_as(sam).post("/guide/steps/0/reflection", json={"text": "x"}).status_code == 404
 
 
@@ -92,7 +93,8 @@ def test_retry_with_the_same_op_id_applies_once(make_couple, login_as):
     first = c.post("/guide/steps/1/state", json=body).json
     second = c.post("/guide/steps/1/state", json=body).json
     assert first == second
-    assert db.session.scalar(select(func.count()).select_from(Event).where(Event.type == "guide.progress")) == 1
+    progress_events = select(func.count()).select_from(Event).where(Event.type == "guide.progress")
+    assert db.session.scalar(progress_events) == 1
     text = {"text": "once", "op_id": "retry-op-0002", "version": 0}
     assert c.post("/guide/steps/1/reflection", json=text).status_code == 200
     assert c.post("/guide/steps/1/reflection", json=text).status_code == 200  # not a 409
@@ -102,9 +104,10 @@ def test_retry_with_the_same_op_id_applies_once(make_couple, login_as):
 def test_reflection_from_an_old_copy_gets_409_with_the_saved_copy(make_couple, login_as):
     riley, _ = make_couple()
     tab1, tab2 = login_as(riley), login_as(riley)
-    assert tab1.post("/guide/steps/2/reflection", json={"text": "v1", "version": 0}).status_code == 200
-    assert tab1.post("/guide/steps/2/reflection", json={"text": "v2 from tab 1", "version": 1}).status_code == 200
-    r = tab2.post("/guide/steps/2/reflection", json={"text": "v2 from tab 2", "version": 1})
+    url = "/guide/steps/2/reflection"
+    assert tab1.post(url, json={"text": "v1", "version": 0}).status_code == 200
+    assert tab1.post(url, json={"text": "v2 from tab 1", "version": 1}).status_code == 200
+    r = tab2.post(url, json={"text": "v2 from tab 2", "version": 1})
     assert r.status_code == 409 and r.json["current"]["text"] == "v2 from tab 1"
     assert db.session.scalar(select(Reflection.text)) == "v2 from tab 1"
 
@@ -162,7 +165,8 @@ def test_unlinked_person_keeps_working_on_their_guide_privately(make_couple, log
     assert c.post("/guide/steps/1/state", json={"state": "working"}).status_code == 200
     ev = db.session.scalars(select(Event).order_by(Event.id.desc())).first()
     assert ev.stream == f"user:{riley.id}"
-    assert c.post("/guide/steps/1/reflection", json={"text": "alone", "version": 0}).status_code == 200
+    r = c.post("/guide/steps/1/reflection", json={"text": "alone", "version": 0})
+    assert r.status_code == 200
     assert c.post("/guide/steps/1/share", json={"shared": True}).status_code == 400
 
 

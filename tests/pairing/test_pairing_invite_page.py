@@ -20,7 +20,8 @@ def test_a_fresh_invitation_says_72_hours(app, make_user, login_as):
     assert "stops working in 72 hours." in page
 
 
-def test_hours_round_to_the_nearest_and_the_last_hour_says_so(app, make_user, login_as, monkeypatch):
+def test_hours_round_to_the_nearest_and_the_last_hour_says_so(app, make_user, login_as,
+                                                              monkeypatch):
     client = login_as(make_user())
     _invite(client)
     real = pairing_routes.utcnow

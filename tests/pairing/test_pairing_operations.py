@@ -154,7 +154,8 @@ def test_two_redemptions_at_once_make_exactly_one_couple(app_factory, postgres_u
     assert sorted(outcomes) == ["NotFound", "linked"]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Couple)) == 1
-        linked = db.session.scalar(select(func.count()).select_from(User).where(User.couple_id.is_not(None)))
+        linked = db.session.scalar(
+            select(func.count()).select_from(User).where(User.couple_id.is_not(None)))
         assert linked == 2
 
 

@@ -43,7 +43,8 @@ def _rows(execute):
     applied = [r[0] for r in execute("SELECT op_id FROM applied_ops").fetchall()]
     progress = {(u, s): st for u, s, st in execute(
         "SELECT user_id, step, state FROM guide_progress").fetchall()}
-    seqs = [r[0] for r in execute("SELECT seq FROM events WHERE stream LIKE 'couple:%' ORDER BY seq")]
+    seqs = [r[0] for r in execute(
+        "SELECT seq FROM events WHERE stream LIKE 'couple:%' ORDER BY seq")]
     return {"events": events, "applied": applied, "progress": progress, "couple_seqs": seqs}
 
 
@@ -81,7 +82,8 @@ def _crash_run(tmp_path, env, rows, *, partner_server=None):
         clients.append(live_b)
         ids = {}
         for who, session in (("a", a), ("b", b)):
-            ids[who] = session.get(victim.url + "/api/state").json()["data"]["couple"]["info"]["me"]["id"]
+            state = session.get(victim.url + "/api/state").json()
+            ids[who] = state["data"]["couple"]["info"]["me"]["id"]
         writers = [SteadyWriter(victim.url, a, steps=10, pause=0.005),
                    SteadyWriter(victim.url, b, steps=8, pause=0.005)]
         for w in writers:
@@ -111,7 +113,7 @@ def _crash_run(tmp_path, env, rows, *, partner_server=None):
         assert set(acked) <= set(found["applied"])
         assert found["couple_seqs"] == list(range(1, len(found["couple_seqs"]) + 1))
         # The last acknowledged state of every step is the stored one.
-        for who, w in zip(("a", "b"), writers):
+        for who, w in zip(("a", "b"), writers, strict=True):
             last = {}
             for _op, step, state in w.acked:
                 last[step] = state
@@ -125,7 +127,7 @@ def _crash_run(tmp_path, env, rows, *, partner_server=None):
             # neither waits for it nor depends on one answer arriving in time on a busy machine.
             last_sync = [0.0]
 
-            def holds_every_acked(live=live):
+            def holds_every_acked(live=live, last_sync=last_sync):
                 if live.resets or set(acked) <= set(live.ops_applied()):
                     return True
                 if time.monotonic() - last_sync[0] > 2:

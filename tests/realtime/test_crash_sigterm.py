@@ -74,7 +74,8 @@ def test_sigterm_finishes_or_refuses_in_flight_writes(tmp_path):
     refused = outcomes["503"] + outcomes["refused"]
     assert not {o[0] for o in refused} & stored, "a refused write was committed"
 
-    # The outbox retries the refused changes, same op ids, once the server is back: each applies once.
+    # The outbox retries the refused changes, same op ids, once the server is back: each applies
+    # once.
     server = start_server(tmp_path, name="graceful", port=server.port)
     try:
         for op, step, state, session in refused + outcomes["200"][:5]:

@@ -1,7 +1,8 @@
 """The realtime benchmark still runs: bench/realtime.py --smoke (3 couples, a few seconds, app and
 relay floor) finishes, writes its JSON, and loses nothing; the app's load goes through all three
-change paths (guide progress, a follow-through mark, a boundary edit), none refused or lost. No figure is asserted: CI machines
-differ, and speed is the benchmark's business, not the test suite's."""
+change paths (guide progress, a follow-through mark, a boundary edit), none refused or lost. No
+figure is asserted: CI machines differ, and speed is the benchmark's business, not the test
+suite's."""
 import json
 import subprocess
 import sys

@@ -136,18 +136,22 @@ def test_sync_answers_reset_when_events_were_pruned(make_couple, login_as, socke
     db.session.execute(update(Event).values(created_at=utcnow() - timedelta(days=40)))
     db.session.commit()
     events.prune(utcnow() - timedelta(days=30))
-    answer = sock.emit("sync", {"user": 0, "couple": 0, "couple_id": riley.couple_id}, callback=True)
+    answer = sock.emit("sync", {"user": 0, "couple": 0, "couple_id": riley.couple_id},
+                       callback=True)
     assert answer["couple"]["reset"] is True and answer["couple"]["last"] == 3
     assert answer["user"]["reset"] is True
 
 
-def test_sync_from_the_future_or_a_foreign_couple_resets(make_couple, make_user, login_as, socket_for):
+def test_sync_from_the_future_or_a_foreign_couple_resets(make_couple, make_user, login_as,
+                                                         socket_for):
     riley, sam = make_couple()
     other, _ = make_couple(make_user(), make_user())
     sock = socket_for(login_as(sam))
-    answer = sock.emit("sync", {"user": 99, "couple": 99, "couple_id": riley.couple_id}, callback=True)
+    answer = sock.emit("sync", {"user": 99, "couple": 99, "couple_id": riley.couple_id},
+                       callback=True)
     assert answer["user"]["reset"] and answer["couple"]["reset"]
-    answer = sock.emit("sync", {"user": 0, "couple": 0, "couple_id": other.couple_id}, callback=True)
+    answer = sock.emit("sync", {"user": 0, "couple": 0, "couple_id": other.couple_id},
+                       callback=True)
     assert answer["couple"]["reset"] and answer["couple"]["events"] == []
 
 
@@ -171,7 +175,8 @@ def test_a_missed_live_event_is_recovered_by_the_next_sync(make_couple, login_as
     guides.set_step_state(db.session.get(User, riley.id), 5, "working")
     guides.set_step_state(db.session.get(User, riley.id), 6, "practising")
     again = socket_for(sam_client)
-    answer = again.emit("sync", {"user": 1, "couple": last, "couple_id": riley.couple_id}, callback=True)
+    answer = again.emit("sync", {"user": 1, "couple": last, "couple_id": riley.couple_id},
+                        callback=True)
     assert [e["type"] for e in answer["couple"]["events"]] == ["guide.progress", "guide.progress"]
 
 
@@ -212,11 +217,13 @@ def test_private_reflection_canary_never_reaches_the_partner(make_couple, login_
     sam_client = login_as(sam)
     sam_sock = socket_for(sam_client)
     riley_client = login_as(riley)
-    r = riley_client.post("/guide/steps/2/reflection", json={"text": canary, "op_id": "op-canary-1"})
+    r = riley_client.post("/guide/steps/2/reflection",
+                          json={"text": canary, "op_id": "op-canary-1"})
     assert r.status_code == 200 and r.json["result"]["shared"] is False
     riley_client.post("/guide/steps/2/state", json={"state": "working"})
     packets = str(sam_sock.get_received())
-    sync = str(sam_sock.emit("sync", {"user": 0, "couple": 0, "couple_id": sam.couple_id}, callback=True))
+    sync = str(sam_sock.emit("sync", {"user": 0, "couple": 0, "couple_id": sam.couple_id},
+                             callback=True))
     pages = "".join(sam_client.get(p).get_data(as_text=True)
                     for p in ["/home", "/api/state", "/guide", "/guide/rebuilding", "/pair"])
     for seen in (packets, sync, pages):
@@ -245,7 +252,8 @@ def test_a_connect_racing_a_logout_is_refused_on_postgres(app_factory, postgres_
     client = app.test_client()
     login(client, user)
     with app.app_context():
-        session_id = db.session.scalar(select(LoginSession.id).where(LoginSession.user_id == user_id))
+        session_id = db.session.scalar(
+            select(LoginSession.id).where(LoginSession.user_id == user_id))
     logout = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://", 1))
     outcome = {}
     try:
@@ -268,4 +276,5 @@ def test_a_connect_racing_a_logout_is_refused_on_postgres(app_factory, postgres_
         logout.close()
     assert outcome == {"connected": False}
     with app.app_context():
-        assert db.session.scalar(select(LiveSocket.sid).where(LiveSocket.user_id == user_id)) is None
+        assert db.session.scalar(
+            select(LiveSocket.sid).where(LiveSocket.user_id == user_id)) is None

@@ -48,7 +48,8 @@ def _all_rows():
     insp = inspect(db.engine)
     with db.engine.connect() as conn:
         for table in insp.get_table_names():
-            out[table] = [dict(r) for r in conn.execute(text(f'SELECT * FROM "{table}"')).mappings()]
+            rows = conn.execute(text(f'SELECT * FROM "{table}"')).mappings()
+            out[table] = [dict(r) for r in rows]
     return out, insp
 
 
@@ -98,7 +99,8 @@ def protected_rows(world, role) -> dict:
 
 def case_url(app, case, world) -> str:
     """The URL of a case's rule, with the ids its params name in this world."""
-    matches = [r for r in app.url_map.iter_rules() if r.rule == case.rule and case.method in r.methods]
+    matches = [r for r in app.url_map.iter_rules()
+               if r.rule == case.rule and case.method in r.methods]
     assert matches, f"no rule {case.key}"
     with app.test_request_context():
         return url_for(matches[0].endpoint, **case.params(world))

@@ -59,7 +59,8 @@ nasty_json = st.one_of(
 )
 event_payloads = st.one_of(
     st.builds(lambda name, args: json.dumps([name, *args]),
-              st.sampled_from(EVENT_NAMES) | st.text(max_size=10), st.lists(json_values, max_size=3)),
+              st.sampled_from(EVENT_NAMES) | st.text(max_size=10),
+              st.lists(json_values, max_size=3)),
     st.builds(lambda name, raw: '["' + name + '",' + raw + "]", st.sampled_from(EVENT_NAMES),
               nasty_json),
     nasty_json,

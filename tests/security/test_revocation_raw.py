@@ -130,7 +130,8 @@ def test_reserved_names_run_no_handler_and_a_logout_cuts_a_client_that_ignores_i
     attacker.emit("disconnect")  # and without an ack id: silently dropped
     attacker.emit("connect")
     # The socket is still known to the server and still in its rooms (it is not forgotten).
-    assert post_json(riley, d.first, "/guide/steps/2/state", {"state": "working"}).status_code == 200
+    assert post_json(riley, d.first, "/guide/steps/2/state",
+                     {"state": "working"}).status_code == 200
     assert attacker.wait_for(lambda f: '"guide.progress"' in str(f), 60), attacker.frames
     # Sam logs this browser out, from the first process.
     csrf = csrf_from(sam.get(d.first + "/account").text)
@@ -143,7 +144,8 @@ def test_reserved_names_run_no_handler_and_a_logout_cuts_a_client_that_ignores_i
     # The client ignores the DISCONNECT and keeps reading; meanwhile Riley shares a reflection
     # and changes progress. Sam's other browser gets them, the cut device nothing.
     _share_reflection(riley, d.first, "shared after the logout")
-    assert post_json(riley, d.first, "/guide/steps/3/state", {"state": "working"}).status_code == 200
+    assert post_json(riley, d.first, "/guide/steps/3/state",
+                     {"state": "working"}).status_code == 200
     wait_until(lambda: (control.pump(0.2) or True)
                and "guide.progress" in _types(control.events(since=cut_at))
                and "guide.reflection" in " ".join(_types(control.events(since=cut_at))), 15,
@@ -175,7 +177,8 @@ def test_a_password_change_cuts_the_other_sessions_sockets_whatever_they_send(de
         "new_password": "a brand new long passphrase"})
     assert r.status_code == 303, r.text[:300]
     cut_at = time.monotonic()
-    assert post_json(riley, d.first, "/guide/steps/4/state", {"state": "working"}).status_code == 200
+    assert post_json(riley, d.first, "/guide/steps/4/state",
+                     {"state": "working"}).status_code == 200
     assert kept.wait_for(lambda f: '"guide.progress"' in str(f), 60)
     for sock in cut:
         sock.pump(1)
@@ -197,7 +200,8 @@ def test_unlink_ends_the_couple_stream_for_a_socket_that_ignores_everything(depl
     # Riley goes on alone: nothing of it reaches the former partner's open socket.
     r = post_json(riley, d.first, "/guide/steps/1/reflection", {"text": "after the unlink"})
     assert r.status_code == 200, r.text
-    assert post_json(riley, d.first, "/guide/steps/5/state", {"state": "working"}).status_code == 200
+    assert post_json(riley, d.first, "/guide/steps/5/state",
+                     {"state": "working"}).status_code == 200
     sam_sock.pump(1.5)
     assert [e for e in sam_sock.events(since=after) if e.get("stream") == "couple"] == []
     assert "after the unlink" not in json.dumps(sam_sock.events(since=0))

@@ -190,7 +190,8 @@ def test_socket_event_as_role(matrix, case, role, request):
         if case.event == "disconnect":
             actor.disconnect()
         elif case.event != "connect":
-            ack = actor.emit(case.event, case.payload(world), callback=True, namespace=case.namespace)
+            ack = actor.emit(case.event, case.payload(world), callback=True,
+                             namespace=case.namespace)
         received = actor.get_received() if actor.is_connected() else []
         for secret in forbidden_texts(world, role):
             assert secret not in repr(ack), f"{role} got a private text in the ack"

@@ -19,7 +19,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|<meta name="csrf-token" content="([^"]+)">')
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"'
+                   r'|<meta name="csrf-token" content="([^"]+)">')
 
 
 def healthz(url: str, timeout: float = 5) -> bool:
@@ -164,7 +165,8 @@ def login(base_url: str, email: str, password: str = PASSWORD) -> requests.Sessi
     s = requests.Session()
     _SESSIONS.add(s)
     token = csrf_from(s.get(base_url + "/login").text)
-    r = s.post(base_url + "/login", data={"csrf_token": token, "email": email, "password": password},
+    r = s.post(base_url + "/login",
+               data={"csrf_token": token, "email": email, "password": password},
                allow_redirects=False)
     assert r.status_code == 303, r.text[:500]
     return s
