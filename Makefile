@@ -34,7 +34,7 @@ lint: $(BIN)/python
 	$(BIN)/ruff check $(RUFF_ARGS) .
 
 # run.txt: the app's dependencies; test.txt: those (at the same versions) plus the test and
-# bench extras. tests/test_dependencies.py fails when pyproject.toml and the lock disagree.
+# bench extras. tests/core/test_dependencies.py fails when pyproject.toml and the lock disagree.
 lock: $(BIN)/python
 	$(BIN)/python -m pip install -q 'uv>=0.5'
 	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/run.txt

@@ -21,11 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import cookie_header, link_couple, signup, start_server  # noqa: E402
+from tests.support.servers import cookie_header, link_couple, signup, start_server  # noqa: E402
 
 
 def measure(nodelay: bool, n: int, app_root: Path | None = None) -> dict:
-    import tests.servers as servers
+    import tests.support.servers as servers
 
     with tempfile.TemporaryDirectory() as tmp:
         if app_root is not None:  # another checkout's app.py (and its couple package)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from tests.servers import link_couple, post_json, signup, start_server  # noqa: E402
+from tests.support.servers import link_couple, post_json, signup, start_server  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "page_weight.json"
 ANONYMOUS = ["/", "/login", "/signup", "/safety"]

@@ -7,7 +7,7 @@ place that needs "all of them" reads CAPABILITIES instead of keeping its own lis
 
     blueprint() -> Blueprint            registered by create_app (couple/__init__.py)
     load_models() -> None               imports its tables (couple/models.py: create_all,
-                                        Alembic, tests/test_migrations.py)
+                                        Alembic, tests/core/test_migrations.py)
     load_sockets() -> None              imports its Socket.IO handlers before socketio.init_app
     state_collections(user) -> dict     its collections of the client state (couple/state.py);
                                         events patch exactly these

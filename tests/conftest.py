@@ -83,7 +83,7 @@ def app_config(tmp_path, **overrides) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": "couple.test",
         # Messages are handed to the backend right after the commit, in the request's thread
-        # (tests/test_mail.py also covers the background path the server uses).
+        # (tests/core/test_mail.py also covers the background path the server uses).
         "MAIL_SYNC": True,
         # argon2 at its cheapest in-process (couple/accounts/operations.py: hasher); the
         # servers tests start, and test_password_hashing.py, use the production cost.
@@ -195,8 +195,8 @@ def socket_for(app):
 
 @pytest.fixture
 def smtp_server():
-    """A real SMTP server on 127.0.0.1 (tests/mail_helpers.py); pass .url as SMTP_URL."""
-    from tests.mail_helpers import SmtpSink
+    """A real SMTP server on 127.0.0.1 (tests/support/mail_helpers.py); pass .url as SMTP_URL."""
+    from tests.support.mail_helpers import SmtpSink
 
     sink = SmtpSink().start()
     yield sink
@@ -208,7 +208,8 @@ def events_named(received: list, name: str = "ev") -> list:
 
 
 def chromium_path() -> str | None:
-    return os.environ.get("COUPLE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return (os.environ.get("COUPLE_CHROMIUM") or shutil.which("chromium")
+            or shutil.which("chromium-browser"))
 
 
 POSTGRES_URL = os.environ.get("COUPLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -257,3 +258,47 @@ def redis_url():
 @pytest.fixture
 def unique_channel():
     return f"couple-test-{os.getpid()}-{os.urandom(4).hex()}"
+
+
+# ---- two real processes over PostgreSQL + Redis (realtime/, conversations/) -------------------
+
+@pytest.fixture
+def two_processes(tmp_path, postgres_url, redis_url, unique_channel):
+    """Two `python app.py` processes on two ports over one database and one Redis channel."""
+    from tests.support.scaleout_helpers import migrate, shared_env
+    from tests.support.servers import start_server
+
+    migrate(postgres_url)
+    env = shared_env(postgres_url, redis_url, unique_channel)
+    servers = []
+    try:
+        servers.append(start_server(tmp_path, env=env, name="p1"))
+        servers.append(start_server(tmp_path, env=env, name="p2"))
+        yield servers
+    finally:
+        for s in servers:
+            s.stop()
+
+
+@pytest.fixture
+def couple_across(two_processes):
+    """A linked couple: A (rebuilding) signed in on process 1, B (supporting) on process 2, each
+    with a live socket."""
+    from tests.support.scaleout_helpers import LiveClient
+    from tests.support.servers import link_couple, signup
+
+    p1, p2 = two_processes
+    a = signup(p1.url, "Riley", "riley@example.com")
+    b = signup(p2.url, "Sam", "sam@example.com")
+    couple_id = link_couple(p1.url, a, b)
+    clients = []
+    live_a = LiveClient(p1.url, a)
+    clients.append(live_a)
+    live_b = LiveClient(p2.url, b)
+    clients.append(live_b)
+    try:
+        yield {"p1": p1, "p2": p2, "a": a, "b": b, "couple_id": couple_id,
+               "live_a": live_a, "live_b": live_b}
+    finally:
+        for c in clients:
+            c.close()

@@ -132,7 +132,7 @@ def _entries(round_ids) -> dict[int, list[ConversationEntry]]:
 
 def conversation_item(c: Conversation, couple: Couple, rounds, entries) -> dict:
     """The whole item both partners' clients hold for one conversation. No read, seen or typing
-    field, ever (tests/test_conversations_operations.py checks the keys)."""
+    field, ever (tests/conversations/test_conversations_operations.py checks the keys)."""
     out_rounds = []
     for r in rounds:
         speaker, listener = roles_of(r, couple)

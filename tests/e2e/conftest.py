@@ -2,8 +2,9 @@
 
 Each partner is a browser context of their own (own cookies, own storage), as two phones are.
 Every page opened through `open_partner` records dialogs (alert/confirm/prompt), uncaught page
-errors and CSP violations (from the console, so none is lost to a navigation); a test that leaves any of them behind fails at teardown, so an XSS
-payload that ran, or one that CSP had to stop, cannot pass unnoticed.
+errors and CSP violations (from the console, so none is lost to a navigation); a test that leaves
+any of them behind fails at teardown, so an XSS payload that ran, or one that CSP had to stop,
+cannot pass unnoticed.
 """
 import json
 import os
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import chromium_path, need
-from tests.servers import ROOT, start_server
+from tests.support.servers import ROOT, start_server
 
 from .ui import WAIT_MS
 
@@ -31,7 +32,8 @@ DESKTOP = {"width": 1280, "height": 900}
 @pytest.fixture(scope="session")
 def e2e_server(tmp_path_factory):
     """`python app.py` (gevent, SQLite), as a person runs it. Rate limits are off: the suite
-    signs up dozens of people from one address in a minute (tests/test_*rate* cover them)."""
+    signs up dozens of people from one address in a minute
+    (tests/core/test_ratelimit_keeps_input.py covers them)."""
     server = start_server(tmp_path_factory.mktemp("e2e"), name="e2e",
                           env={"COUPLE_RATELIMIT": "0"})
     yield server
@@ -136,7 +138,8 @@ class LatencyLog:
             out["kinds"][kind] = {"n": len(values), "median": round(statistics.median(values), 1),
                                   "worst": max(values), "samples": values}
         if every:
-            out["all"] = {"n": len(every), "median": round(statistics.median(every), 1), "worst": max(every)}
+            out["all"] = {"n": len(every), "median": round(statistics.median(every), 1),
+                          "worst": max(every)}
         return out
 
 

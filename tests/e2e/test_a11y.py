@@ -7,15 +7,22 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import need
-from tests.servers import PASSWORD, ROOT
+from tests.support.servers import PASSWORD, ROOT
 
 from .conftest import DESKTOP, PHONE
 from .test_boundaries import SYNCED
 from .test_commitments import make_commitment
 from .test_conversations import start_conversation
 from .test_screenshots import populate
-from .ui import (accept, axe_violations, invite, linked_couple, sign_up, user_id, wait_connected,
-                 wait_signed_out)
+from .ui import (
+    axe_violations,
+    invite,
+    linked_couple,
+    sign_up,
+    user_id,
+    wait_connected,
+    wait_signed_out,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -110,12 +117,13 @@ def test_axe_finds_nothing_on_any_page(e2e_server, open_partner, app_factory):
     check(s.page, "supporting /conversations after a live answer", found)
     pages = ["/home", "/guide", "/pair", "/pair/unlink", "/commitments", f"/commitments/{cid}",
              "/conversations", "/conversations/print",
-             "/boundaries", f"/boundaries/{bid}/history", "/boundaries/print", "/safety", "/account",
-             "/no-such-page"]
+             "/boundaries", f"/boundaries/{bid}/history", "/boundaries/print", "/safety",
+             "/account", "/no-such-page"]
     for w, other_role in ((r, "supporting"), (s, "rebuilding")):
         for path in pages + [f"/guide/{other_role}"]:
             visit(w, path)
-    visited |= {"/guide/<role>", "/commitments/<int:commitment_id>", "/boundaries/<boundary_id>/history"}
+    visited |= {"/guide/<role>", "/commitments/<int:commitment_id>",
+                "/boundaries/<boundary_id>/history"}
     # Desktop width too (layout rules), light only: colours do not change with width.
     r.page.set_viewport_size(DESKTOP)
     for path in ["/home", "/guide", "/commitments", "/boundaries", "/conversations"]:
@@ -153,24 +161,29 @@ FOCUS_VISIBLE = """() => {
   const s = getComputedStyle(el);
   const ring = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
   const r = el.getClientRects()[0] || el.getBoundingClientRect();  // a wrapped link: its first line
-  const describe = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' ' + (el.textContent || el.value || el.name || '').trim().slice(0, 30);
+  const describe = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' ' +
+    (el.textContent || el.value || el.name || '').trim().slice(0, 30);
   // On screen and on top: not scrolled away, not under the sticky bar (the ring must be seen).
   const top = document.elementFromPoint(r.left + r.width / 2, r.top + Math.min(r.height / 2, 8));
-  const onTop = Boolean(top) && (top === el || el.contains(top) || top.contains(el) || (el.labels && [...el.labels].some((l) => l.contains(top))));
+  const onTop = Boolean(top) && (top === el || el.contains(top) || top.contains(el) ||
+    (el.labels && [...el.labels].some((l) => l.contains(top))));
   return {ring: ring || s.boxShadow !== 'none', onScreen: r.width > 0 && onTop, what: describe};
 }"""
 
 
 def tab_through(page, limit=250) -> list[dict]:
     """Tab from the top of the page to its end; every stop must show where focus is."""
-    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    page.evaluate("() => { document.activeElement && document.activeElement.blur();"
+                  " window.scrollTo(0, 0); }")
     stops, seen = [], set()
     for _ in range(limit):
         page.keyboard.press("Tab")
         info = page.evaluate(FOCUS_VISIBLE)
         if info is None:
             break
-        key = page.evaluate("() => { const el = document.activeElement; el.dataset.tabSeen ||= String(Math.random()); return el.dataset.tabSeen; }")
+        key = page.evaluate("() => { const el = document.activeElement;"
+                            " el.dataset.tabSeen ||= String(Math.random());"
+                            " return el.dataset.tabSeen; }")
         if key in seen:
             break
         seen.add(key)
@@ -185,7 +198,8 @@ def test_keyboard_only_with_visible_focus_and_polite_announcements(e2e_server, o
 
     # Every page: each Tab stop shows a focus ring and is scrolled into view (not under the bar).
     bad = []
-    for path in ["/home", "/guide", "/commitments", "/boundaries", "/conversations", "/pair", "/account", "/safety"]:
+    for path in ["/home", "/guide", "/commitments", "/boundaries", "/conversations", "/pair",
+                 "/account", "/safety"]:
         r.page.goto(base + path)
         if path in ("/boundaries",):
             r.page.wait_for_function(SYNCED)
@@ -217,7 +231,8 @@ def test_keyboard_only_with_visible_focus_and_polite_announcements(e2e_server, o
     r.page.locator("#step-1 input[type=radio]").first.focus()
     r.page.keyboard.press("ArrowRight")
     expect(r.page.locator("#step-1").get_by_role("radio", name="Working on it")).to_be_checked()
-    expect(s.page.locator(f'[data-progress-key="{rid}:rebuilding:1"]')).to_have_text("Working on it")
+    expect(s.page.locator(f'[data-progress-key="{rid}:rebuilding:1"]')).to_have_text(
+        "Working on it")
     r.page.keyboard.press("Tab")
     expect(r.page.locator("#refl-1")).to_be_focused()
     r.page.keyboard.type("Typed without a mouse.")
@@ -227,7 +242,8 @@ def test_keyboard_only_with_visible_focus_and_polite_announcements(e2e_server, o
     r.page.keyboard.press("Tab")
     expect(r.page.locator("#step-1 [data-share-button]")).to_be_focused()
     r.page.keyboard.press("Space")
-    expect(s.page.locator(f'[data-shared-key="{rid}:rebuilding:1"] .reflection-text')).to_have_text("Typed without a mouse.")
+    shared = s.page.locator(f'[data-shared-key="{rid}:rebuilding:1"] .reflection-text')
+    expect(shared).to_have_text("Typed without a mouse.")
     # Announced in the polite live region; the reader's focus stayed where it was.
     expect(s.page.locator("#announcer")).to_have_attribute("aria-live", "polite")
     expect(s.page.locator("#announcer")).to_have_text(re.compile("Riley shared a reflection"))
@@ -247,7 +263,8 @@ def test_quick_exit_by_the_control_and_by_esc_twice(e2e_server, open_partner):
     exit_url = r.page.locator("#quick-exit").get_attribute("href")
     origin = re.match(r"https?://[^/]+", exit_url).group(0)
     # The neutral page is served locally: the test needs no network.
-    r.context.route(origin + "/**", lambda route: route.fulfill(status=200, content_type="text/html", body=NEUTRAL))
+    r.context.route(origin + "/**", lambda route: route.fulfill(
+        status=200, content_type="text/html", body=NEUTRAL))
 
     r.page.goto(base + "/guide")
     wait_connected(r)

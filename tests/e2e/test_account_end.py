@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.servers import PASSWORD
+from tests.support.servers import PASSWORD
 
 from .ui import sign_up
 
@@ -19,10 +19,12 @@ def test_deletion_confirms_itself_where_the_person_lands(e2e_server, open_partne
     sign_up(riley, base, "Riley")
     other = riley.new_page()
     other.goto(base + "/home")
-    other.wait_for_function("() => document.getElementById('conn-status').dataset.state === 'connected'")
+    other.wait_for_function(
+        "() => document.getElementById('conn-status').dataset.state === 'connected'")
     page = riley.page
     page.goto(base + "/account")
-    page.wait_for_function("() => document.getElementById('conn-status').dataset.state === 'connected'")
+    page.wait_for_function(
+        "() => document.getElementById('conn-status').dataset.state === 'connected'")
     form = page.locator("form[action$='/account/delete']")
     form.get_by_label(re.compile("Your password")).fill(PASSWORD)
     form.get_by_label(re.compile("I understand")).check()

@@ -1,6 +1,8 @@
 """The shared boundaries editor in two browsers: both type in one boundary at the same time and
 see the same text; both accept and see "agreed"; an edit returns it to proposed for both;
 edits made offline merge on reconnect."""
+from functools import partial
+
 import pytest
 from playwright.sync_api import expect
 
@@ -71,7 +73,7 @@ def test_co_write_agree_and_edit_back_to_proposed(e2e_server, open_partner, late
         who.page.locator(sel).focus()
         who.page.keyboard.press("Control+End")
         n = len(who.page.locator(sel).input_value()) + 1
-        measure(latency_log, "boundary keystroke", who, other, lambda: who.page.keyboard.type(ch),
+        measure(latency_log, "boundary keystroke", who, other, partial(who.page.keyboard.type, ch),
                 f"document.querySelector('{sel}').value.length === {n}")
     r.page.locator(sel).focus()
     r.page.keyboard.press("Control+End")
@@ -86,11 +88,13 @@ def test_co_write_agree_and_edit_back_to_proposed(e2e_server, open_partner, late
     s_item = s.page.locator(f"li.b-item:has({sel})")
     measure(latency_log, "accept boundary (click)", r, s,
             r_item.get_by_role("button", name="Accept this wording").click,
-            f"document.querySelector('li.b-item:has({sel}) .b-badge').textContent === 'Accepted by Riley'")
+            f"document.querySelector('li.b-item:has({sel}) .b-badge').textContent"
+            " === 'Accepted by Riley'")
     expect(r_item.locator(".b-badge")).to_have_text("Accepted by You")
     measure(latency_log, "accept boundary (click)", s, r,
             s_item.get_by_role("button", name="Accept this wording").click,
-            f"document.querySelector('li.b-item:has({sel}) .b-badge').textContent === 'Agreed by both'")
+            f"document.querySelector('li.b-item:has({sel}) .b-badge').textContent"
+            " === 'Agreed by both'")
     for w, item in ((r, r_item), (s, s_item)):
         expect(item.locator(".b-badge")).to_have_text("Agreed by both")
         expect(w.page.locator("#b-count")).to_have_text("1 of 1 agreed")
@@ -98,7 +102,8 @@ def test_co_write_agree_and_edit_back_to_proposed(e2e_server, open_partner, late
     # One edits → back to proposed, visibly, on both pages.
     s_text.focus()
     s.page.keyboard.press("Control+End")
-    measure(latency_log, "edit returns boundary to proposed", s, r, lambda: s.page.keyboard.type(" Always."),
+    measure(latency_log, "edit returns boundary to proposed", s, r,
+            lambda: s.page.keyboard.type(" Always."),
             f"document.querySelector('li.b-item:has({sel}) .b-badge').textContent === 'Proposed'")
     for w, item in ((r, r_item), (s, s_item)):
         expect(item.locator(".b-badge")).to_have_text("Proposed")
@@ -128,14 +133,16 @@ def test_boundary_edits_made_offline_merge_on_reconnect(e2e_server, open_partner
     s.page.keyboard.type("Always: ")
     s.page.get_by_role("button", name="Add a boundary to Behaviour").click()
     s.page.keyboard.type("No shouting; a pause instead")
-    expect(r.page.locator(sel)).to_have_value("Phones stay private, unless one of us asks to share.")
+    expect(r.page.locator(sel)).to_have_value(
+        "Phones stay private, unless one of us asks to share.")
 
     r.context.set_offline(False)
     wait_connected(r)
     final = "Always: Phones stay private, unless one of us asks to share."
     expect(r.page.locator(sel)).to_have_value(final, timeout=WAIT_MS)
     expect(s.page.locator(sel)).to_have_value(final, timeout=WAIT_MS)
-    expect(r.page.locator('ul[data-group="behaviour"] textarea.b-text')).to_have_value("No shouting; a pause instead")
+    expect(r.page.locator('ul[data-group="behaviour"] textarea.b-text')).to_have_value(
+        "No shouting; a pause instead")
     # A fresh load agrees: nothing lost, nothing doubled.
     r.page.wait_for_function(IDLE)
     s.page.wait_for_function(IDLE)

@@ -30,8 +30,10 @@ def test_commitment_made_marked_and_acknowledged_live(e2e_server, open_partner, 
     wording = "Tell you when I will be late, before I am late"
     mine = f'[data-list-for="{rid}"]'
     measure(latency_log, "make commitment (click)", r, s, lambda: make_commitment(r, wording),
-            f"[...document.querySelectorAll('{mine} a.wording')].some((a) => a.textContent === {wording!r})")
-    expect(r.page.locator("form.new-commitment .save-state")).to_have_text("Made. It is in your list.")
+            f"[...document.querySelectorAll('{mine} a.wording')]"
+            f".some((a) => a.textContent === {wording!r})")
+    expect(r.page.locator("form.new-commitment .save-state")).to_have_text(
+        "Made. It is in your list.")
     expect(s.page.locator("#announcer")).to_contain_text("Riley made a commitment")
 
     # Due today, on both pages; only the owner has Kept / Missed.
@@ -44,8 +46,9 @@ def test_commitment_made_marked_and_acknowledged_live(e2e_server, open_partner, 
     expect(s_due.locator("form.ack-form")).to_be_hidden()
 
     r_due.get_by_label(re.compile("Note")).fill("Texted at six.")
+    row = f'#due-list .due-row[data-owner="{rid}"]'  # the owner's due row, on either page
     measure(latency_log, "mark kept (click)", r, s, r_due.get_by_role("button", name="Kept").click,
-            "document.querySelector('#due-list .due-row[data-owner=\"%d\"] .mark-status')?.textContent === 'Kept'" % rid)
+            f"document.querySelector('{row} .mark-status')?.textContent === 'Kept'")
     expect(r_due.get_by_role("button", name="Kept")).to_have_attribute("aria-pressed", "true")
     expect(s_due.locator(".mark-note")).to_have_text("Texted at six.")
     expect(s.page.locator("#announcer")).to_contain_text("Riley marked")
@@ -54,8 +57,9 @@ def test_commitment_made_marked_and_acknowledged_live(e2e_server, open_partner, 
     ack = s_due.locator("form.ack-form")
     expect(ack).to_be_visible()
     ack.get_by_label(re.compile("A kind note")).fill("Thank you, it helped.")
-    measure(latency_log, "acknowledge (click)", s, r, ack.get_by_role("button", name="I noticed").click,
-            "!document.querySelector('#due-list .due-row[data-owner=\"%d\"] .ack-line').hidden" % rid)
+    measure(latency_log, "acknowledge (click)", s, r,
+            ack.get_by_role("button", name="I noticed").click,
+            f"!document.querySelector('{row} .ack-line').hidden")
     expect(r_due.locator(".ack-line")).to_have_text(re.compile("Sam noticed"))
     expect(r_due.locator(".ack-note")).to_have_text("Thank you, it helped.")
     # The owner's mark is untouched by the acknowledgement.
@@ -63,6 +67,7 @@ def test_commitment_made_marked_and_acknowledged_live(e2e_server, open_partner, 
     expect(r_due.locator(".mark-note")).to_have_text("Texted at six.")
 
     # The owner corrects their own mark; a miss is accepted as honest, the partner sees it.
-    measure(latency_log, "mark corrected (click)", r, s, r_due.get_by_role("button", name="Missed").click,
-            "document.querySelector('#due-list .due-row[data-owner=\"%d\"] .mark-status')?.textContent === 'Missed'" % rid)
+    measure(latency_log, "mark corrected (click)", r, s,
+            r_due.get_by_role("button", name="Missed").click,
+            f"document.querySelector('{row} .mark-status')?.textContent === 'Missed'")
     expect(s_due.locator(".corrected")).to_be_visible()

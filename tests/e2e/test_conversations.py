@@ -59,7 +59,8 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     title = "Last Friday"
     measure(latency_log, "conversation started (click)", s, r,
             form.get_by_role("button", name="Send to Riley").click,
-            "[...document.querySelectorAll('article.conv h2')].some((h) => h.textContent === 'Last Friday')")
+            "[...document.querySelectorAll('article.conv h2')]"
+            ".some((h) => h.textContent === 'Last Friday')")
     expect(r.page.locator("#announcer")).to_have_text(re.compile("Sam started a conversation"))
     expect(form.get_by_label("Your question or feeling")).to_have_value("")
     rc, sc = card(r, title), card(s, title)
@@ -75,12 +76,14 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     measure(latency_log, "conversation answered (click)", r, s,
             rc.get_by_role("button", name="Send my answer").click,
             "document.querySelector('article.conv .words + .entry') !== null || "
-            "[...document.querySelectorAll('.entry .words')].some((p) => p.textContent.startsWith('At my sister'))")
+            "[...document.querySelectorAll('.entry .words')]"
+            ".some((p) => p.textContent.startsWith('At my sister'))")
     expect(sc.locator(".entry .words")).to_have_text("At my sister's. I should have told you.")
     expect(sc.get_by_role("button", name="Withdraw my question")).to_have_count(0)
 
     # Sam hears it back; Riley adds what was missed; Sam hears again.
-    sc.get_by_label(re.compile("What I heard")).fill("You were at your sister's and wish you had said.")
+    sc.get_by_label(re.compile("What I heard")).fill(
+        "You were at your sister's and wish you had said.")
     sc.get_by_role("button", name="Send what I heard").click()
     expect(rc.get_by_role("button", name="Yes, that's it")).to_be_visible()
     rc.get_by_label("Or add what was missed").fill("And that I was afraid to.")
@@ -94,11 +97,12 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     rc.locator("details.conv-break-form > summary").click()
     back = (datetime.now() + timedelta(days=1)).replace(hour=19, minute=0)
     rc.get_by_label("Come back to it on").fill(back.strftime("%Y-%m-%dT%H:%M"))
-    rc.get_by_label(re.compile("A few words")).fill("I need a break, let's come back tomorrow evening")
+    why = "I need a break, let's come back tomorrow evening"
+    rc.get_by_label(re.compile("A few words")).fill(why)
     rc.get_by_role("button", name="Take a break").click()
     expect(sc.locator(".conv-break")).to_contain_text("Riley asked for a break")
     expect(sc.locator(".conv-break")).to_contain_text("19:00")
-    expect(sc.locator(".conv-break .quote")).to_have_text("I need a break, let's come back tomorrow evening")
+    expect(sc.locator(".conv-break .quote")).to_have_text(why)
     expect(r.page.locator("#announcer")).not_to_have_text(re.compile("Sam"))  # nothing about Sam
     expect(s.page.locator("#announcer")).to_have_text(re.compile("Riley asked for a break"))
     expect(heard).to_have_value("You were afraid to tell me")
@@ -130,8 +134,9 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     sc.get_by_role("button", name="Send", exact=True).click()
     expect(rc.locator('.round[data-round="2"] .words')).to_have_text("Who else knew?")
     rc.get_by_role("button", name="Not ready yet").click()
-    expect(sc.locator('.round[data-round="2"] .round-status')).to_have_text("Set aside, respectfully")
-    expect(sc.locator('.round[data-round="2"] .entry')).to_contain_text("is not ready yet. That is a full answer.")
+    second = sc.locator('.round[data-round="2"]')
+    expect(second.locator(".round-status")).to_have_text("Set aside, respectfully")
+    expect(second.locator(".entry")).to_contain_text("is not ready yet. That is a full answer.")
     expect(sc.get_by_label(re.compile("What I heard"))).to_have_count(0)
     shot(r, "5-riley-desktop-set-aside")
 
@@ -145,9 +150,10 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     folded = s.page.locator("#conv-closed article.conv")
     expect(folded.locator(".words")).to_have_count(0)
     folded.get_by_role("link", name=re.compile("Read it again")).click()
-    expect(s.page.locator("#conv-closed .words").first).to_have_text("Where were you on Friday evening?")
+    first_words = s.page.locator("#conv-closed .words").first
+    expect(first_words).to_have_text("Where were you on Friday evening?")
     s.page.evaluate("window.coupleConversations.refresh()")
-    expect(s.page.locator("#conv-closed .words").first).to_have_text("Where were you on Friday evening?")
+    expect(first_words).to_have_text("Where were you on Friday evening?")
     shot(s, "6b-sam-phone-closed-read-again")
 
     # A printable summary for a counsellor: the chosen conversation beside the agreed boundaries.

@@ -58,21 +58,26 @@ def test_home_answers_what_now_for_each_partner_live(e2e_server, open_partner, s
     # Day one: nothing to mark, nothing waiting, the first step.
     expect(now_row(r, "due")).to_contain_text("You have not made a commitment yet")
     expect(now_row(s, "waiting")).to_contain_text("No boundaries yet")
-    expect(now_row(r, "next")).to_contain_text("Step 1 of 10: Acknowledge and Validate Their Feelings")
+    expect(now_row(r, "next")).to_contain_text(
+        "Step 1 of 10: Acknowledge and Validate Their Feelings")
     expect(now_row(s, "next")).to_contain_text("Step 1 of 8")
 
     # Riley makes a promise (in a second tab); Home says it is due today, live.
     tab = r.new_page()
     tab.goto(base + "/commitments")
-    tab.wait_for_function("() => document.getElementById('conn-status')?.dataset.state === 'connected'")
-    make_commitment(Tab(tab), "Tell you when I will be late, before I am late")
-    due_link = now_row(r, "due").get_by_role("link", name="Tell you when I will be late, before I am late")
+    tab.wait_for_function(
+        "() => document.getElementById('conn-status')?.dataset.state === 'connected'")
+    promise = "Tell you when I will be late, before I am late"
+    make_commitment(Tab(tab), promise)
+    due_link = now_row(r, "due").get_by_role("link", name=promise)
     expect(due_link).to_be_visible()
-    expect(now_row(s, "due")).to_contain_text("You have not made a commitment yet"), "only one's own"
+    # Only one's own.
+    expect(now_row(s, "due")).to_contain_text("You have not made a commitment yet")
 
     # Riley writes a boundary; it waits for Sam's acceptance on Sam's open Home, and Riley's.
     tab.goto(base + "/boundaries")
-    tab.wait_for_function("() => Boolean(window.coupleBoundaries && window.coupleBoundaries.sync.synced)")
+    tab.wait_for_function(
+        "() => Boolean(window.coupleBoundaries && window.coupleBoundaries.sync.synced)")
     words = "We tell each other when plans change, before they change."
     tab.get_by_role("button", name="Add a boundary to Communication").click()
     tab.keyboard.type(words)
@@ -87,11 +92,14 @@ def test_home_answers_what_now_for_each_partner_live(e2e_server, open_partner, s
     # The partner's progress stays side by side, live.
     s_guide = s.new_page()
     s_guide.goto(base + "/guide")
-    s_guide.wait_for_function("() => document.getElementById('conn-status')?.dataset.state === 'connected'")
+    s_guide.wait_for_function(
+        "() => document.getElementById('conn-status')?.dataset.state === 'connected'")
     s_guide.locator("#step-1").get_by_role("radio", name="Working on it").click()
     sid = user_id(s)
-    expect(r.page.locator(f'[data-strip-key="{sid}:supporting:1"]')).to_have_attribute("data-state", "working")
-    expect(r.page.locator(f'[data-summary-for="{sid}"]')).to_have_text("0 of 8 practising · 1 working on it")
+    expect(r.page.locator(f'[data-strip-key="{sid}:supporting:1"]')).to_have_attribute(
+        "data-state", "working")
+    expect(r.page.locator(f'[data-summary-for="{sid}"]')).to_have_text(
+        "0 of 8 practising · 1 working on it")
     expect(now_row(s, "next")).to_contain_text("Step 1 of 8: Educate Yourself · Working on it")
     shot(r, "home-phone-light", screenshot_dir)
     shot(s, "home-desktop-dark", screenshot_dir)
@@ -112,7 +120,7 @@ def test_home_answers_what_now_for_each_partner_live(e2e_server, open_partner, s
     assert r.page.evaluate("() => document.documentElement.scrollHeight") < 2600
 
 
-# ---------------------------------------------------------------- 4 and 9. rates and the detail page
+# ---------------------------------------------------------------- 4 and 9. rates, detail page
 
 def test_rates_say_what_they_mean_and_the_detail_page_tells_the_whole_story(
         e2e_server, open_partner, screenshot_dir):
@@ -125,14 +133,16 @@ def test_rates_say_what_they_mean_and_the_detail_page_tells_the_whole_story(
     form = r.page.locator("form.new-commitment")
     form.get_by_label("What will you do?").fill("Walk after dinner")
     form.get_by_role("radio", name="Every day").check()
-    today = date.fromisoformat(r.page.evaluate("""() => { const d = new Date(); const p = (n) => String(n).padStart(2, '0');
+    today = date.fromisoformat(r.page.evaluate("""() => {
+        const d = new Date(); const p = (n) => String(n).padStart(2, '0');
         return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`; }"""))
     start = today - timedelta(days=3)
     form.get_by_label(re.compile("Starts")).fill(start.isoformat())
     form.get_by_role("button", name="Make this commitment").click()
     row = r.page.locator(".commitment-row", has_text="Walk after dinner")
     # Not "0% · 0 of 3 kept": the past days are not marked, and not counted.
-    expect(row.locator('[data-rate="7"] .rate-text')).to_have_text("no days marked yet · 3 not marked")
+    expect(row.locator('[data-rate="7"] .rate-text')).to_have_text(
+        "no days marked yet · 3 not marked")
     expect(r.page.locator(".rate-rule")).to_contain_text("kept ÷ marked")
     cid = row.locator("a.wording").get_attribute("href").rsplit("/", 1)[1]
 
@@ -164,8 +174,10 @@ def test_rates_say_what_they_mean_and_the_detail_page_tells_the_whole_story(
     expect(s.page.locator("ol.history li").first).to_contain_text("missed")
     # A correction is shown as one, with what it said before.
     panel.get_by_role("button", name="Kept").click()
-    expect(s.page.locator("ol.history li").first).to_contain_text(re.compile(r"Riley corrected .*: now kept \(was missed\)"))
-    expect(s.page.locator('[data-rate="7"] .rate-text')).to_have_text("100% · 1 of 1 marked day kept · 2 not marked")
+    expect(s.page.locator("ol.history li").first).to_contain_text(
+        re.compile(r"Riley corrected .*: now kept \(was missed\)"))
+    expect(s.page.locator('[data-rate="7"] .rate-text')).to_have_text(
+        "100% · 1 of 1 marked day kept · 2 not marked")
     # A note under a marked day has its own save, which leaves kept as kept.
     panel.get_by_label(re.compile("Note")).fill("Around the park, twenty minutes.")
     panel.get_by_role("button", name="Save note").click()
@@ -178,7 +190,8 @@ def test_rates_say_what_they_mean_and_the_detail_page_tells_the_whole_story(
     expect(s.page.locator("#day-panel .mark-note")).to_have_text("Around the park, twenty minutes.")
     s.page.locator("#day-panel").get_by_role("button", name="I noticed").click()
     expect(r.page.locator("ol.history li").first).to_contain_text("Sam noticed the mark on")
-    expect(r.page.locator("ol.history li .h-when").first).to_have_text(re.compile(r"· \w{3} \d{1,2} \w{3}, \d\d:\d\d"))
+    expect(r.page.locator("ol.history li .h-when").first).to_have_text(
+        re.compile(r"· \w{3} \d{1,2} \w{3}, \d\d:\d\d"))
     # Two unmarked days are left: the card lists them; once marked, the card goes away.
     todo = r.page.locator("section.todo")
     expect(todo.locator("li")).to_have_count(2)

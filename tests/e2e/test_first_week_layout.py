@@ -1,6 +1,7 @@
-"""A couple's first week, the layout a phone user meets (issue 12, items 6-8), in Chromium on a phone
-(390x844) and a desktop: every section in the tab bar without sideways scrolling, the guide's step
-index, the invitation's Copy and Share and its honest hours. The rest is in test_first_week.py."""
+"""A couple's first week, the layout a phone user meets (issue 12, items 6-8), in Chromium on a
+phone (390x844) and a desktop: every section in the tab bar without sideways scrolling, the guide's
+step index, the invitation's Copy and Share and its honest hours. The rest is in
+test_first_week.py."""
 import re
 
 import pytest
@@ -28,18 +29,21 @@ def test_every_section_is_on_screen_without_sideways_scrolling(e2e_server, open_
         # Nothing covers it: the element at its centre is the link itself.
         assert w.page.evaluate("""([x, y, name]) => {
             const el = document.elementFromPoint(x, y);
-            return Boolean(el && el.closest('nav.tabs a') && el.closest('a').textContent.trim() === name);
+            return Boolean(el && el.closest('nav.tabs a') &&
+                           el.closest('a').textContent.trim() === name);
         }""", [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, name]), name
         assert box["height"] >= 44, f"{name}: a touch target of 44 px at least"
     sizes = w.page.evaluate("""() => {
         const ul = document.querySelector('nav.tabs ul');
-        return {ul: [ul.scrollWidth, ul.clientWidth], page: [document.documentElement.scrollWidth, innerWidth]};
+        return {ul: [ul.scrollWidth, ul.clientWidth],
+                page: [document.documentElement.scrollWidth, innerWidth]};
     }""")
     assert sizes["ul"][0] <= sizes["ul"][1] and sizes["page"][0] <= sizes["page"][1], sizes
     # Safety and Account are one tap away, no scrolling first.
     nav.get_by_role("link", name="Safety", exact=True).click()
     expect(w.page).to_have_url(base + "/safety")
-    w.page.get_by_role("navigation", name="Main").get_by_role("link", name="Account", exact=True).click()
+    main_nav = w.page.get_by_role("navigation", name="Main")
+    main_nav.get_by_role("link", name="Account", exact=True).click()
     expect(w.page).to_have_url(base + "/account")
     no_axe_violations(w.page, f"account {size}")
 
@@ -66,23 +70,29 @@ def test_the_guide_has_a_step_index(e2e_server, open_partner, size):
     # The index shows where you are, and follows changes made in another tab of yours.
     other = r.new_page()
     other.goto(base + "/guide")
-    other.wait_for_function("() => document.getElementById('conn-status')?.dataset.state === 'connected'")
+    other.wait_for_function(
+        "() => document.getElementById('conn-status')?.dataset.state === 'connected'")
     other.locator("#step-7").get_by_role("radio", name="Working on it").click()
-    expect(index.locator(f'[data-progress-key="{user_id(r)}:rebuilding:7"]')).to_have_text("Working on it")
+    expect(index.locator(f'[data-progress-key="{user_id(r)}:rebuilding:7"]')).to_have_text(
+        "Working on it")
     no_axe_violations(r.page, f"guide {size}")
     # The partner's guide, read-only, has the index too (without states).
     s.page.goto(base + "/guide/rebuilding")
-    expect(s.page.get_by_role("navigation", name="The 10 steps").get_by_role("link")).to_have_count(10)
+    partners_index = s.page.get_by_role("navigation", name="The 10 steps")
+    expect(partners_index.get_by_role("link")).to_have_count(10)
 
 
 # ---------------------------------------------------------------- 8. the invitation
 
 FAKE_SHARE = """() => {
   window.__shared = null;
-  Object.defineProperty(navigator, 'share', {configurable: true, value: async (data) => { window.__shared = data; }});
+  Object.defineProperty(navigator, 'share',
+                        {configurable: true, value: async (data) => { window.__shared = data; }});
   Object.defineProperty(navigator, 'canShare', {configurable: true, value: () => true});
 }"""
-NO_CLIPBOARD = """() => { Object.defineProperty(navigator, 'clipboard', {configurable: true, value: undefined}); }"""
+NO_CLIPBOARD = """() => {
+  Object.defineProperty(navigator, 'clipboard', {configurable: true, value: undefined});
+}"""
 
 
 @pytest.mark.parametrize("size", VIEWPORTS)
@@ -95,7 +105,8 @@ def test_the_invitation_can_be_copied_and_shared(e2e_server, open_partner, size,
     page = w.page
     expect(page.locator("#main")).to_contain_text("stops working in 72 hours.")
     # The whole link is visible on a phone: nothing cut off inside its field.
-    assert page.evaluate("() => { const t = document.getElementById('invite-link'); return t.scrollHeight <= t.clientHeight + 1 && t.scrollWidth <= t.clientWidth; }")
+    assert page.evaluate("""() => { const t = document.getElementById('invite-link');
+        return t.scrollHeight <= t.clientHeight + 1 && t.scrollWidth <= t.clientWidth; }""")
     copy = page.get_by_role("button", name="Copy link")
     expect(copy).to_be_visible()
     copy.click()
@@ -115,12 +126,14 @@ def test_the_invitation_can_be_copied_and_shared(e2e_server, open_partner, size,
     page.reload()
     page.get_by_role("button", name="Copy link").click()
     expect(page.locator("#copy-state")).to_have_text(re.compile("Link copied|link is selected"))
-    selected = page.evaluate("() => { const t = document.getElementById('invite-link'); return t.value.slice(t.selectionStart, t.selectionEnd); }")
+    selected = page.evaluate("""() => { const t = document.getElementById('invite-link');
+        return t.value.slice(t.selectionStart, t.selectionEnd); }""")
     assert selected == link or page.evaluate("() => navigator.clipboard === undefined")
     no_axe_violations(page, f"pair {size}")
     shot(w, f"invitation-{size}", screenshot_dir)
     # It says plainly what a new invitation does to this one, and that is what happens.
-    card = page.locator("section", has=page.get_by_role("heading", name="Make a new invitation instead"))
+    card = page.locator("section",
+                        has=page.get_by_role("heading", name="Make a new invitation instead"))
     expect(card).to_contain_text("This cancels the invitation above")
     card.get_by_role("radio", name=re.compile("Supporting healing")).check()
     card.get_by_role("button", name="Cancel the old one and create a new invitation").click()
@@ -129,6 +142,7 @@ def test_the_invitation_can_be_copied_and_shared(e2e_server, open_partner, size,
     guest = open_partner("guest", viewport=VIEWPORTS[size])
     sign_up(guest, base, "Sam")
     guest.page.goto(link)
-    expect(guest.page.get_by_role("heading", level=1)).to_have_text(re.compile("nothing here|no longer|not", re.I))
+    expect(guest.page.get_by_role("heading", level=1)).to_have_text(
+        re.compile("nothing here|no longer|not", re.I))
     guest.page.goto(new_link)
     expect(guest.page.get_by_role("heading", name="Riley invites you")).to_be_visible()

@@ -1,12 +1,12 @@
-"""A couple's first week: a rate limit (429) keeps what was typed (issue 12, item 10), in Chromium on
-a phone (390x844) and a desktop, on `python app.py` with its limits on; and a page driven by
+"""A couple's first week: a rate limit (429) keeps what was typed (issue 12, item 10), in Chromium
+on a phone (390x844) and a desktop, on `python app.py` with its limits on; and a page driven by
 JavaScript keeps its words while its outbox waits out a 429."""
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.servers import start_server
+from tests.support.servers import start_server
 
 from .test_first_week import PHONE, VIEWPORTS, no_axe_violations
 from .ui import WAIT_MS, linked_couple, unique_email, wait_connected
@@ -66,9 +66,11 @@ def test_the_page_script_keeps_typing_through_a_429(e2e_server, open_partner):
     form.get_by_label("What will you do?").fill("Call my sister on Sunday")
     form.get_by_role("radio", name="Every day").check()
     form.get_by_role("button", name="Make this commitment").click()
-    r.page.wait_for_function("() => document.getElementById('conn-status').textContent.includes('Saving')")
+    r.page.wait_for_function(
+        "() => document.getElementById('conn-status').textContent.includes('Saving')")
     expect(form.get_by_label("What will you do?")).to_have_value("Call my sister on Sunday")
-    expect(r.page.locator(".commitment-row", has_text="Call my sister on Sunday")).to_have_count(1, timeout=WAIT_MS)
+    expect(r.page.locator(".commitment-row", has_text="Call my sister on Sunday")).to_have_count(
+        1, timeout=WAIT_MS)
     assert len(hits) == 2
 
 

@@ -3,7 +3,7 @@ live when the partners are on two `python app.py` processes over PostgreSQL and 
 import pytest
 from playwright.sync_api import expect
 
-from tests.servers import start_server
+from tests.support.servers import start_server
 
 from .conftest import DESKTOP
 from .test_boundaries import IDLE
@@ -19,7 +19,7 @@ def test_home_stays_live_across_two_processes_on_postgresql_and_redis(
         tmp_path, postgres_url, redis_url, unique_channel, open_partner):
     """Riley on process 1, Sam on process 2 (one database, one Redis): Home's "what now" and the
     side-by-side progress follow the partner's changes that reach it through the queue."""
-    from tests.scaleout_helpers import migrate, shared_env
+    from tests.support.scaleout_helpers import migrate, shared_env
 
     from .ui import accept
 
@@ -39,7 +39,8 @@ def test_home_stays_live_across_two_processes_on_postgresql_and_redis(
         s.page.goto(p2 + "/home")
         wait_connected(s)
         r.page.goto(p1 + "/boundaries")
-        r.page.wait_for_function("() => Boolean(window.coupleBoundaries && window.coupleBoundaries.sync.synced)")
+        r.page.wait_for_function(
+            "() => Boolean(window.coupleBoundaries && window.coupleBoundaries.sync.synced)")
         words = "Each of us keeps a private journal; we share what we choose."
         r.page.get_by_role("button", name="Add a boundary to Privacy").click()
         r.page.keyboard.type(words)
@@ -51,7 +52,8 @@ def test_home_stays_live_across_two_processes_on_postgresql_and_redis(
         wait_connected(r)
         r.page.locator("#step-2").get_by_role("radio", name="Practising").click()
         rid = user_id(r)
-        expect(s.page.locator(f'[data-strip-key="{rid}:rebuilding:2"]')).to_have_attribute("data-state", "practising")
+        expect(s.page.locator(f'[data-strip-key="{rid}:rebuilding:2"]')).to_have_attribute(
+            "data-state", "practising")
         for server in servers:
             assert "Traceback" not in server.log()
     finally:

@@ -4,7 +4,7 @@ import importlib.util
 
 import pytest
 
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
 from .conftest import SUMMARY
 from .ui import linked_couple, wait_connected
@@ -20,7 +20,8 @@ def load_bench():
 
 
 RESOURCES = """() => performance.getEntriesByType('resource')
-  .filter((e) => e.initiatorType === 'script' || e.initiatorType === 'link' || /\\.(js|css)(\\?|$)/.test(e.name))
+  .filter((e) => e.initiatorType === 'script' || e.initiatorType === 'link' ||
+                 /\\.(js|css)(\\?|$)/.test(e.name))
   .map((e) => new URL(e.name).pathname)"""
 
 
@@ -35,6 +36,8 @@ def test_page_weight_is_measured_and_complete(e2e_server, open_partner):
         r.page.goto(e2e_server.url + path)
         wait_connected(r)
         loaded = set(r.page.evaluate(RESOURCES))
-        counted = {a["path"] for kind in ("js", "css") for a in result["pages"][f"partner {path}"][kind]}
-        assert loaded <= counted, f"{path} loads more than page_weight counts: {sorted(loaded - counted)}"
+        measured = result["pages"][f"partner {path}"]
+        counted = {a["path"] for kind in ("js", "css") for a in measured[kind]}
+        assert loaded <= counted, \
+            f"{path} loads more than page_weight counts: {sorted(loaded - counted)}"
         assert counted, path

@@ -20,7 +20,8 @@ def test_two_partners_link_follow_their_own_guides_and_see_each_other_live(
 
     # Each sees their own role's guide: ten steps rebuilding, eight supporting.
     r.page.goto(base + "/guide")
-    expect(r.page.get_by_role("heading", level=1)).to_have_text("What to do when your partner doesn't trust you")
+    expect(r.page.get_by_role("heading", level=1)).to_have_text(
+        "What to do when your partner doesn't trust you")
     expect(r.page.locator("ol.guide > li.step")).to_have_count(10)
     s.page.goto(base + "/guide")
     expect(s.page.locator("ol.guide > li.step")).to_have_count(8)
@@ -39,7 +40,8 @@ def test_two_partners_link_follow_their_own_guides_and_see_each_other_live(
                      f"document.querySelector('{key}').textContent.trim() === '{label}'")
         assert ms >= 0
     expect(badge(s.page, rid, "rebuilding", 3)).to_have_text("Practising")
-    expect(s.page.locator(f'[data-summary-for="{rid}"]')).to_have_text("1 of 10 practising · 1 working on it")
+    expect(s.page.locator(f'[data-summary-for="{rid}"]')).to_have_text(
+        "1 of 10 practising · 1 working on it")
 
     # …and the other way round.
     r.page.goto(base + "/home")
@@ -92,7 +94,8 @@ def test_two_partners_link_follow_their_own_guides_and_see_each_other_live(
     expect(s.page.locator("#main").get_by_text("Riley unlinked")).to_be_visible()
     shown = s.page.evaluate("() => performance.timeOrigin + performance.now()")
     latency_log.add("unlink reaches partner (click→page shows it, incl. reload)", shown - started)
-    expect(s.page.get_by_role("heading", name="You are not linked with a partner yet")).to_be_visible()
+    unlinked = s.page.get_by_role("heading", name="You are not linked with a partner yet")
+    expect(unlinked).to_be_visible()
     expect(shared_box).to_have_count(0)
     assert "I want to listen" not in s.page.content()
     expect(r.page.locator("#main").get_by_text("You are unlinked")).to_be_visible()

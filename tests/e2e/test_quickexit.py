@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import chromium_path, need
-from tests.servers import PASSWORD
+from tests.support.servers import PASSWORD
 
 from .conftest import CHROMIUM_ARGS, DESKTOP, Watched
 from .ui import WAIT_MS, axe_violations, sign_up, unique_email, wait_connected, wait_signed_out
@@ -30,13 +30,14 @@ PHONE = {"width": 390, "height": 844}
 
 NEUTRAL = "<!doctype html><title>Weather</title><h1>Weather</h1><p>Sunny spells.</p>"
 # What only a signed-in page of the app shows: the live status, the tab bar, the user id.
-SIGNED_IN_JS = """() => Boolean(document.getElementById('conn-status') || document.querySelector('nav.tabs')
-  || document.body && document.body.dataset.userId)"""
+SIGNED_IN_JS = """() => Boolean(document.getElementById('conn-status')
+  || document.querySelector('nav.tabs') || document.body && document.body.dataset.userId)"""
 # What a person could read: rendered text, and the values of visible fields (a textarea's text
 # is not in innerText).
 VISIBLE_TEXT_JS = """() => !document.body ? '' : document.body.innerText + '\\n' +
   [...document.querySelectorAll('textarea, input')].filter((el) => el.checkVisibility
-    ? el.checkVisibility({visibilityProperty: true}) : el.offsetParent !== null).map((el) => el.value).join('\\n')"""
+    ? el.checkVisibility({visibilityProperty: true}) : el.offsetParent !== null)
+    .map((el) => el.value).join('\\n')"""
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,8 @@ def bf_browser(playwright_instance):
     path = chromium_path()
     need(path is not None, "Chromium (apt-get install chromium, or COUPLE_CHROMIUM=/path)")
     browser = playwright_instance.chromium.launch(
-        executable_path=path, args=CHROMIUM_ARGS, ignore_default_args=["--disable-back-forward-cache"])
+        executable_path=path, args=CHROMIUM_ARGS,
+        ignore_default_args=["--disable-back-forward-cache"])
     yield browser
     browser.close()
 
@@ -77,8 +79,8 @@ def route_neutral(w):
     """The neutral page is served locally: the tests need no network."""
     exit_url = w.page.locator("#quick-exit").get_attribute("href")
     origin = re.match(r"https?://[^/]+", exit_url).group(0)
-    w.context.route(origin + "/**", lambda route: route.fulfill(status=200, content_type="text/html",
-                                                                body=NEUTRAL))
+    w.context.route(origin + "/**", lambda route: route.fulfill(
+        status=200, content_type="text/html", body=NEUTRAL))
     return exit_url
 
 
@@ -114,7 +116,8 @@ def assert_nothing_of_the_app(w, base, secrets, where, shots=None):
         if moment == "settled":
             page.wait_for_load_state("load")
             page.wait_for_function(f"() => !location.href.startsWith({base!r}) || "
-                                   "(document.readyState === 'complete' && !document.documentElement.classList.contains('leaving'))")
+                                   "(document.readyState === 'complete' && "
+                                   "!document.documentElement.classList.contains('leaving'))")
         try:
             text = page.evaluate(VISIBLE_TEXT_JS)
             url = page.url
@@ -128,7 +131,8 @@ def assert_nothing_of_the_app(w, base, secrets, where, shots=None):
         assert not page.evaluate(SIGNED_IN_JS), f"{where}: a signed-in page at {page.url}"
         # A signed-out page: the login page (an app page asked for again), or the sign-up
         # pages the person came through before the app ("check your inbox" names nobody).
-        assert re.search(r"/(login|signup|signup/sent)(\?|$)", page.url), f"{where}: not a signed-out page: {page.url}"
+        assert re.search(r"/(login|signup|signup/sent)(\?|$)", page.url), \
+            f"{where}: not a signed-out page: {page.url}"
     if shots is not None:
         shots.append(page.screenshot())
     return seen
@@ -194,7 +198,8 @@ def test_after_a_quick_exit_back_forward_and_a_reopened_tab_show_nothing(
         history += assert_nothing_of_the_app(w, base, secrets, f"Forward #{n + 1}", shots)
     # What Chromium says about restoring pages whole (printed for the report, not asserted).
     reasons = w.page.evaluate("""() => { const n = performance.getEntriesByType('navigation')[0];
-      return n ? {type: n.type, notRestored: n.notRestoredReasons ? JSON.stringify(n.notRestoredReasons).slice(0, 400) : null} : null; }""")
+      return n ? {type: n.type, notRestored: n.notRestoredReasons
+                  ? JSON.stringify(n.notRestoredReasons).slice(0, 400) : null} : null; }""")
     print(f"\n[{how}] history seen: {sorted(set(history))}; last entry: {reasons}")
 
     # The last app URL, opened again in a new tab of the same browser (a reopened tab).
@@ -205,7 +210,8 @@ def test_after_a_quick_exit_back_forward_and_a_reopened_tab_show_nothing(
     expect(again.get_by_role("heading", name=re.compile("Log in", re.I))).to_be_visible()
     # Nothing of the app was kept in this browser's storage either: Chromium honoured the exit
     # answer's Clear-Site-Data "storage".
-    stored = again.evaluate("() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
+    stored = again.evaluate(
+        "() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
     assert all(s not in stored for s in secrets)
     assert "left-behind" not in stored, stored
     if how == "esc":
@@ -235,16 +241,18 @@ def test_a_page_kept_whole_by_the_browser_hides_itself_and_asks_the_server_again
     w.page.goto(base + "/home")
     restored = []
     w.page.expose_function("pageRestored", lambda: restored.append(1))
+    # Recorded from the page itself: a pageshow with persisted = a page restored whole.
+    record_restores = ("() => addEventListener('pageshow', (e) => {"
+                       " if (e.persisted) window.pageRestored(); })")
     for path in ("/guide", "/commitments", "/account"):
         w.page.goto(base + path)
-        # Recorded from the page itself: a pageshow with persisted = a page restored whole.
-        w.page.evaluate("() => addEventListener('pageshow', (e) => { if (e.persisted) window.pageRestored(); })")
+        w.page.evaluate(record_restores)
     w.page.goto(base + "/home")
     w.page.go_back()  # a page restored whole while still signed in: it reloads and is shown again
     w.page.wait_for_url(base + "/account")
     expect(w.page.locator("h1")).to_have_text("Your account")
     assert restored, "the browser did not keep the page whole: this test would prove nothing"
-    w.page.evaluate("() => addEventListener('pageshow', (e) => { if (e.persisted) window.pageRestored(); })")
+    w.page.evaluate(record_restores)
     w.page.get_by_role("link", name="Quick exit").click()
     w.page.wait_for_url(exit_url)
     restored.clear()
@@ -274,7 +282,8 @@ def test_esc_twice_while_typing_keeps_the_draft_privately(e2e_server, open_perso
     wait_connected(s)
     sam_events = []
     s.page.expose_function("recordEvent", lambda ev: sam_events.append(ev))
-    s.page.evaluate("() => window.coupleLive.onEvent((ev) => window.recordEvent(JSON.stringify(ev)))")
+    s.page.evaluate(
+        "() => window.coupleLive.onEvent((ev) => window.recordEvent(JSON.stringify(ev)))")
 
     draft = f"I was about to write that {unique_email('d').split('@')[0]} and then"
     r.page.goto(base + "/guide")
@@ -292,7 +301,8 @@ def test_esc_twice_while_typing_keeps_the_draft_privately(e2e_server, open_perso
     r.page.goto(base + "/login")
     in_storage = r.page.evaluate("""async () => {
       const dbs = indexedDB.databases ? (await indexedDB.databases()).map((d) => d.name) : [];
-      return JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), dbs]); }""")
+      return JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage),
+                             dbs]); }""")
     assert draft not in in_storage
 
     sign_in(r, base, r_email, then="/guide")

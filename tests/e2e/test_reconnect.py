@@ -4,14 +4,15 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .ui import WAIT_MS, linked_couple, user_id, wait_connected
+from .ui import WAIT_MS, linked_couple, user_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 
 def progress_badges(page) -> dict:
     return page.evaluate("""() => Object.fromEntries(
-        [...document.querySelectorAll('[data-progress-key]')].map((b) => [b.dataset.progressKey, b.textContent.trim()]))""")
+        [...document.querySelectorAll('[data-progress-key]')]
+          .map((b) => [b.dataset.progressKey, b.textContent.trim()]))""")
 
 
 def choose(page, step: int, label: str) -> None:
@@ -29,7 +30,8 @@ def test_offline_partner_converges_with_nothing_lost(e2e_server, open_partner):
     for page in (r_home, s_home):
         page.goto(base + "/home")
     for page in (r_guide, r_home, s_guide, s_home):
-        page.wait_for_function("() => document.getElementById('conn-status').dataset.state === 'connected'")
+        page.wait_for_function(
+            "() => document.getElementById('conn-status').dataset.state === 'connected'")
 
     r.context.set_offline(True)
     for page in (r_guide, r_home):
@@ -50,15 +52,18 @@ def test_offline_partner_converges_with_nothing_lost(e2e_server, open_partner):
     # Meanwhile, online: the supporting partner works too.
     choose(s_guide, 1, "Practising")
     choose(s_guide, 3, "Working on it")
-    expect(s_home.locator(f'[data-progress-key="{sid}:supporting:3"]')).to_have_text("Working on it")
+    expect(s_home.locator(f'[data-progress-key="{sid}:supporting:3"]')).to_have_text(
+        "Working on it")
     # The offline side has not seen it, and its partner has not seen the offline changes.
     expect(r_home.locator(f'[data-progress-key="{sid}:supporting:3"]')).to_have_text("Not started")
     expect(s_home.locator(f'[data-progress-key="{rid}:rebuilding:1"]')).to_have_text("Not started")
 
     # Everything the live region says from now on (it may say several things in a row).
     r_home.evaluate("""() => { window.__said = [];
-      new MutationObserver(() => window.__said.push(document.getElementById('announcer').textContent))
-        .observe(document.getElementById('announcer'), {childList: true, characterData: true, subtree: true}); }""")
+      new MutationObserver(
+        () => window.__said.push(document.getElementById('announcer').textContent))
+        .observe(document.getElementById('announcer'),
+                 {childList: true, characterData: true, subtree: true}); }""")
     r.context.set_offline(False)
     for page in (r_guide, r_home):
         wait_connected_page(page)
@@ -91,5 +96,6 @@ def test_offline_partner_converges_with_nothing_lost(e2e_server, open_partner):
 
 
 def wait_connected_page(page):
-    page.wait_for_function("() => document.getElementById('conn-status').dataset.state === 'connected'",
-                           timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => document.getElementById('conn-status').dataset.state === 'connected'",
+        timeout=WAIT_MS)

@@ -1,7 +1,7 @@
 """Account recovery in a real browser with real mail (issue 13): sign up and confirm the
 address from the mail, then on another device "Forgot your password?" -> the mail arrives at
-the real SMTP server (aiosmtpd, tests/mail_helpers.py) -> its link -> a new password -> the
-first device's open tab is signed out by the server. On `make run`'s configuration (gevent +
+the real SMTP server (aiosmtpd, tests/support/mail_helpers.py) -> its link -> a new password ->
+the first device's open tab is signed out by the server. On `make run`'s configuration (gevent +
 SQLite) and on two processes over PostgreSQL and Redis (the link asked for on one process,
 the open tab on the other)."""
 import os
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.mail_helpers import link_in
-from tests.servers import PASSWORD, start_server
+from tests.support.mail_helpers import link_in
+from tests.support.servers import PASSWORD, start_server
 
 from .conftest import DESKTOP
 from .ui import unique_email, wait_connected
@@ -113,7 +113,7 @@ def test_recovery_journey_on_the_embedded_server(tmp_path, smtp_server, open_par
 @pytest.mark.redis
 def test_recovery_journey_across_two_processes_on_postgresql_and_redis(
         tmp_path, smtp_server, postgres_url, redis_url, unique_channel, open_partner):
-    from tests.scaleout_helpers import migrate, shared_env
+    from tests.support.scaleout_helpers import migrate, shared_env
 
     migrate(postgres_url)
     env = {**shared_env(postgres_url, redis_url, unique_channel), "COUPLE_RATELIMIT": "0",

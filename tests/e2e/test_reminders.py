@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import need
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
 from .conftest import DESKTOP
 from .test_a11y import check, report
@@ -65,8 +65,9 @@ def test_owner_sets_a_reminder_and_the_partner_sees_nothing(e2e_server, open_par
     # A bad time that slips past the browser (a hand-made request) is a worded refusal.
     answer = r.page.evaluate("""async (action) => {
         const token = document.querySelector('meta[name="csrf-token"]').content;
-        const res = await fetch(action, {method: "POST", headers: {"Content-Type": "application/json",
-            "X-CSRFToken": token, "Accept": "application/json"},
+        const res = await fetch(action, {method: "POST",
+            headers: {"Content-Type": "application/json", "X-CSRFToken": token,
+                      "Accept": "application/json"},
             body: JSON.stringify({enabled: true, time: "25:00"})});
         return [res.status, await res.json()];
     }""", url + "/reminder")
@@ -81,8 +82,9 @@ def test_owner_sets_a_reminder_and_the_partner_sees_nothing(e2e_server, open_par
     # The partner cannot set it either, even by hand.
     answer = s.page.evaluate("""async (action) => {
         const token = document.querySelector('meta[name="csrf-token"]').content;
-        const res = await fetch(action, {method: "POST", headers: {"Content-Type": "application/json",
-            "X-CSRFToken": token, "Accept": "application/json"},
+        const res = await fetch(action, {method: "POST",
+            headers: {"Content-Type": "application/json", "X-CSRFToken": token,
+                      "Accept": "application/json"},
             body: JSON.stringify({enabled: false})});
         return res.status;
     }""", url + "/reminder")

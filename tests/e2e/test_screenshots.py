@@ -47,8 +47,9 @@ def populate(r, s, base):
     # Two boundaries: one both accepted, one still proposed.
     for w in (r, s):
         open_boundaries(w, base)
-    for group, words in (("Communication", "We tell each other when plans change, before they change."),
-                         ("Privacy", "Each of us keeps a private journal; we share what we choose.")):
+    for group, words in (
+            ("Communication", "We tell each other when plans change, before they change."),
+            ("Privacy", "Each of us keeps a private journal; we share what we choose.")):
         r.page.get_by_role("button", name=f"Add a boundary to {group}").click()
         r.page.keyboard.type(words)
     first = 'li.b-item:has(textarea.b-text)'
@@ -68,7 +69,8 @@ def shoot(page, directory, name: str) -> None:
             page.emulate_media(color_scheme=scheme)
             page.screenshot(path=str(directory / f"{name}-{size}-{scheme}.png"))
             if size == "phone" and scheme == "light":  # the whole page, for review
-                page.screenshot(path=str(directory / f"{name}-phone-light-full.png"), full_page=True)
+                page.screenshot(path=str(directory / f"{name}-phone-light-full.png"),
+                                full_page=True)
     page.set_viewport_size(PHONE)
     page.emulate_media(color_scheme="light")
 

@@ -29,7 +29,8 @@ NAME_S = "\"><svg onload=alert(1)>"
 
 # Anything the corpus would have created had it been parsed as HTML.
 INJECTED = """() => document.querySelectorAll(
-  'img[src="x"], svg[onload], iframe, style:not([data-keep]), a[href^="javascript"], body script:not([src]):not([type="application/json"])'
+  'img[src="x"], svg[onload], iframe, style:not([data-keep]), a[href^="javascript"], ' +
+  'body script:not([src]):not([type="application/json"])'
 ).length"""
 
 

@@ -4,7 +4,7 @@ import os
 import re
 import time
 
-from tests.servers import PASSWORD
+from tests.support.servers import PASSWORD
 
 _n = itertools.count(1)
 # Every wait in the browser tests polls a condition; this is only how long before it gives up.
@@ -56,7 +56,8 @@ def wait_signed_out(w, base: str, timeout: float = 60) -> None:
 
 
 def wait_connected(w) -> None:
-    w.page.wait_for_function("() => document.getElementById('conn-status')?.dataset.state === 'connected'")
+    w.page.wait_for_function(
+        "() => document.getElementById('conn-status')?.dataset.state === 'connected'")
 
 
 def invite(w, base: str, role: str) -> str:
@@ -98,7 +99,8 @@ _ARM_SOURCE = """() => {
   window.__actAt = null;
   const mark = (e) => { if (window.__actAt === null && e.isTrusted)
     window.__actAt = performance.timeOrigin + e.timeStamp; };
-  for (const type of ['keydown', 'click']) document.addEventListener(type, mark, {capture: true, once: true});
+  for (const type of ['keydown', 'click'])
+    document.addEventListener(type, mark, {capture: true, once: true});
 }"""
 
 _ARM_TARGET = """() => {
@@ -115,11 +117,13 @@ _ARM_TARGET = """() => {
 }"""
 
 
-def measure(latency_log, kind: str, source, target, action, seen_js: str, timeout: float = WAIT_MS) -> float:
+def measure(latency_log, kind: str, source, target, action, seen_js: str,
+            timeout: float = WAIT_MS) -> float:
     """Run `action()` in the source page; wait until `seen_js` (a JS expression) holds in the
     target page. Records and returns the delay between the input event and the DOM change."""
     target.page.evaluate(_ARM_TARGET % seen_js)
-    assert target.page.evaluate("() => window.__seenAt") is None, f"{kind}: already true before the action: {seen_js}"
+    assert target.page.evaluate("() => window.__seenAt") is None, \
+        f"{kind}: already true before the action: {seen_js}"
     source.page.evaluate(_ARM_SOURCE)
     action()
     target.page.wait_for_function("() => window.__seenAt !== null", timeout=timeout)
@@ -152,7 +156,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 def axe_violations(page) -> list[dict]:
     """axe-core (from npm) on the page as it is now: WCAG 2.1 A and AA rules."""
     global AXE_SOURCE
-    from tests.servers import ROOT
+    from tests.support.servers import ROOT
 
     if AXE_SOURCE is None:
         AXE_SOURCE = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text()
@@ -162,6 +166,7 @@ def axe_violations(page) -> list[dict]:
     result = page.evaluate("""(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags},
         resultTypes: ['violations']}).then((r) => r.violations.map((v) => ({
           id: v.id, impact: v.impact, help: v.help,
-          nodes: v.nodes.slice(0, 5).map((n) => ({target: n.target.join(' '), summary: n.failureSummary}))})))""",
+          nodes: v.nodes.slice(0, 5).map((n) => ({target: n.target.join(' '),
+                                                  summary: n.failureSummary}))})))""",
                            AXE_TAGS)
     return result

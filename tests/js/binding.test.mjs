@@ -1,6 +1,6 @@
 // The textarea binding's pure parts against real Yjs: a diff applied as Yjs edits gives the
 // new text (surrogate pairs intact), and a caret shifted by a remote delta stays on the same
-// character. Run by tests/test_boundaries_js.py.
+// character. Run by tests/boundaries/test_boundaries_js.py.
 import * as Y from "yjs";
 import { textDiff, shiftPosition } from "../../static/src/boundaries/binding.js";
 import { contentHash, canonicalText } from "../../static/src/boundaries/model.js";

@@ -1,6 +1,6 @@
 // The commitments page's pure parts (static/src/commitments/page.js) on vectors from the server:
-// prints what the browser would say, for tests/test_commitments_js.py to compare with the server's
-// own words. Node with full ICU, as Chromium has.
+// prints what the browser would say, for tests/commitments/test_commitments_js.py to compare
+// with the server's own words. Node with full ICU, as Chromium has.
 import { usePageConfig } from "../../static/src/config.js";
 import { dayText, historyEntries, links, rateWords, whenText } from "../../static/src/commitments/page.js";
 

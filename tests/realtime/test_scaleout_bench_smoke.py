@@ -1,0 +1,37 @@
+"""The realtime benchmark still runs: bench/realtime.py --smoke (3 couples, a few seconds, app and
+relay floor) finishes, writes its JSON, and loses nothing; the app's load goes through all three
+change paths (guide progress, a follow-through mark, a boundary edit), none refused or lost. No
+figure is asserted: CI machines differ, and speed is the benchmark's business, not the test
+suite's."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.servers import ROOT
+
+pytestmark = pytest.mark.server
+
+
+def test_benchmark_smoke(tmp_path):
+    out = tmp_path / "realtime.json"
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "realtime.py"), "--smoke",
+                          "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    report = json.loads(out.read_text())
+    (level,) = report["levels"]
+    for target in ("app", "floor"):
+        result = level[target]
+        assert result["connected"] == 6
+        assert result["changes_measured"] > 0
+        assert result["changes_lost"] == 0
+        assert result["http_errors"] == 0
+        assert result["latency_ms"]["n"] == result["changes_measured"]
+    by_kind = level["app"]["by_kind"]
+    assert set(by_kind) == {"progress", "mark", "boundary"}
+    for kind, result in by_kind.items():
+        assert result["changes_measured"] > 0, kind
+        assert result["changes_lost"] == 0, kind
+        assert result["errors"] == 0, (kind, level["app"]["error_samples"])
+        assert result["latency_ms"]["n"] == result["changes_measured"], kind
