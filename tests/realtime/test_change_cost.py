@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from couple.commitments.operations import create_commitment
 from couple.extensions import db
-from tests.boundaries_helpers import Editor
+from tests.boundaries.boundaries_helpers import Editor
 
 JSON = {"Accept": "application/json"}
 
