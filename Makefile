@@ -4,8 +4,12 @@
 # Both install the exact, hashed versions in requirements/ (the lock), then the project itself.
 #   make lock   regenerate requirements/*.txt from pyproject.toml (after changing a dependency;
 #               `make lock LOCK_ARGS=--upgrade` moves every pin to the newest allowed version)
-#   make lint   ruff over the tree (not yet part of `make test`)
+#   make lint   ruff over the tree (the first step of `make test`)
+# `make test` runs the suite in $(TEST_WORKERS) pytest-xdist workers (2: CI's cores); tests
+# that must share one process say so with @pytest.mark.xdist_group. TEST_WORKERS=0 runs it in
+# one process. PYTEST_ARGS adds to the command (e.g. PYTEST_ARGS="-k boundaries").
 PYTHON ?= python3
+TEST_WORKERS ?= 2
 VENV ?= .venv
 BIN := $(VENV)/bin
 # The lock is resolved for the interpreter and platform the app runs on.
@@ -27,7 +31,8 @@ test: $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements/test.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
 	npm ci --no-audit --no-fund --loglevel=error
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements/test.txt
