@@ -6,8 +6,8 @@
 #               `make lock LOCK_ARGS=--upgrade` moves every pin to the newest allowed version)
 #   make lint   ruff over the tree (the first step of `make test`)
 # `make test` runs the suite in $(TEST_WORKERS) pytest-xdist workers (2: CI's cores); tests
-# that must share one process say so with @pytest.mark.xdist_group. TEST_WORKERS=0 runs it in
-# one process. PYTEST_ARGS adds to the command (e.g. PYTEST_ARGS="-k boundaries").
+# that must share one process are listed in tests/conftest.py (ONE_WORKER). TEST_WORKERS=0
+# runs it in one process. PYTEST_ARGS adds to the command (e.g. PYTEST_ARGS="-k boundaries").
 PYTHON ?= python3
 TEST_WORKERS ?= 2
 VENV ?= .venv
@@ -32,7 +32,7 @@ test: $(BIN)/python
 	$(BIN)/python -m pip install -q --no-deps -e .
 	npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements/test.txt

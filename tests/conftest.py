@@ -8,6 +8,7 @@ import itertools
 import os
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -20,6 +21,58 @@ _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 _counter = itertools.count(1)
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+# Figures the benchmarks inside tests measure, printed after the run. A file, because under
+# pytest-xdist they are measured in a worker and the run's summary is printed by the controller.
+SUMMARY_FILE = Path(__file__).resolve().parent.parent / "test-artifacts" / "summary.txt"
+
+
+def add_to_summary(block: str) -> None:
+    SUMMARY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with open(SUMMARY_FILE, "a") as f:
+        f.write(block.rstrip("\n") + "\n")
+
+
+def pytest_sessionstart(session):
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        SUMMARY_FILE.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not os.environ.get("PYTEST_XDIST_WORKER") and SUMMARY_FILE.exists():
+        for line in SUMMARY_FILE.read_text().splitlines():
+            terminalreporter.write_line(line)
+
+
+# Under pytest-xdist (make test), tests that must share one worker process: each prefix of a
+# node id names its group, and a group goes to one worker whole, in collection order.
+#  - e2e: one Chromium and one set of e2e servers, and the session fixtures that write
+#    bench/results (the browser latency log) see every sample rather than half of them;
+#  - the fuzz and matrix summaries (test_fuzz_run_size, test_matrix_size) count what the
+#    other tests of their modules did in their process.
+# Every other test is its own unit, balanced between the workers.
+ONE_WORKER = (
+    ("tests/e2e/", "e2e"),
+    ("tests/security/test_fuzz_frames.py", "fuzz"),
+    ("tests/security/test_security_fuzz.py", "fuzz"),
+    ("tests/security/test_security_authz.py", "authz-matrix"),
+)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    # (pytest-xdist 3.8's own --dist loadgroup does not group here: its node-id suffix is
+    # not applied under pytest 9, so the grouping is this scheduler's.)
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            for prefix, group in ONE_WORKER:
+                if nodeid.startswith(prefix):
+                    return group
+            return nodeid
+
+    return OneWorkerGroups(config, log)
 
 
 def need(condition: bool, why: str):
@@ -239,6 +292,25 @@ def postgres_url():
     admin = _postgres_admin()
     with admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_couple(app_factory, postgres_url):
+    """An app on a fresh PostgreSQL database with one linked couple: (app, (riley_id, sam_id)).
+    The race tests send overlapping requests to it from threads."""
+    from couple.accounts.operations import sign_up
+    from couple.pairing.operations import accept_invite, create_invite
+
+    app = app_factory(SQLALCHEMY_DATABASE_URI=postgres_url)
+    with app.app_context():
+        tag = os.urandom(3).hex()
+        riley = sign_up(f"riley-{tag}@example.com", "Riley", PASSWORD)
+        sam = sign_up(f"sam-{tag}@example.com", "Sam", PASSWORD)
+        invite, _t, _c = create_invite(riley, "rebuilding")
+        accept_invite(invite, sam)
+        ids = (riley.id, sam.id)
+        db.session.remove()
+    return app, ids
 
 
 @pytest.fixture

@@ -21,22 +21,14 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pg(app_factory, postgres_url):
-    app = app_factory(SQLALCHEMY_DATABASE_URI=postgres_url)
+def pg(pg_couple):
+    app, ids = pg_couple
     with app.app_context():
-        from couple.accounts.operations import sign_up
-        from couple.pairing.operations import accept_invite, create_invite
-
-        riley = sign_up("riley-race@example.com", "Riley", "correct horse battery staple")
-        sam = sign_up("sam-race@example.com", "Sam", "correct horse battery staple")
-        invite, _t, _c = create_invite(riley, "rebuilding")
-        accept_invite(invite, sam)
-        item = ops.create_commitment(db.session.get(User, riley.id), wording="Call at lunch",
+        item = ops.create_commitment(db.session.get(User, ids[0]), wording="Call at lunch",
                                      schedule="daily", tz="Asia/Tokyo",
                                      start=day({"tz": "Asia/Tokyo"}, 5))
-        ids = (riley.id, sam.id)
         db.session.remove()
-    yield app, ids, item
+    return app, ids, item
 
 
 def _tabs(app, users):

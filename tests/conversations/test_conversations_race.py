@@ -14,19 +14,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pg(app_factory, postgres_url):
-    app = app_factory(SQLALCHEMY_DATABASE_URI=postgres_url)
-    with app.app_context():
-        from couple.accounts.operations import sign_up
-        from couple.pairing.operations import accept_invite, create_invite
-
-        riley = sign_up("riley-conv-race@example.com", "Riley", "correct horse battery staple")
-        sam = sign_up("sam-conv-race@example.com", "Sam", "correct horse battery staple")
-        invite, _t, _c = create_invite(riley, "rebuilding")
-        accept_invite(invite, sam)
-        ids = (riley.id, sam.id)
-        db.session.remove()
-    yield app, ids
+def pg(pg_couple):
+    return pg_couple
 
 
 def _tab(app, uid):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import chromium_path, need
+from tests.conftest import add_to_summary, chromium_path, need
 from tests.support.servers import ROOT, start_server
 
 from .ui import WAIT_MS
@@ -160,16 +160,7 @@ def latency_log():
     if "all" in summary:
         a = summary["all"]
         lines.append(f"  {'all':<44} n={a['n']:<3} median={a['median']:<7} worst={a['worst']}")
-    SUMMARY.append("\n".join(lines))
-
-
-# Printed after the run (pytest captures what fixtures print).
-SUMMARY: list[str] = []
-
-
-def pytest_terminal_summary(terminalreporter):
-    for block in SUMMARY:
-        terminalreporter.write_line(block)
+    add_to_summary("\n".join(lines))
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,9 @@ import importlib.util
 
 import pytest
 
+from tests.conftest import add_to_summary
 from tests.support.servers import ROOT
 
-from .conftest import SUMMARY
 from .ui import linked_couple, wait_connected
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -29,7 +29,7 @@ def test_page_weight_is_measured_and_complete(e2e_server, open_partner):
     bench = load_bench()
     result = bench.measure(e2e_server.url)
     bench.write(result)
-    SUMMARY.append("page weight, bytes (bench/results/page_weight.json):\n" + bench.table(result))
+    add_to_summary("page weight, bytes (bench/results/page_weight.json):\n" + bench.table(result))
 
     r, _s = linked_couple(open_partner, e2e_server.url)
     for path in bench.SIGNED_IN:

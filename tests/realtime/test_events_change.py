@@ -109,19 +109,9 @@ def test_saving_forgets_the_kept_draft_in_the_same_change(make_couple):
 # ---------------------------------------------------------------- PostgreSQL: retries racing
 
 @pytest.fixture
-def pg(app_factory, postgres_url):
-    app = app_factory(SQLALCHEMY_DATABASE_URI=postgres_url)
-    with app.app_context():
-        from couple.accounts.operations import sign_up
-        from couple.pairing.operations import accept_invite, create_invite
-
-        riley = sign_up("riley-change@example.com", "Riley", "correct horse battery staple")
-        sam = sign_up("sam-change@example.com", "Sam", "correct horse battery staple")
-        invite, _t, _c = create_invite(riley, "rebuilding")
-        accept_invite(invite, sam)
-        riley_id = riley.id
-        db.session.remove()
-    yield app, riley_id
+def pg(pg_couple):
+    app, (riley_id, _sam_id) = pg_couple
+    return app, riley_id
 
 
 def _race(app, user_id, url, body, n=3):

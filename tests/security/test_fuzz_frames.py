@@ -26,9 +26,8 @@ from tests.support.raw_socketio import RawSocket
 from tests.support.scaleout_helpers import migrate, shared_env
 from tests.support.servers import cookie_header, healthz, link_couple, signup, start_server
 
-# One worker runs the fuzz modules (make test's --dist loadgroup): test_security_fuzz's
-# test_fuzz_run_size adds up what this module's COUNT holds in the same process.
-pytestmark = [pytest.mark.server, pytest.mark.xdist_group("fuzz")]
+# Runs in one xdist worker with test_security_fuzz.py (tests/conftest.py: ONE_WORKER).
+pytestmark = [pytest.mark.server]
 FRAMES = int(os.environ.get("COUPLE_FUZZ_FRAMES", "3300"))  # the floor asserted per server
 EXAMPLES = max(1, FRAMES // 7)  # ~7-9 frames per example on average
 COUNT = {}

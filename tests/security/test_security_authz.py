@@ -23,9 +23,6 @@ FLOOR_ROUTES = 47      # (rule, method) pairs in app.url_map
 FLOOR_HTTP_CASES = 52  # declared HTTP cases (a rule may have several: one per step kind...)
 FLOOR_EVENTS = 9       # registered Socket.IO events, connect and disconnect included
 FIVE_ROLES = {"anonymous", "loner", "stranger", "partner", "owner"}
-# One worker runs the whole matrix (make test's --dist loadgroup): test_matrix_size checks
-# that every case it selected ran to its end in this process.
-pytestmark = pytest.mark.xdist_group("authz-matrix")
 RAN = {"http": set(), "socket": set()}  # ids of the matrix tests that ran to their end here
 
 

@@ -85,9 +85,6 @@ path_values = st.one_of(st.integers(min_value=-5, max_value=2**40).map(str),
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
-# One worker runs the fuzz modules (make test's --dist loadgroup): test_fuzz_run_size counts
-# what the other tests here, and test_fuzz_frames.py, did in this process.
-pytestmark = pytest.mark.xdist_group("fuzz")
 COUNT = {"http": 0, "socket": 0, "postgres": 0}
 # Inputs per rule / event that reached the app in this process (test_fuzz_run_size checks them).
 BY_TARGET: dict[str, int] = {}
