@@ -42,7 +42,9 @@ def _check_psycopg_wait() -> None:
     "filedescriptor out of range" for a descriptor >= 1024 (about 500 open sockets) after the
     query was sent, and the connection returns to the pool mid-command, so the next request
     that gets it fails with "another command is already in progress" (measured:
-    bench/realtime.py at 600 couples). Use wait_poll instead, and say so.
+    bench/realtime.py at 600 couples). `wait_poll` works, but gevent's poll emulation costs a
+    fifth of a round trip's CPU; couple/gevent_wait.py waits on one io watcher instead,
+    whatever PSYCOPG_WAIT_FUNC says.
     """
     import sys
 
@@ -51,12 +53,14 @@ def _check_psycopg_wait() -> None:
         return
     from psycopg import waiting
 
+    from .gevent_wait import wait_gevent
+
     chosen = getattr(waiting.wait, "__name__", "")
     if chosen in ("wait_c", "wait_select"):
         logging.getLogger(__name__).warning(
-            "psycopg wait function %s does not work under gevent; using wait_poll", chosen)
-        # psycopg.Connection.wait looks up `waiting.wait` at each call.
-        waiting.wait = waiting.wait_poll
+            "psycopg wait function %s does not work under gevent; using wait_gevent", chosen)
+    # psycopg.Connection.wait looks up `waiting.wait` at each call.
+    waiting.wait = wait_gevent
 
 
 def create_app(test_config: dict | None = None) -> Flask:
