@@ -132,11 +132,16 @@ def last_seq(stream: str) -> int:
     return db.session.execute(select(table.last_seq).where(table.id == ident)).scalar_one()
 
 
-def record(stream: str, type_: str, data: dict, *, actor=None, op_id: str | None = None) -> Event:
-    """Append an event to a stream in the current transaction; it is sent after commit."""
+def record(stream: str, type_: str, data: dict, *, actor=None, op_id: str | None = None,
+           seq: int | None = None) -> Event:
+    """Append an event to a stream in the current transaction; it is sent after commit.
+
+    `seq`: a sequence number the caller already took for this stream in this transaction
+    (`change` takes it with the stream's lock); otherwise the next one is taken here."""
     from . import realtime
 
-    seq = next_seq(stream)
+    if seq is None:
+        seq = next_seq(stream)
     row = {"stream": stream, "seq": seq, "type": type_, "data": data,
            "actor_id": getattr(actor, "id", None), "op_id": op_id}
     # A Core insert, not session.add + flush: the row is written at this point all the same
@@ -183,23 +188,30 @@ def _stored_result(user_id: int, op_id: str | None):
     )
 
 
-_LOCK: dict = {}
+_GIVE_BACK: dict = {}
 
 
-def _lock_statement(table):
-    stmt = _LOCK.get(table)
+def _give_back_statement(table):
+    stmt = _GIVE_BACK.get(table)
     if stmt is None:
         t = table.__table__
-        stmt = _LOCK[table] = (
-            update(t).where(t.c.id == bindparam("ident")).values(last_seq=t.c.last_seq))
+        stmt = _GIVE_BACK[table] = (
+            update(t).where(t.c.id == bindparam("ident")).values(last_seq=t.c.last_seq - 1))
     return stmt
 
 
-def lock_stream(stream: str) -> None:
+def lock_stream(stream: str) -> int:
     """Take a stream's owner row for the rest of the transaction (a row lock on PostgreSQL; the
-    write lock on SQLite), so this stream's writers run one after another."""
+    write lock on SQLite), so this stream's writers run one after another; the same statement
+    takes the stream's next sequence number, returned. A caller that records no event on the
+    stream gives it back (`give_back_seq`) before it commits, or the stream has a gap."""
+    return next_seq(stream)
+
+
+def give_back_seq(stream: str) -> None:
+    """Return the number `lock_stream` took (the row is still locked: nobody took one since)."""
     table, ident = _owner_table(stream)
-    db.session.connection().execute(_lock_statement(table), {"ident": ident})
+    db.session.connection().execute(_give_back_statement(table), {"ident": ident})
 
 
 class change:
@@ -238,7 +250,7 @@ class change:
     """
 
     __slots__ = ("user", "user_id", "op_id", "locks", "look_first", "repeated", "result",
-                 "_applied")
+                 "_applied", "_taken")
 
     def __init__(self, user, op_id: str | None = None, *, lock=(), look_first: bool = True):
         self.user = user
@@ -249,12 +261,15 @@ class change:
         self.repeated = False
         self.result = None
         self._applied = False
+        self._taken: dict[str, int] = {}  # stream -> the seq its lock took, until recorded
 
     def __enter__(self) -> "change":
         try:
-            # Always in one order, so two changes taking two streams cannot deadlock.
+            # Always in one order, so two changes taking two streams cannot deadlock. The lock
+            # takes the stream's next seq too (one statement, not two, for the usual change
+            # that records one event on the stream it locked).
             for stream in sorted(self.locks):
-                lock_stream(stream)
+                self._taken[stream] = lock_stream(stream)
             if self.look_first and self.op_id:
                 done = _stored_result(self.user_id, self.op_id)
                 if done is not None:
@@ -265,11 +280,19 @@ class change:
         return self
 
     def record(self, stream: str, type_: str, data: dict) -> Event:
-        return record(stream, type_, data, actor=self.user, op_id=self.op_id)
+        return record(stream, type_, data, actor=self.user, op_id=self.op_id,
+                      seq=self._taken.pop(stream, None))
+
+    def _give_back(self) -> None:
+        """Return the seqs taken with locks of streams this change recorded nothing on."""
+        for stream in sorted(self._taken):
+            give_back_seq(stream)
+        self._taken.clear()
 
     def applied(self, result=None):
         """Remember this op id with its result and commit; returns what the client is told."""
         try:
+            self._give_back()
             if self.op_id:
                 # Written now (a Core insert): a repeated op id raises IntegrityError here.
                 db.session.connection().execute(
@@ -296,6 +319,7 @@ class change:
             # A repeat or a no-op: commit what it wrote besides its lock (or nothing); this
             # also ends the transaction, so no lock is held until the request's teardown.
             try:
+                self._give_back()
                 db.session.commit()
             except BaseException:
                 db.session.rollback()
@@ -313,5 +337,5 @@ def prune(before: datetime) -> dict:
 
 __all__ = [
     "Event", "AppliedOp", "LiveSocket", "couple_stream", "user_stream", "change", "lock_stream",
-    "record", "replay", "prune", "next_seq", "last_seq",
+    "give_back_seq", "record", "replay", "prune", "next_seq", "last_seq",
 ]

@@ -57,6 +57,45 @@ def test_a_repeated_op_id_answers_the_first_result_and_writes_nothing(make_coupl
         assert not change.repeated
 
 
+def _seqs(stream) -> list[int]:
+    return list(db.session.scalars(select(Event.seq).where(Event.stream == stream)
+                                   .order_by(Event.seq)))
+
+
+def test_the_seq_a_lock_takes_is_given_back_unless_an_event_uses_it(make_couple):
+    """The lock's statement takes the stream's next seq too; a change that records nothing on
+    the stream it locked gives it back, so a stream never has a gap (a gap makes every open
+    tab reload its state)."""
+    riley, _sam = make_couple()
+    couple, own = events.couple_stream(riley.couple_id), events.user_stream(riley.id)
+    start, start_own = events.last_seq(couple), events.last_seq(own)
+    with events.change(riley, "op-seq-0001", lock=couple) as change:  # a no-op
+        pass
+    with events.change(riley, "op-seq-0002", lock=couple) as change:  # applied, no event
+        change.applied({"nothing": True})
+    with events.change(riley, "op-seq-0003", lock=couple) as change:  # only another stream
+        change.record(own, "test.own", {"set": {}})
+        change.applied({"own": True})
+    assert events.last_seq(couple) == start
+    assert events.last_seq(own) == start_own + 1
+    with events.change(riley, "op-seq-0004", lock=couple) as change:  # two on the locked one
+        change.record(couple, "test.first", {"set": {}})
+        change.record(couple, "test.second", {"set": {}})
+        change.applied({"two": True})
+    with events.change(riley, "op-seq-0005", lock=(couple, own)) as change:
+        change.record(own, "test.own", {"set": {}})
+        change.applied({"own only": True})
+    with events.change(riley, "op-seq-0004", lock=couple) as change:  # a repeat
+        assert change.repeated
+    with events.change(riley, "op-seq-0006", lock=couple) as change:
+        change.record(couple, "test.third", {"set": {}})
+        change.applied({"three": True})
+    assert _seqs(couple)[-3:] == [start + 1, start + 2, start + 3] == list(
+        range(start + 1, events.last_seq(couple) + 1))
+    assert _seqs(own)[-2:] == [start_own + 1, start_own + 2] == [events.last_seq(own) - 1,
+                                                                 events.last_seq(own)]
+
+
 def test_an_exception_rolls_back_rows_events_seq_and_op(make_couple):
     riley, _sam = make_couple()
     riley_id, couple_id = riley.id, riley.couple_id
@@ -149,6 +188,53 @@ def test_retries_of_a_progress_change_racing_apply_once(pg):
     with app.app_context():
         assert _count(Event, Event.type == "guide.progress") == 1
         assert _count(AppliedOp, AppliedOp.op_id == "op-race-progress-1") == 1
+
+
+@pytest.mark.postgres
+def test_different_changes_racing_on_one_couple_leave_no_gap(pg):
+    """Five tabs mark five commitments at the same instant (each change locks the couple and
+    takes its seq with the lock), then repeat every op: the couple's stream is 1..n, no gap,
+    no duplicate, one event per op."""
+    from datetime import UTC, datetime
+
+    from couple.commitments.operations import create_commitment
+
+    app, riley_id = pg
+    with app.app_context():
+        riley = db.session.get(User, riley_id)
+        ids = [create_commitment(riley, wording=f"Promise {i}", schedule="daily",
+                                 tz="UTC")["id"] for i in range(5)]
+        stream = events.couple_stream(riley.couple_id)
+    today = datetime.now(UTC).date().isoformat()
+    tabs = []
+    with app.app_context():
+        for _ in ids:
+            c = app.test_client()
+            login(c, db.session.get(User, riley_id))
+            tabs.append(c)
+    barrier = threading.Barrier(len(ids))
+    answers = {}
+
+    def go(i, client, op):
+        barrier.wait()
+        r = client.post(f"/commitments/{ids[i]}/days/{today}/mark",
+                        json={"status": "kept", "op_id": op})
+        answers[(i, op)] = r.status_code
+
+    for round_ in ("a", "a"):  # the second round repeats every op id: answered, nothing new
+        threads = [threading.Thread(target=go, args=(i, c, f"op-gap-{round_}-{i:04d}"))
+                   for i, c in enumerate(tabs)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    assert set(answers.values()) == {200}, answers
+    with app.app_context():
+        seqs = _seqs(stream)
+        assert seqs == list(range(1, events.last_seq(stream) + 1)), seqs
+        marks = db.session.scalars(select(Event.op_id).where(
+            Event.stream == stream, Event.type == "commitments.marked")).all()
+        assert sorted(marks) == [f"op-gap-a-{i:04d}" for i in range(5)], marks
 
 
 @pytest.mark.postgres
