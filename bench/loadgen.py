@@ -11,16 +11,19 @@ and prints one JSON line "RESULT {...}".
 Every couple takes turns: partner A, then partner B, changes something through a real path,
 the kind rotating per action (--kinds, default progress,mark,boundary), all authenticated by the
 seeded session cookie (and CSRF token for HTTP):
-- progress: POST /guide/steps/<n>/state with an op id; done when the partner's socket gets the
+- progress: `change` {path: /guide/steps/<n>/state, body} over the actor's socket, acked after
+  the commit, as the page sends it while connected (--door http: a POST of the same body to that
+  path, the page's path without a socket); with an op id; done when the partner's socket gets the
   "ev" carrying that op id;
-- mark: POST /commitments/<own commitment>/days/<today>/mark, toggling kept/missed with the
-  version last seen (read from GET /api/state at connect, then from each answer), so every mark
-  is a real correction the server accepts (a non-2xx answer is counted as an error); done when
-  the partner's socket gets the "ev" carrying the op id;
+- mark: the same door to /commitments/<own commitment>/days/<today>/mark, toggling kept/missed
+  with the version last seen (read from GET /api/state at connect, then from each answer), so
+  every mark is a real correction the server accepts (a refusal is counted as an error); done
+  when the partner's socket gets the "ev" carrying the op id;
 - boundary: the actor's socket sends a y-protocols update (a binary "b:y" event, with an ack)
   typing a unique marker into the seeded boundary's Y.Text; done when the partner's socket gets
   the "b:y" broadcast whose bytes contain that marker.
-Floor: POST /relay/<couple> for every action (the relay carries any payload; kind does not
+Floor: a "relay" event with an ack (--door http: POST /relay/<couple>) for every action (the
+relay carries any payload; kind does not
 matter to it). The clock starts just before the request or socket frame is written. Only
 127.0.0.1 is ever contacted. Every loop is bounded in count and time.
 """
@@ -196,6 +199,20 @@ class Partner:
             replica.fill(update)
             replica.text()  # the seeded boundary is there
 
+    def emit_json(self, name: str, data, timeout: float = 30):
+        """Send an event with an ack id; return the ack's payload (None on timeout)."""
+        with self.send_lock:
+            self.next_ack += 1
+            ack_id = self.next_ack
+            result = self.acks[ack_id] = AsyncResult()
+            self.ws.send(f"42{ack_id}" + json.dumps([name, data], separators=(",", ":")))
+        try:
+            return result.get(timeout=timeout)
+        except gevent.Timeout:
+            return None
+        finally:
+            self.acks.pop(ack_id, None)
+
     def emit_binary(self, message: bytes, timeout: float = 30):
         """Send a "b:y" binary event with an ack id; return the ack's payload (None on timeout)."""
         with self.send_lock:
@@ -279,6 +296,7 @@ class Run:
         self.target = args.target
         self.port = args.port
         self.kinds = [k for k in args.kinds.split(",") if k] if args.target == "app" else ["relay"]
+        self.door = args.door
         assert all(k in KINDS for k in self.kinds) or self.target == "floor", args.kinds
         if self.target == "app" and not seeds:
             self.kinds = ["progress"]  # marks and boundaries need seeded rows
@@ -377,11 +395,20 @@ class Run:
                             "version": version, "op_id": op}
                 else:
                     path, body = f"/relay/{actor.couple_index}", {"op": op}
-                status_code, raw = actor.request("POST", path, body)
-                ok = status_code == 200
-                what = f"{status_code} {raw[:200]!r}"
-                if kind == "mark":
+                if self.door == "socket":
+                    # The page's outbox while its socket is connected (couple/socket_changes.py);
+                    # the floor's socket relays the same way.
+                    answer = (actor.emit_json("relay", body) if kind == "relay"
+                              else actor.emit_json("change", {"path": path, "body": body}))
+                    answer = answer if isinstance(answer, dict) else {}
+                    ok = answer.get("ok") is True
+                    what = f"ack {answer!r}"[:200]
+                else:
+                    status_code, raw = actor.request("POST", path, body)
+                    ok = status_code == 200
+                    what = f"{status_code} {raw[:200]!r}"
                     answer = json.loads(raw) if raw[:1] == b"{" else {}
+                if kind == "mark":
                     item = answer.get("result") if ok else answer.get("current")
                     if isinstance(item, dict) and "version" in item:
                         actor.mark = (item["status"], item["version"])
@@ -481,6 +508,9 @@ def main():
     p.add_argument("--warmup", type=float, default=3.0)
     p.add_argument("--drain", type=float, default=5.0)
     p.add_argument("--seeds")
+    p.add_argument("--door", choices=["socket", "http"], default="socket",
+                   help="how progress and marks (and the floor's relay) travel: the page's "
+                        "socket (`change` with an ack) or a POST")
     p.add_argument("--kinds", default=",".join(KINDS),
                    help="changes to rotate through per action: progress,mark,boundary")
     args = p.parse_args()

@@ -6,9 +6,11 @@
 
 For each load level N: N couples (2N authenticated sockets), each couple making one change every
 --interval seconds (partners taking turns) through the real app paths, the kind rotating per
-action (--kinds, default all three): guide progress (POST, login session, CSRF, one transaction
-with the event row, commit with synchronous=FULL / PostgreSQL's fsync, then the emit), a
-follow-through mark (POST .../days/<today>/mark, a kept/missed correction with its version), and
+action (--kinds, default all three): guide progress (the socket event `change` with an ack, as
+the page sends it while connected, or with --door http a POST with its CSRF token: the login
+session, one transaction with the event row, commit with synchronous=FULL / PostgreSQL's fsync,
+then the emit), a follow-through mark (the same door to .../days/<today>/mark, a kept/missed
+correction with its version), and
 a boundary edit (a y-protocols update over the socket: checked against the couple's Yjs doc,
 appended to its log, committed, then broadcast as "b:y"); measured from the action to the
 partner's socket receiving it, overall and per kind (see bench/loadgen.py). The same
@@ -162,7 +164,8 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
         base_rss = rss_kib(server.pid)
         cmd = [PY, str(BENCH / "loadgen.py"), "--target", target, "--port", str(port),
                "--couples", str(n), "--interval", str(args.interval), "--duration",
-               str(args.duration), "--warmup", str(args.warmup), "--kinds", args.kinds]
+               str(args.duration), "--warmup", str(args.warmup), "--kinds", args.kinds,
+               "--door", args.door]
         if seeds:
             cmd += ["--seeds", str(seeds)]
         loadgen = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -294,6 +297,9 @@ def main() -> None:
     p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
     p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--redis", action="store_true", help="run the app with the Redis message queue")
+    p.add_argument("--door", choices=["socket", "http"], default="socket",
+                   help="progress and marks over the page's socket (`change`, the default) or "
+                        "as POSTs (the floor relays through the same door)")
     p.add_argument("--kinds", default="progress,mark,boundary",
                    help="kinds of change the couples rotate through (progress, mark, boundary)")
     p.add_argument("--no-floor", action="store_true")
@@ -339,14 +345,21 @@ def main() -> None:
         "config": {"db": args.db, "redis": args.redis, "interval_s": args.interval,
                    "duration_s": args.duration, "warmup_s": args.warmup,
                    "kinds": args.kinds.split(","),
+                   "door": args.door,
                    "paths": {
-                       "progress": "POST /guide/steps/<n>/state -> commit -> "
-                                   "emit 'ev' to couple room",
-                       "mark": "POST /commitments/<id>/days/<today>/mark (kept<->missed, version) "
-                               "-> commit -> emit 'ev' to couple room",
+                       "progress": ("socket 'change' {path: /guide/steps/<n>/state}"
+                                    if args.door == "socket" else
+                                    "POST /guide/steps/<n>/state")
+                                   + " -> commit -> ack, emit 'ev' to couple room",
+                       "mark": ("socket 'change' {path: /commitments/<id>/days/<today>/mark}"
+                                if args.door == "socket" else
+                                "POST /commitments/<id>/days/<today>/mark")
+                               + " (kept<->missed, version) -> commit -> ack, emit 'ev' to "
+                                 "couple room",
                        "boundary": "socket 'b:y' y-protocols update -> check against the Yjs doc "
                                    "-> append to the log, commit -> emit 'b:y' to the partner",
-                       "floor": "POST /relay/<couple> -> emit 'ev' (any kind)"},
+                       "floor": ("socket 'relay'" if args.door == "socket" else
+                                 "POST /relay/<couple>") + " -> emit 'ev' (any kind)"},
                    "smoke": args.smoke},
         "levels": levels,
     }

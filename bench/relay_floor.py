@@ -3,8 +3,9 @@ WSGI server, simple-websocket, async_handlers=False), with no database, no login
 
     python bench/relay_floor.py PORT
 
-A socket joins room "couple:<n>" from its query string; POST /relay/<n> {"op"} emits "ev" to
-that room, as the app's guide progress does after its commit. What the app costs above this is
+A socket joins room "couple:<n>" from its query string; POST /relay/<n> {"op"}, or the socket
+event "relay" {"op"} with an ack, emits "ev" to that room, as the app's guide progress does after
+its commit. What the app costs above this is
 its own work (authentication, the transaction, the event row); what this costs is the framework's.
 """
 from gevent import monkey
@@ -35,6 +36,17 @@ def relay(couple):
     socketio.emit("ev", {"stream": "couple", "seq": seq[couple], "type": "relay", "op": op,
                          "data": {}}, to=f"couple:{couple}")
     return jsonify({"ok": True})
+
+
+@socketio.on("relay")
+def relay_event(data=None):
+    """The same relay over the socket, with an ack (the app's `change` event's twin)."""
+    couple = int(request.args.get("couple", "0"))
+    op = data.get("op") if isinstance(data, dict) else None
+    seq[couple] = seq.get(couple, 0) + 1
+    socketio.emit("ev", {"stream": "couple", "seq": seq[couple], "type": "relay", "op": op,
+                         "data": {}}, to=f"couple:{couple}")
+    return {"ok": True}
 
 
 @app.get("/healthz")

@@ -121,7 +121,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Socket handlers must be imported before socketio.init_app: Flask-SocketIO remembers an
     # @socketio.on handler for later init_app calls only if it was decorated while no server
     # existed yet; decorated afterwards, it reaches the first app's server only.
-    from . import sockets  # noqa: F401
+    from . import socket_changes, sockets  # noqa: F401
     from .capabilities import CAPABILITIES
 
     for capability in CAPABILITIES:
@@ -149,6 +149,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for capability in CAPABILITIES:
         app.register_blueprint(capability.blueprint())
     init_web(app)
+    socket_changes.check_registered(app)
 
     from .cli import register_cli
 

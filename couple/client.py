@@ -23,6 +23,8 @@ def url_template(endpoint: str, *names: str, **values) -> str:
 
 
 def client_config() -> dict:
+    from .socket_changes import path_templates  # it imports couple.sockets, which imports web
+
     return {
         "urls": {
             "login": url_for("accounts.login"),
@@ -38,6 +40,8 @@ def client_config() -> dict:
             "commitment_trend": url_template("commitments.trend", "person_id", "weeks"),
             "conversations": url_for("conversations.index"),
         },
+        # The changes the page sends over its socket while connected (couple/socket_changes.py).
+        "socket_changes": path_templates(),
         "labels": {
             "step_states": STEP_STATE_LABELS,
             "commitment_status": COMMITMENT_STATUS_LABELS,

@@ -1,8 +1,9 @@
 """The Socket.IO connection: authenticated by the login session, rooms chosen by the server.
 
 Every tab of a signed-in person holds one connection. The server puts it in "user:<id>" and,
-when linked, "couple:<id>"; a client can never name a room. Changes themselves travel over
-HTTP (or the boundaries protocol) and come back to every tab as "ev" events (realtime.py).
+when linked, "couple:<id>"; a client can never name a room. Changes themselves travel as
+`change` events (couple/socket_changes.py), POSTs or the boundaries protocol, and come back to
+every tab as "ev" events (realtime.py).
 
 Revocation is the server's guarantee, not the client's courtesy (`guard_server`): a client
 cannot run the connect or disconnect handlers by sending an event of that name, a socket the
@@ -60,7 +61,7 @@ def authenticated_only(handler):
             db.session.execute(delete(LiveSocket).where(LiveSocket.sid == request.sid))
             db.session.commit()
             disconnect()
-            return {"error": "You are signed out. Log in again."}
+            return {"error": "You are signed out. Log in again.", "status": 401}
         return handler(*args, **kwargs)
 
     return wrapper

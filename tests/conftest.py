@@ -16,6 +16,9 @@ from flask.testing import FlaskClient
 from couple import create_app
 from couple.extensions import db, socketio
 
+# Fixtures shared by modules of several folders (tests/support/deployments.py: `deployment`).
+pytest_plugins = ["tests.support.deployments"]
+
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 _counter = itertools.count(1)

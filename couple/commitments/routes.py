@@ -8,6 +8,7 @@ from ..access import current_couple
 from ..errors import NotFound
 from ..guides.content import GUIDES
 from ..guides.operations import guide_of
+from ..socket_changes import over_socket
 from ..state import state_for
 from ..web import done, int_field, op_id_from, payload
 from . import operations, reading, reminders
@@ -162,26 +163,36 @@ for _name, _target, _message, _doc in (
     bp.post(f"/<int:commitment_id>/{_name}", endpoint=_name)(login_required(_view))
 
 
+@over_socket("commitments.mark")
+def mark_change(user, data: dict, commitment_id: int, day: str) -> dict:
+    return operations.mark_follow_through(user, commitment_id, day, data.get("status"),
+                                          data.get("note", ""), int_field(data, "version"),
+                                          op_id_from(data))
+
+
 @bp.post("/<int:commitment_id>/days/<day>/mark")
 @login_required
 def mark(commitment_id, day):
-    """The owner marks a due day kept or missed, or corrects their own mark."""
-    data = payload()
-    item = operations.mark_follow_through(
-        current_user, commitment_id, day, data.get("status"), data.get("note", ""),
-        int_field(data, "version"), op_id_from(data))
+    """The owner marks a due day kept or missed, or corrects their own mark (also over the
+    socket: couple/socket_changes.py)."""
+    item = mark_change(current_user, payload(), commitment_id=commitment_id, day=day)
     return done(item, then=url_for("commitments.detail", commitment_id=commitment_id,
                                    day=item["day"]),
                 message="Marked. Thank you for being honest about it.")
 
 
+@over_socket("commitments.acknowledge")
+def acknowledge_change(user, data: dict, commitment_id: int, day: str) -> dict:
+    return operations.acknowledge_mark(user, commitment_id, day, data.get("note", ""),
+                                       op_id_from(data))
+
+
 @bp.post("/<int:commitment_id>/days/<day>/acknowledge")
 @login_required
 def acknowledge(commitment_id, day):
-    """The partner acknowledges a mark ("I noticed"), with an optional kind note."""
-    data = payload()
-    item = operations.acknowledge_mark(current_user, commitment_id, day, data.get("note", ""),
-                                       op_id_from(data))
+    """The partner acknowledges a mark ("I noticed"), with an optional kind note (also over
+    the socket: couple/socket_changes.py)."""
+    item = acknowledge_change(current_user, payload(), commitment_id=commitment_id, day=day)
     return done(item, then=url_for("commitments.detail", commitment_id=commitment_id,
                                    day=item["day"]),
                 message="Your partner will see that you noticed.")

@@ -2,6 +2,7 @@
 from flask import Blueprint, abort, g, render_template, url_for
 from flask_login import current_user, login_required
 
+from ..socket_changes import over_socket
 from ..state import state_for
 from ..web import done, int_field, op_id_from, payload
 from . import drafts, operations
@@ -47,13 +48,17 @@ def read(role):
                            labels=STEP_STATE_LABELS)
 
 
+@over_socket("guides.set_state")
+def set_state_change(user, data: dict, step: int) -> dict:
+    return operations.set_step_state(user, step, str(data.get("state", "")), op_id_from(data))
+
+
 @bp.post("/steps/<int:step>/state")
 @login_required
 def set_state(step):
-    """Set where you are on a step; your partner's open pages update."""
-    data = payload()
-    item = operations.set_step_state(current_user, step, str(data.get("state", "")),
-                                     op_id_from(data))
+    """Set where you are on a step; your partner's open pages update (also over the socket:
+    couple/socket_changes.py)."""
+    item = set_state_change(current_user, payload(), step=step)
     return done(item, then=url_for("guides.mine", _anchor=f"step-{step}"))
 
 

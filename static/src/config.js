@@ -23,3 +23,15 @@ export function url(name, params = {}) {
 }
 
 export function labels(group) { return pageConfig().labels[group] || {}; }
+
+// True for the address of a change the server also takes over the socket (couple/
+// socket_changes.py gives their templates); every other change is a POST.
+let socketPaths = null;
+export function takenOverSocket(path) {
+  if (!socketPaths) {
+    const escape = (s) => s.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+    socketPaths = (pageConfig().socket_changes || []).map((template) => new RegExp(
+      "^" + template.split(/\{\w+\}/).map(escape).join("[^/?#]+") + "$"));
+  }
+  return socketPaths.some((re) => re.test(path));
+}

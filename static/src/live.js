@@ -6,7 +6,7 @@
 // state is fetched again and the difference applied). The same sync runs on every (re)connect
 // and every 25 s as a heartbeat, so a silent loss is noticed too.
 import { io } from "socket.io-client";
-import { url } from "./config.js";
+import { takenOverSocket, url } from "./config.js";
 
 const HEARTBEAT_MS = 25000;
 // A note that must survive the reload a pairing change causes (sessionStorage: this tab only).
@@ -184,14 +184,29 @@ export class Live {
     if (el.textContent !== text) el.textContent = text;
   }
 
-  // Send a change over HTTP with a client op id; retried with the same op id until the server
-  // answers, so a change made offline is applied once, when the connection is back.
+  // Send a change with a client op id: over the socket while it is connected, when the server
+  // takes that change there (the `change` event, couple/socket_changes.py: answered after the
+  // commit, no HTTP request), otherwise as a POST. Retried with the same op id until the server
+  // answers, over whichever door is open, so a change made offline is applied once, when the
+  // connection is back.
   async mutate(url, body) {
     const payload = { ...body, op_id: newOpId() };
+    const path = new URL(url, window.location.href).pathname;
+    const socketToo = takenOverSocket(path);
     this.outbox += 1;
     this.status();
     try {
       for (let attempt = 0; ; attempt += 1) {
+        if (socketToo && this.connected && this.socket.connected) {
+          const answer = await this.changeOverSocket(path, payload);
+          if (answer === null || answer.retry) {
+            // No answer in time (the connection dropped), or the server failed: try again.
+            await this.pause(Math.min(1000 * 2 ** attempt, 10000));
+            continue;
+          }
+          if (!answer.http) return { ok: answer.ok === true, status: 200, ...answer };
+          // The server sends this one back to HTTP: post it below.
+        }
         let response;
         try {
           response = await fetch(url, {
@@ -215,6 +230,15 @@ export class Live {
       this.outbox -= 1;
       this.status();
     }
+  }
+
+  // One change over the socket: the server's answer, or null when none came within 10 s.
+  changeOverSocket(path, body) {
+    return new Promise((resolve) => {
+      this.socket.timeout(10000).emit("change", { path, body }, (err, answer) => {
+        resolve(err || !answer || typeof answer !== "object" ? null : answer);
+      });
+    });
   }
 
   // A pairing change reshapes the whole page: reload it, and say why once it is back. The person

@@ -32,6 +32,8 @@ def test_two_partners_link_follow_their_own_guides_and_see_each_other_live(
     s.page.goto(base + "/home")
     wait_connected(s)
     expect(s.page.get_by_role("heading", name=re.compile("Riley"))).to_be_visible()
+    posts = []
+    r.page.on("request", lambda req: posts.append(req.url) if req.method == "POST" else None)
     for step, label in [(1, "Working on it"), (1, "Practising"), (2, "Working on it"),
                         (3, "Working on it"), (3, "Practising"), (1, "Not started")]:
         radio = r.page.locator(f"#step-{step}").get_by_role("radio", name=label)
@@ -39,6 +41,9 @@ def test_two_partners_link_follow_their_own_guides_and_see_each_other_live(
         ms = measure(latency_log, "guide progress (click)", r, s, radio.click,
                      f"document.querySelector('{key}').textContent.trim() === '{label}'")
         assert ms >= 0
+    # While its socket is connected the page sends progress over it (couple/socket_changes.py),
+    # not as HTTP requests.
+    assert posts == [], posts
     expect(badge(s.page, rid, "rebuilding", 3)).to_have_text("Practising")
     expect(s.page.locator(f'[data-summary-for="{rid}"]')).to_have_text(
         "1 of 10 practising · 1 working on it")

@@ -15,6 +15,36 @@ from tests.support.security_helpers import client_with_cookies, cookies_of, snap
 CASES, EVENT_CASES = authz.all_cases()
 
 
+def _socket_change_rules() -> set[str]:
+    """The POST rules couple/socket_changes.py also serves as the socket event `change`."""
+    from couple import create_app
+    from couple.socket_changes import CHANGES
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                      "SOCKETIO_ASYNC_MODE": "threading"})
+    return {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint in CHANGES}
+
+
+def _over_the_socket(case: authz.Case) -> authz.EventCase:
+    """An HTTP case of such a rule, tried again as `change` {path, body}: what the route refuses
+    (a login redirect, a 4xx) the socket refuses with an error ack, and a role that may act
+    through the route may act through the socket, with the same row checks. A role acting on
+    its own data (SELF) may be heard by its partner: its own progress is the couple's news."""
+    expect = {role: {authz.LOGIN: authz.REFUSED, authz.SELF: authz.SELF, authz.OK: authz.OK}
+              .get(exp, authz.ERROR) for role, exp in case.expect.items()}
+
+    def payload(world):
+        return {"path": case_url(world.app, case, world), "body": case.body(world) or {}}
+
+    return authz.EventCase("change", expect, payload=payload, note=f"POST {case.rule}",
+                           own_events_heard=True, source=case.source)
+
+
+SOCKET_CHANGE_RULES = _socket_change_rules()
+EVENT_CASES += [_over_the_socket(c) for c in CASES
+                if c.method == "POST" and c.rule in SOCKET_CHANGE_RULES]
+
+
 class Matrix:
     def __init__(self, app, world, db_path, template):
         self.app, self.world, self.db_path, self.template = app, world, db_path, template

@@ -13,11 +13,11 @@ import time
 
 import pytest
 
+from tests.support.deployments import Deployment
 from tests.support.raw_socketio import RawSocket
-from tests.support.scaleout_helpers import migrate, shared_env, wait_until
+from tests.support.scaleout_helpers import wait_until
 from tests.support.servers import (
     PASSWORD,
-    cookie_header,
     csrf_from,
     healthz,
     link_couple,
@@ -28,65 +28,6 @@ from tests.support.servers import (
 )
 
 pytestmark = [pytest.mark.server]
-LOG_ALARMS = ("Traceback", "QueuePool", "could not disconnect", "Error on request")
-
-
-class Deployment:
-    def __init__(self, servers):
-        self.servers = servers
-        self.opened = []
-
-    @property
-    def first(self):
-        return self.servers[0].url
-
-    @property
-    def last(self):
-        # The socket lives on the other process when there are two: the cut must travel.
-        return self.servers[-1].url
-
-    def keep(self, thing):
-        self.opened.append(thing)
-        return thing
-
-    def raw(self, session, url=None) -> RawSocket:
-        return self.keep(RawSocket(url or self.last, cookie_header(session)))
-
-    def logs(self) -> str:
-        return "\n".join(s.log() for s in self.servers)
-
-    def assert_clean_logs(self):
-        log = self.logs()
-        for alarm in LOG_ALARMS:
-            assert alarm not in log, log[-4000:]
-
-
-@pytest.fixture(params=["embedded", "postgres+redis"])
-def deployment(request, tmp_path):
-    if request.param == "embedded":
-        servers = [start_server(tmp_path, name="embedded")]
-    else:
-        postgres_url = request.getfixturevalue("postgres_url")
-        redis_url = request.getfixturevalue("redis_url")
-        channel = request.getfixturevalue("unique_channel")
-        migrate(postgres_url)
-        env = shared_env(postgres_url, redis_url, channel)
-        servers = [start_server(tmp_path, env=env, name="p1")]
-        try:
-            servers.append(start_server(tmp_path, env=env, name="p2"))
-        except BaseException:
-            servers[0].stop()
-            raise
-    d = Deployment(servers)
-    try:
-        yield d
-    finally:
-        for thing in d.opened:
-            thing.close()
-        for s in servers:
-            s.stop()
-
-
 def _couple(d: Deployment):
     """Riley (rebuilding) and Sam (supporting), linked; Sam also signed in on a second browser."""
     riley = d.keep(signup(d.first, "Riley", "riley@example.com"))

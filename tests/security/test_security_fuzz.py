@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from couple.extensions import socketio
-from tests.security.matrix import CASES, EVENT_CASES, case_url
+from tests.security.matrix import CASES, EVENT_CASES, SOCKET_CHANGE_RULES, case_url
 from tests.support.security_helpers import diff
 
 EXAMPLES = int(os.environ.get("COUPLE_FUZZ_EXAMPLES", "25"))
@@ -93,6 +93,7 @@ BY_TARGET: dict[str, int] = {}
 # never fuzzes with fewer examples than these, whatever COUPLE_FUZZ_* says.
 FLOOR_POST_RULES = 24
 FLOOR_EVENTS = 7
+FLOOR_SOCKET_CHANGES = 3  # progress, mark, acknowledge (2026-12-04)
 FLOOR_PG_RULES = 22
 FLOOR_EXAMPLES = 25
 FLOOR_PG_EXAMPLES = 2200
@@ -182,6 +183,44 @@ def test_fuzz_socket_payloads(matrix, event):
                 changes = diff(before, matrix.snapshot(ignore=("live_sockets",)))
                 changes.pop("boundary_docs", None)  # the couple's empty document row, made lazily
                 assert changes == {}, (event, payload, changes)
+        finally:
+            if sock.is_connected():
+                sock.disconnect()
+
+    run()
+
+
+@pytest.mark.parametrize("rule", sorted(SOCKET_CHANGE_RULES))
+def test_fuzz_changes_over_the_socket(matrix, rule):
+    """`change` {path, body} for the routes served over the socket (couple/socket_changes.py):
+    the route's own path (or a made-up id in it, or junk) and a hostile body. An answer is a
+    result or an error that says why (never a crash's retry), and a refusal changes no row."""
+    case = next(c for c in CASES if c.rule == rule and c.method == "POST")
+
+    @FUZZ
+    @given(body=json_bodies, path=path_values, where=st.sampled_from(["own", "made-up", "junk"]),
+           junk=json_values)
+    def run(body, path, where, junk):
+        matrix.restore()
+        world = matrix.world
+        url = case_url(matrix.app, case, world)
+        if where == "made-up":
+            url = _fuzzed_url(url, rule, path)
+        sock = socketio.test_client(matrix.app, flask_test_client=world.client("owner"))
+        try:
+            before = matrix.snapshot(ignore=("live_sockets",))
+            message = {"path": url if where != "junk" else junk, "body": body}
+            ack = sock.emit("change", message, callback=True)
+            COUNT["socket"] += 1
+            BY_TARGET[f"change {rule}"] = BY_TARGET.get(f"change {rule}", 0) + 1
+            assert isinstance(ack, dict), ack
+            assert ack.get("retry") is not True, (message, ack)  # not a crash
+            if "error" in ack or ack.get("http"):
+                assert ack.get("http") or ack["error"], ack
+                changes = diff(before, matrix.snapshot(ignore=("live_sockets",)))
+                assert changes == {}, (message, changes)
+            else:
+                assert ack.get("ok") is True and "result" in ack, ack
         finally:
             if sock.is_connected():
                 sock.disconnect()
@@ -280,6 +319,7 @@ def test_fuzz_run_size(request):
           f"{COUNT}, raw frames {test_fuzz_frames.COUNT}; total {total}")
     assert len(POST_RULES) >= FLOOR_POST_RULES, f"{len(POST_RULES)} POST rules fuzzed"
     assert len(EVENTS) >= FLOOR_EVENTS, f"{len(EVENTS)} socket events fuzzed"
+    assert len(SOCKET_CHANGE_RULES) >= FLOOR_SOCKET_CHANGES, sorted(SOCKET_CHANGE_RULES)
     assert len(PG_RULES) >= FLOOR_PG_RULES, f"{len(PG_RULES)} POST rules fuzzed on PostgreSQL"
     assert EXAMPLES >= FLOOR_EXAMPLES, f"COUPLE_FUZZ_EXAMPLES={EXAMPLES} is under the floor"
     assert PG_EXAMPLES >= FLOOR_PG_EXAMPLES, (
@@ -287,6 +327,8 @@ def test_fuzz_run_size(request):
     targets = [f"POST {rule}" for rule in selected_params(request, test_fuzz_post_bodies, "rule")]
     targets += [f"event {event}"
                 for event in selected_params(request, test_fuzz_socket_payloads, "event")]
+    targets += [f"change {rule}"
+                for rule in selected_params(request, test_fuzz_changes_over_the_socket, "rule")]
     short = {what: BY_TARGET.get(what, 0) for what in targets
              if BY_TARGET.get(what, 0) < FLOOR_EXAMPLES}
     assert not short, f"fuzzed with fewer than {FLOOR_EXAMPLES} inputs: {short}"

@@ -48,7 +48,8 @@ Socket events
 - ERROR   the ack is {"error": ...} (or the socket is cut); no row changes (open-socket rows
           and the case's `may_create` tables aside) and the owner's and partner's sockets
           receive nothing.
-- SELF    any ack; no row of the owner's (or couple's) changes, their sockets receive nothing.
+- SELF    any ack; no row of the owner's (or couple's) changes, their sockets receive nothing
+          (with `own_events_heard`: nothing but "ev" events whose actor is the role itself).
 - OK      allowed; no row checks.
 """
 import glob
@@ -107,6 +108,9 @@ class EventCase:
     # Tables where a refused event may still lazily create an empty row of the sender's own
     # (e.g. the sender's couple's document row); every other table must stay unchanged.
     may_create: tuple = ()
+    # SELF acting on their own data through a change the couple hears (a partner's own guide
+    # progress): the watchers may receive "ev" events whose actor is the role itself, nothing else.
+    own_events_heard: bool = False
     source: str = field(default="", compare=False)
 
     @property

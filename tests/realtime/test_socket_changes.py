@@ -1,0 +1,172 @@
+"""Changes over the socket (couple/socket_changes.py), spoken by hand to real servers: the
+embedded default as `make run` starts it (gevent + SQLite) and two processes over PostgreSQL +
+Redis, the acting socket on one process and the partner's on the other.
+
+What is asserted: the ack comes after the commit (the other process already serves the change),
+the partner's socket gets the event once, an op id applies once whichever door carries its
+retry, a refusal is an error ack that changes nothing and tells nobody, hostile frames are
+answered without a traceback, and a cut socket's change is never applied.
+"""
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.support.deployments import Deployment
+from tests.support.scaleout_helpers import wait_until
+from tests.support.servers import csrf_from, link_couple, post_json, signup
+
+pytestmark = [pytest.mark.server]
+
+
+def _couple(d: Deployment):
+    riley = d.keep(signup(d.first, "Riley", "riley@example.com"))
+    sam = d.keep(signup(d.last, "Sam", "sam@example.com"))
+    link_couple(d.first, riley, sam)
+    return riley, sam
+
+
+def _connected(d: Deployment, session, url):
+    sock = d.raw(session, url)
+    answer = sock.connect()
+    assert answer is not None and answer.startswith("40{"), answer
+    return sock
+
+
+def _change(sock, ack_id, path, body):
+    assert sock.emit("change", {"path": path, "body": body}, ack=ack_id)
+    answer = sock.ack(ack_id, timeout=20)
+    assert answer is not None, f"no ack for {path}"
+    return answer[0]
+
+
+def _with_op(events, op):
+    return [e for e in events if isinstance(e, dict) and e.get("op") == op]
+
+
+def _state(session, url):
+    return session.get(url + "/api/state", headers={"Accept": "application/json"}).json()
+
+
+def test_progress_and_marks_over_the_socket(deployment):
+    d = deployment
+    riley, sam = _couple(d)
+    actor = _connected(d, riley, d.last)    # Riley's tab, on the second process
+    partner = _connected(d, sam, d.first)   # Sam's, on the first
+    # Guide progress: answered after the commit, so the other process already serves it.
+    answer = _change(actor, 1, "/guide/steps/2/state", {"state": "working",
+                                                       "op_id": "socketprogress01"})
+    assert answer["ok"] is True and answer["result"]["state"] == "working", answer
+    mine = _state(riley, d.first)["data"]["progress"]
+    assert any(item["state"] == "working" and item["step"] == 2 for item in mine.values()), mine
+    assert partner.wait_for(lambda f: "socketprogress01" in str(f), 20)
+    # The same op id again, over the socket and then as a POST: the first answer, no new event.
+    again = _change(actor, 2, "/guide/steps/2/state", {"state": "working",
+                                                      "op_id": "socketprogress01"})
+    assert again == answer
+    r = post_json(riley, d.first, "/guide/steps/2/state", {"state": "working",
+                                                           "op_id": "socketprogress01"})
+    assert r.status_code == 200 and r.json() == answer, r.text
+    # A follow-through mark: a commitment made over HTTP, today marked over the socket.
+    r = post_json(riley, d.first, "/commitments", {"wording": "Text when I am running late",
+                                                   "schedule": "daily", "tz": "UTC"})
+    assert r.status_code == 200, r.text
+    cid = r.json()["result"]["id"]
+    today = datetime.now(UTC).date().isoformat()
+    mark = f"/commitments/{cid}/days/{today}/mark"
+    kept = _change(actor, 3, mark, {"status": "kept", "op_id": "socketmark000001"})
+    assert kept["ok"] is True and kept["result"]["status"] == "kept", kept
+    version = kept["result"]["version"]
+    assert partner.wait_for(lambda f: "socketmark000001" in str(f), 20)
+    # A correction from a tab that saw an older version: 409 with what is saved, no event.
+    stale = _change(actor, 4, mark, {"status": "missed", "version": version - 1,
+                                     "op_id": "socketmark000002"})
+    assert stale["status"] == 409 and stale["current"]["status"] == "kept", stale
+    fixed = _change(actor, 5, mark, {"status": "missed", "version": version,
+                                     "op_id": "socketmark000003"})
+    assert fixed["ok"] is True and fixed["result"]["status"] == "missed", fixed
+    # Sam acknowledges over the socket; only the owner may mark (403 for Sam).
+    ack = _change(partner, 6, f"/commitments/{cid}/days/{today}/acknowledge",
+                  {"note": "I saw it", "op_id": "socketack0000001"})
+    assert ack["ok"] is True, ack
+    refused = _change(partner, 7, mark, {"status": "kept", "op_id": "socketmark000004"})
+    assert refused["status"] == 403 and "error" in refused, refused
+    partner.pump(1.0)
+    actor.pump(0.5)
+    seen = partner.events() + actor.events()
+    assert len(_with_op(partner.events(), "socketprogress01")) == 1
+    for op in ("socketmark000002", "socketmark000004"):
+        assert _with_op(seen, op) == [], op
+    assert len(_with_op(partner.events(), "socketmark000003")) == 1
+    assert len(_with_op(actor.events(), "socketack0000001")) == 1
+    d.assert_clean_logs()
+
+
+def test_hostile_change_frames_are_answered_and_change_nothing(deployment):
+    d = deployment
+    riley, sam = _couple(d)
+    actor = _connected(d, riley, d.last)
+    partner = _connected(d, sam, d.first)
+    before = _state(riley, d.first)
+    frames = [
+        '42{n}["change"]',                                     # no argument
+        '42{n}["change","/guide/steps/1/state"]',              # not an object
+        '42{n}["change",{{"path":"/guide/steps/1/state"}}]',   # no body
+        '42{n}["change",{{"path":"/guide/steps/1/state","body":[1,2]}}]',
+        '42{n}["change",{{"path":"/guide/steps/1/state","body":{{"state":NaN}}}}]',
+        '42{n}["change",{{"path":"/guide/steps/1/state","body":{{"state":"a\\u0000b"}}}}]',
+        '42{n}["change",{{"path":"/guide/steps/1/state","body":{{"state":"\\ud800"}}}}]',
+        '42{n}["change",{{"path":"/guide/steps/1/state","body":{{"state":1e400}}}}]',
+        '42{n}["change",{{"path":"/guide/steps/1/state","body":{{"state":"everything"}}}}]',
+        '42{n}["change",{{"path":"/guide/steps/0/state","body":{{"state":"working"}}}}]',
+        '42{n}["change",{{"path":"/commitments/1/days/9999-99-99/mark","body":{{}}}}]',
+        '42{n}["change",{{"path":"/guide/steps/1/state","body":{{}}}},"extra"]',
+    ]
+    answers = []
+    for n, frame in enumerate(frames, start=10):
+        assert actor.send(frame.format(n=n)), frame
+        answer = actor.ack(n, timeout=20)
+        assert answer is not None, f"no answer to {frame}"
+        assert isinstance(answer[0], dict) and answer[0].get("error"), (frame, answer)
+        assert answer[0].get("retry") is not True, (frame, answer)  # a refusal, not a crash
+        answers.append(answer[0])
+    # Doors the socket does not serve (the log-in, an invitation, a page) and addresses of no
+    # route (an id past 2^31, a path too long or not a string) go back to HTTP, which answers
+    # them as it answers any POST.
+    for n, path in enumerate(["/login", "/pair/invite", "/logout", "/account/delete", "/",
+                              "/guide/steps/99999999999/state",
+                              "/commitments/2147483648/days/2026-12-01/mark", "/a" * 500,
+                              [[[[]]]], None, 7, "guide/steps/1/state"], start=40):
+        answer = _change(actor, n, path, {"op_id": "socketnothttp001"})
+        assert answer == {"http": True}, (path, answer)
+    # Nothing changed, nobody heard anything, and the connection still works.
+    assert _state(riley, d.first)["data"] == before["data"]
+    partner.pump(0.5)
+    assert partner.events() == [], partner.events()
+    good = _change(actor, 60, "/guide/steps/1/state", {"state": "working"})
+    assert good["ok"] is True, good
+    d.assert_clean_logs()
+
+
+def test_a_cut_socket_changes_nothing(deployment):
+    d = deployment
+    riley, sam = _couple(d)
+    actor = _connected(d, riley, d.last)
+    partner = _connected(d, sam, d.first)
+    # Riley logs out through the first process; the tab on the second ignores the DISCONNECT
+    # and sends a change anyway.
+    csrf = csrf_from(riley.get(d.first + "/account").text)
+    r = riley.post(d.first + "/logout", data={"csrf_token": csrf}, allow_redirects=False)
+    assert r.status_code == 303
+    wait_until(lambda: (actor.pump(0.2) or True) and actor.got_disconnect(), 20,
+               "the logged-out tab to be cut")
+    cut_at = time.monotonic()
+    if actor.emit("change", {"path": "/guide/steps/4/state",
+                             "body": {"state": "practising", "op_id": "socketcut0000001"}},
+                  ack=1):
+        assert actor.ack(1, timeout=3) is None
+    partner.pump(1.0)
+    assert _with_op(partner.events(since=cut_at), "socketcut0000001") == []
+    progress = _state(sam, d.first)["data"]["progress"]
+    assert not any(item["step"] == 4 for item in progress.values()), progress
+    d.assert_clean_logs()
