@@ -10,6 +10,7 @@ locks it names, a repeated op id answered with its first result, events recorded
 """
 from datetime import datetime
 
+from flask_sqlalchemy.session import Session
 from sqlalchemy import (
     JSON,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -264,6 +266,7 @@ class change:
         self._taken: dict[str, int] = {}  # stream -> the seq its lock took, until recorded
 
     def __enter__(self) -> "change":
+        db.session.info.setdefault(_OPEN_CHANGES, []).append(self)
         try:
             # Always in one order, so two changes taking two streams cannot deadlock. The lock
             # takes the stream's next seq too (one statement, not two, for the usual change
@@ -276,8 +279,14 @@ class change:
                     self.repeated, self.result = True, done.result
         except BaseException:
             db.session.rollback()
+            self._close()
             raise
         return self
+
+    def _close(self) -> None:
+        open_changes = db.session.info.get(_OPEN_CHANGES, [])
+        if self in open_changes:
+            open_changes.remove(self)
 
     def record(self, stream: str, type_: str, data: dict) -> Event:
         return record(stream, type_, data, actor=self.user, op_id=self.op_id,
@@ -312,19 +321,46 @@ class change:
         return result
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is not None:
-            db.session.rollback()
-            return False
-        if not self._applied:
-            # A repeat or a no-op: commit what it wrote besides its lock (or nothing); this
-            # also ends the transaction, so no lock is held until the request's teardown.
-            try:
-                self._give_back()
-                db.session.commit()
-            except BaseException:
+        try:
+            if exc_type is not None:
                 db.session.rollback()
-                raise
-        return False
+                return False
+            if not self._applied:
+                # A repeat or a no-op: commit what it wrote besides its lock (or nothing);
+                # this also ends the transaction, so no lock is held until the request's
+                # teardown.
+                try:
+                    self._give_back()
+                    db.session.commit()
+                except BaseException:
+                    db.session.rollback()
+                    raise
+            return False
+        finally:
+            self._close()
+
+
+# The changes under way in a session: a commit in the middle of one (an operation that saves
+# something on its way, such as the boundaries document's first row) gives back the seqs its
+# locks took first, so that commit never leaves a gap; the change then takes a fresh seq if it
+# records an event afterwards. A rollback voids them.
+_OPEN_CHANGES = "couple.open_changes"
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _give_back_before_commit(session):
+    if session.in_nested_transaction():  # a savepoint's release is not the commit
+        return
+    for open_change in session.info.get(_OPEN_CHANGES, ()):
+        open_change._give_back()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _taken_seqs_void(session):
+    if session.in_nested_transaction():
+        return
+    for open_change in session.info.get(_OPEN_CHANGES, ()):
+        open_change._taken.clear()
 
 
 def prune(before: datetime) -> dict:

@@ -96,6 +96,30 @@ def test_the_seq_a_lock_takes_is_given_back_unless_an_event_uses_it(make_couple)
                                                                  events.last_seq(own)]
 
 
+def test_a_commit_or_savepoint_inside_a_change_leaves_no_gap(make_couple):
+    """An operation that commits on its way (the boundaries document's first row is saved so)
+    gives back what the lock took; a savepoint's release or rollback does not."""
+    riley, _sam = make_couple()
+    couple = events.couple_stream(riley.couple_id)
+    start = events.last_seq(couple)
+    with events.change(riley, "op-seq-0101", lock=couple) as change:
+        db.session.commit()  # mid-change: the taken seq goes back first
+        change.record(couple, "test.after_commit", {"set": {}})
+        change.applied({"after": True})
+    with pytest.raises(Conflict), events.change(riley, "op-seq-0102", lock=couple):
+        db.session.commit()
+        raise Conflict("refused after saving something")
+    with events.change(riley, "op-seq-0103", lock=couple) as change:
+        with db.session.begin_nested():
+            pass
+        savepoint = db.session.begin_nested()
+        savepoint.rollback()
+        change.record(couple, "test.after_savepoints", {"set": {}})
+        change.applied({"savepoints": True})
+    assert _seqs(couple)[-2:] == [start + 1, start + 2]
+    assert events.last_seq(couple) == start + 2
+
+
 def test_an_exception_rolls_back_rows_events_seq_and_op(make_couple):
     riley, _sam = make_couple()
     riley_id, couple_id = riley.id, riley.couple_id
