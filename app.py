@@ -113,6 +113,12 @@ def set_nodelay(sock) -> None:
         pass
 
 
+def keepalive_seconds() -> float:
+    """How long an idle kept-alive HTTP connection waits for its next request (gunicorn's
+    `keepalive`, gunicorn.conf.py, is the same 5 s)."""
+    return float(os.environ.get("COUPLE_KEEPALIVE", "5"))
+
+
 def grace_seconds() -> float:
     return float(os.environ.get("COUPLE_SHUTDOWN_GRACE", "10"))
 
@@ -128,9 +134,25 @@ def main() -> None:
     import gevent
     from gevent import pywsgi
 
+    keepalive = keepalive_seconds()
+
+    class Handler(pywsgi.WSGIHandler):
+        def read_requestline(self):
+            # An idle kept-alive connection (a page loaded minutes ago) is closed after
+            # `keepalive` seconds instead of holding a greenlet and its buffers for as long as
+            # the browser keeps it (bench/realtime.py: memory per idle partner). Only the wait
+            # for a request line is bounded: a WebSocket, once upgraded, is not read here.
+            self.socket.settimeout(keepalive)
+            try:
+                return super().read_requestline()
+            finally:
+                self.socket.settimeout(None)
+
     # What socketio.run builds for gevent (WebSockets come from simple-websocket), kept here so
     # shutdown can close the listener first and then drain.
     class Server(pywsgi.WSGIServer):
+        handler_class = Handler
+
         def handle(self, sock, address):
             set_nodelay(sock)
             return super().handle(sock, address)

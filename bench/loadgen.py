@@ -147,6 +147,8 @@ class Partner:
         self.acks = {}  # ack id -> AsyncResult
         self.next_ack = 0
         self.mark = None  # (status, version) of this partner's own mark today, as last answered
+        ports = run.ports
+        self.port = ports[(couple_index * 2 + (role == "b")) % len(ports)]
 
     def headers(self) -> dict:
         h = {"User-Agent": USER_AGENT, "Accept": "application/json",
@@ -164,7 +166,7 @@ class Partner:
         if self.seed.get("cookie"):
             header.append(f"Cookie: {self.seed['cookie']}")
         self.ws = websocket.create_connection(
-            f"ws://{HOST}:{self.run.port}/socket.io/?{query}", header=header, timeout=30,
+            f"ws://{HOST}:{self.port}/socket.io/?{query}", header=header, timeout=30,
             suppress_origin=True, enable_multithread=True)
         opened = self.ws.recv()
         assert opened.startswith("0"), opened
@@ -198,6 +200,12 @@ class Partner:
             assert kind == 1, kind
             replica.fill(update)
             replica.text()  # the seeded boundary is there
+        if self.run.door == "socket" and self.http is not None:
+            # What an idle tab holds is its socket: the server closes a kept-alive HTTP
+            # connection after COUPLE_KEEPALIVE seconds (app.py), so idle memory is measured
+            # without it.
+            self.http.close()
+            self.http = None
 
     def emit_json(self, name: str, data, timeout: float = 30):
         """Send an event with an ack id; return the ack's payload (None on timeout)."""
@@ -278,7 +286,7 @@ class Partner:
         for attempt in range(2):  # a kept-alive connection the server closed is re-opened once
             try:
                 if self.http is None:
-                    self.http = http.client.HTTPConnection(HOST, self.run.port, timeout=30)
+                    self.http = http.client.HTTPConnection(HOST, self.port, timeout=30)
                 self.http.request(method, path, None if body is None else json.dumps(body),
                                   self.headers())
                 r = self.http.getresponse()
@@ -294,7 +302,8 @@ class Run:
     def __init__(self, args, seeds):
         self.args = args
         self.target = args.target
-        self.port = args.port
+        self.ports = [int(p) for p in str(args.port).split(",")]
+        self.port = self.ports[0]
         self.kinds = [k for k in args.kinds.split(",") if k] if args.target == "app" else ["relay"]
         self.door = args.door
         assert all(k in KINDS for k in self.kinds) or self.target == "floor", args.kinds
@@ -501,7 +510,9 @@ def summary(values):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--target", choices=["app", "floor"], required=True)
-    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--port", required=True,
+                   help="the server's port; several, comma-separated, for several processes "
+                        "(partner A of each couple on one, partner B on the next)")
     p.add_argument("--couples", type=int, required=True)
     p.add_argument("--interval", type=float, default=2.0)
     p.add_argument("--duration", type=float, default=20.0)
