@@ -145,24 +145,35 @@ def seed(db: Database, env: dict, n: int, workdir: Path) -> Path:
 
 
 def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, log: Path) -> dict:
-    """Start the server (app or floor), connect 2N sockets, measure, load, stop."""
-    port = free_port()
+    """Start the server (app or floor), connect 2N sockets, measure, load, stop.
+
+    With --processes K (the app only, over Redis) K app processes share the couples: partner A
+    of every couple on one process and partner B on the next, so every change crosses the
+    message queue; CPU and memory are summed over the processes."""
+    count = args.processes if target == "app" else 1
+    ports = [free_port() for _ in range(count)]
     log_start = log.stat().st_size if log.exists() else 0
+    servers = []
     with open(log, "ab") as logf:
-        if target == "app":
-            server = subprocess.Popen([PY, str(ROOT / "app.py")], cwd=ROOT,
-                                      env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
-                                      stdout=logf, stderr=subprocess.STDOUT)
-        else:
-            server = subprocess.Popen([PY, str(BENCH / "relay_floor.py"), str(port)], cwd=ROOT,
-                                      stdout=logf, stderr=subprocess.STDOUT)
+        for port in ports:
+            if target == "app":
+                servers.append(subprocess.Popen(
+                    [PY, str(ROOT / "app.py")], cwd=ROOT,
+                    env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+                    stdout=logf, stderr=subprocess.STDOUT))
+            else:
+                servers.append(subprocess.Popen(
+                    [PY, str(BENCH / "relay_floor.py"), str(port)], cwd=ROOT,
+                    stdout=logf, stderr=subprocess.STDOUT))
+    server = servers[0]
     loadgen = None
     result = None
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, server)
-        base_rss = rss_kib(server.pid)
-        cmd = [PY, str(BENCH / "loadgen.py"), "--target", target, "--port", str(port),
+        for port, proc in zip(ports, servers, strict=True):
+            wait_healthy(f"http://127.0.0.1:{port}", proc)
+        base_rss = sum(rss_kib(s.pid) for s in servers)
+        cmd = [PY, str(BENCH / "loadgen.py"), "--target", target,
+               "--port", ",".join(str(p) for p in ports),
                "--couples", str(n), "--interval", str(args.interval), "--duration",
                str(args.duration), "--warmup", str(args.warmup), "--kinds", args.kinds,
                "--door", args.door]
@@ -175,7 +186,7 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
             raise RuntimeError(f"load generator failed: {line!r} (see {log})")
         connected = int(line.split()[1])
         time.sleep(2)  # let the connects' garbage settle before reading idle memory
-        idle_rss = rss_kib(server.pid)
+        idle_rss = sum(rss_kib(s.pid) for s in servers)
         spy = None
         if target == "app" and args.profile:
             # py-spy (not a dependency: give its path) samples the server while under load.
@@ -185,7 +196,7 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
                                     "--duration", str(int(args.warmup + args.duration)),
                                     "-o", str(out)], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+        cpu0, t0 = sum(cpu_seconds(s.pid) for s in servers), time.monotonic()
         loadgen.stdin.write("GO\n")
         loadgen.stdin.flush()
         for line in loadgen.stdout:
@@ -196,14 +207,16 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
             raise RuntimeError(f"no result from the load generator (see {log})")
         if spy is not None:
             spy.wait(60)
-        cpu = (cpu_seconds(server.pid) - cpu0) / max(1e-9, time.monotonic() - t0)
+        cpu = (sum(cpu_seconds(s.pid) for s in servers) - cpu0) / max(1e-9, time.monotonic() - t0)
         result.update({
+            "processes": count,
             "connected": connected,
             "server_rss_base_kib": base_rss,
             "server_rss_idle_kib": idle_rss,
             "mem_per_partner_kib": round((idle_rss - base_rss) / max(1, connected), 1),
             "server_cpu_cores": round(cpu, 2),
-            # The capacity figure: one gevent process is one core at most.
+            # The capacity figure: one gevent process is one core at most (summed over
+            # the processes).
             "server_cpu_ms_per_change": round(
                 1000 * cpu / max(1e-9, result["throughput_per_s"]), 2),
         })
@@ -214,7 +227,8 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
                 loadgen.wait(30)
             except subprocess.TimeoutExpired:
                 loadgen.kill()
-        stop(server)
+        for proc in servers:
+            stop(proc)
         if result is not None:
             # A fast run that logged errors is not a good run: count the server's tracebacks
             # (e.g. a database connection used by two greenlets at once) into the result.
@@ -297,6 +311,9 @@ def main() -> None:
     p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
     p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--redis", action="store_true", help="run the app with the Redis message queue")
+    p.add_argument("--processes", type=int, default=1,
+                   help="app processes (needs --redis for more than one): partner A of each "
+                        "couple on one, partner B on the next")
     p.add_argument("--door", choices=["socket", "http"], default="socket",
                    help="progress and marks over the page's socket (`change`, the default) or "
                         "as POSTs (the floor relays through the same door)")
@@ -312,6 +329,8 @@ def main() -> None:
     args = p.parse_args()
     if args.smoke:
         args.couples, args.duration, args.warmup, args.interval = "3", 3.0, 0.5, 0.5
+    if args.processes > 1 and not args.redis:
+        p.error("--processes above 1 needs --redis (the processes share events through it)")
     levels_n = [int(x) for x in args.couples.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="couple-bench-"))
     (workdir / "instance").mkdir()
@@ -342,7 +361,8 @@ def main() -> None:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform(), "load_average": os.getloadavg()},
-        "config": {"db": args.db, "redis": args.redis, "interval_s": args.interval,
+        "config": {"db": args.db, "redis": args.redis, "processes": args.processes,
+                   "interval_s": args.interval,
                    "duration_s": args.duration, "warmup_s": args.warmup,
                    "kinds": args.kinds.split(","),
                    "door": args.door,
