@@ -204,7 +204,10 @@ export class Live {
             await this.pause(Math.min(1000 * 2 ** attempt, 10000));
             continue;
           }
-          if (!answer.http) return { ok: answer.ok === true, status: 200, ...answer };
+          if (!answer.http) {
+            const ok = answer.ok === true;
+            return { ok, status: ok ? 200 : 400, ...answer };  // an error carries its own status
+          }
           // The server sends this one back to HTTP: post it below.
         }
         let response;
