@@ -20,6 +20,9 @@ session as a request or socket event does:
   progress and mark over the socket are the `change` event, couple/socket_changes.py).
 
 Figures are printed and written to bench/results/change_cpu.json (the median of 10 batches, in ms).
+`--cprofile PART` also prints cProfile's top functions for one part. CPU_BATCHES=1 prints every
+batch's figure (the spread on a shared machine); CPU_NO_GEVENT=1 runs without gevent's monkey
+patch, to see what waiting through gevent's hub costs.
 """
 import os as _os
 
