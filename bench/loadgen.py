@@ -209,26 +209,24 @@ class Partner:
 
     def emit_json(self, name: str, data, timeout: float = 30):
         """Send an event with an ack id; return the ack's payload (None on timeout)."""
-        with self.send_lock:
-            self.next_ack += 1
-            ack_id = self.next_ack
-            result = self.acks[ack_id] = AsyncResult()
-            self.ws.send(f"42{ack_id}" + json.dumps([name, data], separators=(",", ":")))
-        try:
-            return result.get(timeout=timeout)
-        except gevent.Timeout:
-            return None
-        finally:
-            self.acks.pop(ack_id, None)
+        body = json.dumps([name, data], separators=(",", ":"))
+        return self._with_ack(lambda ack_id: [f"42{ack_id}{body}"], timeout)
 
     def emit_binary(self, message: bytes, timeout: float = 30):
         """Send a "b:y" binary event with an ack id; return the ack's payload (None on timeout)."""
+        return self._with_ack(lambda ack_id: [f"451-{ack_id}{BINARY_HEADER}", message], timeout)
+
+    def _with_ack(self, frames_for, timeout: float):
+        """Send the frames `frames_for(ack_id)` together; wait for that ack (None on timeout)."""
         with self.send_lock:
             self.next_ack += 1
             ack_id = self.next_ack
             result = self.acks[ack_id] = AsyncResult()
-            self.ws.send(f"451-{ack_id}{BINARY_HEADER}")
-            self.ws.send_binary(message)
+            for frame in frames_for(ack_id):
+                if isinstance(frame, bytes):
+                    self.ws.send_binary(frame)
+                else:
+                    self.ws.send(frame)
         try:
             return result.get(timeout=timeout)
         except gevent.Timeout:

@@ -20,10 +20,12 @@ pytestmark = [pytest.mark.server]
 
 
 def _couple(d: Deployment):
+    """Riley and Sam, linked, each with a tab open: Riley's on the second process, Sam's on the
+    first (one process: both on it). Returns (riley, sam, riley's tab, sam's tab)."""
     riley = d.keep(signup(d.first, "Riley", "riley@example.com"))
     sam = d.keep(signup(d.last, "Sam", "sam@example.com"))
     link_couple(d.first, riley, sam)
-    return riley, sam
+    return riley, sam, _connected(d, riley, d.last), _connected(d, sam, d.first)
 
 
 def _connected(d: Deployment, session, url):
@@ -50,9 +52,7 @@ def _state(session, url):
 
 def test_progress_and_marks_over_the_socket(deployment):
     d = deployment
-    riley, sam = _couple(d)
-    actor = _connected(d, riley, d.last)    # Riley's tab, on the second process
-    partner = _connected(d, sam, d.first)   # Sam's, on the first
+    riley, sam, actor, partner = _couple(d)
     # Guide progress: answered after the commit, so the other process already serves it.
     answer = _change(actor, 1, "/guide/steps/2/state", {"state": "working",
                                                        "op_id": "socketprogress01"})
@@ -104,9 +104,7 @@ def test_progress_and_marks_over_the_socket(deployment):
 
 def test_hostile_change_frames_are_answered_and_change_nothing(deployment):
     d = deployment
-    riley, sam = _couple(d)
-    actor = _connected(d, riley, d.last)
-    partner = _connected(d, sam, d.first)
+    riley, sam, actor, partner = _couple(d)
     before = _state(riley, d.first)
     frames = [
         '42{n}["change"]',                                     # no argument
@@ -150,9 +148,7 @@ def test_hostile_change_frames_are_answered_and_change_nothing(deployment):
 
 def test_a_cut_socket_changes_nothing(deployment):
     d = deployment
-    riley, sam = _couple(d)
-    actor = _connected(d, riley, d.last)
-    partner = _connected(d, sam, d.first)
+    riley, sam, actor, partner = _couple(d)
     # Riley logs out through the first process; the tab on the second ignores the DISCONNECT
     # and sends a change anyway.
     csrf = csrf_from(riley.get(d.first + "/account").text)
