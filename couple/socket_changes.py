@@ -35,6 +35,7 @@ MAX_PATH = 200
 # endpoint -> change(user, body, **url values) -> the result the route answers as JSON
 CHANGES: dict[str, Callable] = {}
 _ADAPTER = "couple.socket_changes.adapter"
+_TEMPLATES = "couple.socket_changes.templates"
 
 
 def over_socket(endpoint: str):
@@ -61,9 +62,14 @@ def path_templates() -> list[str]:
     config: static/src/live.js sends only these over the socket, everything else as a POST)."""
     from .client import url_template
 
-    rules = current_app.url_map
-    return [url_template(endpoint, *sorted(next(rules.iter_rules(endpoint)).arguments))
+    app = current_app._get_current_object()
+    templates = app.extensions.get(_TEMPLATES)
+    if templates is None:  # the same for every page: built once per app
+        rules = app.url_map
+        templates = app.extensions[_TEMPLATES] = [
+            url_template(endpoint, *sorted(next(rules.iter_rules(endpoint)).arguments))
             for endpoint in sorted(CHANGES)]
+    return templates
 
 
 def _adapter():

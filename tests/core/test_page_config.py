@@ -129,3 +129,22 @@ def test_the_page_scripts_keep_no_copy_of_the_labels_or_paths():
         # A path spelled in a string or template literal ("/commitments/…", `/guide#…`).
         assert not re.search(r"""["'`]/(commitments|conversations|guide|login|api|drafts)\b""",
                              source), path
+
+
+def test_the_page_is_told_which_changes_go_over_its_socket(app):
+    """The address templates of couple/socket_changes.py's changes, each a POST route; and a
+    change registered for something that is no POST route stops the app from starting."""
+    from couple import socket_changes
+
+    with app.test_request_context():
+        templates = client_config()["socket_changes"]
+    assert templates == ["/commitments/{commitment_id}/days/{day}/acknowledge",
+                         "/commitments/{commitment_id}/days/{day}/mark",
+                         "/guide/steps/{step}/state"]
+    socket_changes.CHANGES["core.home"] = lambda user, body: None  # a GET page
+    try:
+        with pytest.raises(RuntimeError, match="core.home"):
+            socket_changes.check_registered(app)
+    finally:
+        del socket_changes.CHANGES["core.home"]
+    socket_changes.check_registered(app)
