@@ -51,3 +51,4 @@ def post_worker_init(worker):
         return handle(listener, client, addr)
 
     worker.handle = handle_nodelay
+    couple_app.tune_gc()  # rare, short collector pauses (see app.tune_gc)

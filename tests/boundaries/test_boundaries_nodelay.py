@@ -42,7 +42,8 @@ def test_gunicorn_worker_hook_sets_nodelay_before_handling(tmp_path, monkeypatch
     calls = []
     fake_app = types.SimpleNamespace(
         set_nodelay=lambda sock: sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
-        drain=types.SimpleNamespace(drain=lambda *a: None), grace_seconds=lambda: 1)
+        tune_gc=lambda: None, drain=types.SimpleNamespace(drain=lambda *a: None),
+        grace_seconds=lambda: 1)
     monkeypatch.setitem(sys.modules, "app", fake_app)
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
 
