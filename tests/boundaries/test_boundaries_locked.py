@@ -1,7 +1,10 @@
-"""store.locked, the one lock protocol of a couple's replica: the connection is released before
-the lock is taken, and a failure rolls back and forgets the replica, unless it is a refusal
-(decided before the document changed: a hostile client must not make the server rebuild the
-document on every refused message)."""
+"""store.locked, the one lock protocol of a couple's replica: the lock is never waited for
+while a connection is held (a free lock is taken within the open transaction, a taken one is
+waited for after releasing it), and a failure rolls back and forgets the replica, unless it is
+a refusal (decided before the document changed: a hostile client must not make the server
+rebuild the document on every refused message)."""
+import threading
+
 import pytest
 
 from couple.boundaries import store
@@ -47,14 +50,42 @@ def test_a_failure_forgets_the_replica_and_a_refusal_keeps_it(make_couple, login
     assert texts == ["We say when plans change."]
 
 
-def test_the_lock_is_taken_with_no_transaction_open_and_a_failure_rolls_back(
-        make_couple, login_as, socket_for):
+def test_a_free_lock_keeps_the_transaction_a_taken_one_releases_it_and_failures_roll_back(
+        make_couple, login_as, socket_for, monkeypatch):
     couple_id = _with_doc(make_couple, login_as, socket_for)
     db.session.execute(db.text("SELECT 1"))
-    assert db.session().in_transaction()
+    with store.locked(couple_id):
+        assert db.session().in_transaction(), "a free lock: the open transaction goes on"
+    db.session.rollback()
+
+    # Another thread holds the lock: this one must give its connection back before waiting
+    # (with SQLite under gevent there is one, and the holder may need it to finish).
+    replica = store.replica_for(couple_id)
+    held, released = threading.Event(), threading.Event()
+    real_release = store.release_connection
+
+    def release():
+        real_release()
+        released.set()
+
+    monkeypatch.setattr(store, "release_connection", release)
+
+    def holder():
+        with replica.lock:
+            held.set()
+            released.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert held.wait(10)
+    db.session.execute(db.text("SELECT 1"))
+    with store.locked(couple_id):
+        assert released.is_set() and not db.session().in_transaction(), (
+            "the connection is released before waiting for a taken lock")
+    thread.join(10)
+
     with pytest.raises(InvalidInput):
         with store.locked(couple_id):
-            assert not db.session().in_transaction(), "connection released before the lock"
             store.lock_doc(couple_id, bump=True)
             raise InvalidInput("refused")
     assert not db.session().in_transaction()

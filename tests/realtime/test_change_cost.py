@@ -4,7 +4,8 @@ bench/realtime.py --profile shows the app's CPU per change going to the statemen
 runs (each a round trip plus SQLAlchemy's and psycopg's work around it, ~0.3-0.5 ms of CPU).
 These are the counts today, each statement named, for the three kinds the benchmark makes:
 one more read or write on a change path fails here first, with the statements printed.
-BEGIN and COMMIT are not statements SQLAlchemy reports, so they are not counted.
+BEGIN, COMMIT and ROLLBACK are not statements SQLAlchemy reports; `transactions()` counts them
+where a path could add one (each is a round trip of its own on PostgreSQL).
 """
 import contextlib
 import re
@@ -33,6 +34,21 @@ def statements():
         yield seen
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+
+
+@contextlib.contextmanager
+def transactions():
+    """The transaction control a path sends: 'begin', 'commit', 'rollback' (pool resets too)."""
+    seen: list[str] = []
+    listeners = [(name, lambda *args, name=name: seen.append(name))
+                 for name in ("begin", "commit", "rollback")]
+    for name, fn in listeners:
+        event.listen(db.engine, name, fn)
+    try:
+        yield seen
+    finally:
+        for name, fn in listeners:
+            event.remove(db.engine, name, fn)
 
 
 def _kinds(seen):
@@ -109,9 +125,12 @@ def test_a_boundary_keystroke(couple_client, socket_for, login_as):
     boundary = next(m for m in a.array if isinstance(m, Map) and m.get("id") == bid)
     text = boundary["text"]
     assert isinstance(text, Text)
-    with statements() as seen:
+    with statements() as seen, transactions() as control:
         ack = a.edit(lambda: text.insert(len(str(text)), "!"))
     assert ack == {"ok": True}
+    # One transaction from the login check to the commit: the replica's lock was free, so the
+    # connection was not given back before taking it (a ROLLBACK and a BEGIN more).
+    assert control[:2] == ["begin", "commit"] and "rollback" not in control[:2], control
     assert _kinds(seen) == [
         "select users",               # each socket event checks the login session anew
         "update boundary_docs",       # the document's row lock and next seq (the replica
