@@ -15,7 +15,8 @@ a boundary edit (a y-protocols update over the socket: checked against the coupl
 appended to its log, committed, then broadcast as "b:y"); measured from the action to the
 partner's socket receiving it, overall and per kind (see bench/loadgen.py). The same
 load then runs against bench/relay_floor.py (a bare Flask-SocketIO room relay, no database): the
-ratio app / floor is what the app adds to the framework. Also: idle memory per connected partner,
+ratio app / floor is what the app adds to the framework. Also: idle memory per connected partner
+(each level's own, and what one more partner adds between levels: `marginal_kib_per_partner`),
 server CPU (and CPU per change), changes lost (an acknowledged change the partner never received:
 must be 0), and the tracebacks the server logged (must be 0; the run's log is kept if not).
 
@@ -272,6 +273,31 @@ def table(levels: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def marginal_memory(levels: list[dict]) -> dict:
+    """KiB per idle partner *added* from the lowest level to each higher one, app and floor.
+
+    A level's own figure divides everything its connects left behind by its sockets, the fixed
+    part too (the database pool's connections, compiled-statement and template caches: several
+    MiB, spread over 100 sockets at 50 couples). The slope between two levels (each a fresh
+    server) is what one more connected partner costs, which is what capacity is planned with."""
+    out = {}
+    if len(levels) < 2:
+        return out
+    low = levels[0]
+    for level in levels[1:]:
+        row = {}
+        for target in ("app", "floor"):
+            a, b = low.get(target), level.get(target)
+            if a and b and b["connected"] > a["connected"]:
+                row[target] = round((b["server_rss_idle_kib"] - a["server_rss_idle_kib"])
+                                    / (b["connected"] - a["connected"]), 1)
+        if row.get("app") and row.get("floor"):
+            row["ratio"] = round(row["app"] / row["floor"], 2)
+        if row:
+            out[f"{low['couples']}->{level['couples']}"] = row
+    return out
+
+
 def plot(levels: list[dict], path: Path, title: str) -> bool:
     try:
         import matplotlib
@@ -382,9 +408,13 @@ def main() -> None:
                                  "POST /relay/<couple>") + " -> emit 'ev' (any kind)"},
                    "smoke": args.smoke},
         "levels": levels,
+        "marginal_kib_per_partner": marginal_memory(levels),
     }
     print()
     print(table(levels))
+    for span, row in report["marginal_kib_per_partner"].items():
+        print(f"KiB per partner added, {span} couples: " + ", ".join(
+            f"{k} {v}" + ("x" if k == "ratio" else "") for k, v in row.items()))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
