@@ -35,3 +35,20 @@ def test_benchmark_smoke(tmp_path):
         assert result["changes_lost"] == 0, kind
         assert result["errors"] == 0, (kind, level["app"]["error_samples"])
         assert result["latency_ms"]["n"] == result["changes_measured"], kind
+    assert report["marginal_kib_per_partner"] == {}, "one level: no slope to take"
+
+
+def test_marginal_memory_is_the_slope_between_fresh_servers():
+    from bench.realtime import marginal_memory
+
+    def level(n, app_kib, floor_kib):
+        return {"couples": n,
+                "app": {"connected": 2 * n, "server_rss_idle_kib": app_kib},
+                "floor": {"connected": 2 * n, "server_rss_idle_kib": floor_kib}}
+
+    levels = [level(50, 120_000, 60_000), level(150, 136_000, 74_000), level(500, 192_000, 123_000)]
+    assert marginal_memory(levels) == {
+        "50->150": {"app": 80.0, "floor": 70.0, "ratio": 1.14},
+        "50->500": {"app": 80.0, "floor": 70.0, "ratio": 1.14},
+    }
+    assert marginal_memory(levels[:1]) == {}
