@@ -8,7 +8,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, abort
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
@@ -140,6 +140,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     # Reserved event names, sockets the server cuts, undecodable frames (couple/sockets.py).
     sockets.guard_server(socketio.server)
+    _route_socket_events(app)
 
     from . import models  # noqa: F401  (every table registered before create_all/migrations)
     from .core.routes import bp as core_bp
@@ -161,6 +162,33 @@ def create_app(test_config: dict | None = None) -> Flask:
 
             upgrade(directory=str(MIGRATIONS), revision="heads")
     return app
+
+
+def _route_socket_events(app: Flask) -> None:
+    """Give the Socket.IO path a rule in the URL map, so socket events match it.
+
+    Flask-SocketIO runs every socket event inside a request context built from the socket's
+    environ (path /socket.io/), and pushing it matches that path against the URL map. With no
+    rule, werkzeug raises NotFound and Flask keeps it on the request, traceback and all; the
+    traceback's frames hold the whole event (its context, packet and session) in a reference
+    cycle that only the cycle collector frees: ~80 container objects per event, most of what
+    the collector had to do under load (bench/realtime.py, docs/architecture.md). Nothing is
+    served here: engine.io's middleware answers /socket.io/ before Flask; only a request for
+    /socket.io itself (no slash) reaches this view, and it is a 404 like any unknown page.
+    What engine.io answers gets the pages' security headers from a middleware around it.
+    """
+    def no_page():
+        abort(404)
+
+    from .web import SOCKET_IO_ENDPOINT, socket_security_headers
+
+    # Two rules: a socket's events carry the environ of its WebSocket request (werkzeug sees
+    # ws://, and a plain rule raises WebsocketMismatch the same way), a long-polling socket's
+    # the environ of an HTTP one.
+    for websocket in (False, True):
+        app.add_url_rule("/socket.io/", endpoint=SOCKET_IO_ENDPOINT, view_func=no_page,
+                         strict_slashes=False, websocket=websocket)
+    app.wsgi_app = socket_security_headers(app.wsgi_app)
 
 
 def _init_login(app: Flask) -> None:

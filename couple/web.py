@@ -31,6 +31,41 @@ def wants_json() -> bool:
 # Ids are 32-bit on PostgreSQL (SERIAL) and 64-bit on SQLite; a larger one named in a URL or a
 # body is simply not an id of anything, never an OverflowError or a psycopg DataError.
 MAX_ID = 2**31 - 1
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    # same-origin: invitation links carry a token, and no path may leak to another site; but
+    # our own POSTs must carry a Referer: over https Flask-WTF's CSRF check refuses a POST
+    # without one (WTF_CSRF_SSL_STRICT), so "no-referrer" broke every form on https.
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "geolocation=(), camera=(), microphone=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
+def socket_security_headers(wsgi_app, path: str = "/socket.io/"):
+    """WSGI middleware: engine.io answers the Socket.IO path itself, before Flask (its
+    long-polling answers carry the couple's events): give them the pages' security headers
+    and no-store too."""
+
+    def app(environ, start_response):
+        if not environ.get("PATH_INFO", "").startswith(path):
+            return wsgi_app(environ, start_response)
+
+        def with_headers(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            extra = [(n, v) for n, v in (*SECURITY_HEADERS, ("Cache-Control", "no-store"))
+                     if n.lower() not in present]
+            return start_response(status, [*headers, *extra], exc_info)
+
+        return wsgi_app(environ, with_headers)
+
+    return app
+
+
+# The URL map's rule for the Socket.IO path (couple._route_socket_events): socket events match it.
+SOCKET_IO_ENDPOINT = "socket_io"
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -241,15 +276,8 @@ def init_web(app) -> None:
     @app.after_request
     def security_headers(response):
         h = response.headers
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        # same-origin: invitation links carry a token, and no path may leak to another site;
-        # but our own POSTs must carry a Referer: over https Flask-WTF's CSRF check refuses a
-        # POST without one (WTF_CSRF_SSL_STRICT), so "no-referrer" broke every form on https.
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        for name, value in SECURITY_HEADERS:
+            h.setdefault(name, value)
         if request.endpoint != "static":
             # Intimate pages must not be kept by a shared computer's cache or back button.
             h["Cache-Control"] = "no-store"

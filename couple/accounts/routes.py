@@ -23,7 +23,7 @@ from itsdangerous import BadData, URLSafeSerializer
 from ..errors import InvalidInput
 from ..extensions import db, limiter
 from ..guides import drafts
-from ..web import _same_site, payload, wants_json
+from ..web import SOCKET_IO_ENDPOINT, _same_site, payload, wants_json
 from . import devices, operations
 from .forms import DeleteForm, LoginForm, PasswordForm, SignupForm
 
@@ -126,7 +126,7 @@ def _begin(user, remember: bool) -> None:
 @bp.before_app_request
 def _mark_device_used():
     # The account page's rough "last used" day for this browser: one write a day at most.
-    if (request.endpoint in (None, "static", "accounts.quick_exit")
+    if (request.endpoint in (None, "static", "accounts.quick_exit", SOCKET_IO_ENDPOINT)
             or not current_user.is_authenticated):
         return
     devices.mark_used(current_user)

@@ -75,6 +75,26 @@ def test_every_answer_has_the_security_headers_and_pages_are_not_stored(matrix):
     assert checked >= len(GET_CASES) * 4
 
 
+def test_socket_io_answers_carry_the_headers_too(app, make_couple, login_as):
+    """engine.io answers its path before Flask; its long-polling answers carry events."""
+    riley, _sam = make_couple()
+    client = login_as(riley)
+    opened = client.get("/socket.io/?EIO=4&transport=polling")
+    assert opened.status_code == 200 and opened.get_data(as_text=True).startswith("0{")
+    refused = client.get("/socket.io/?EIO=1&transport=polling")
+    assert refused.status_code == 400
+    for response in (opened, refused):
+        h = response.headers
+        for directive in REQUIRED_CSP:
+            assert directive in h.get("Content-Security-Policy", ""), directive
+        assert h.get("X-Content-Type-Options") == "nosniff"
+        assert h.get("X-Frame-Options") == "DENY"
+        assert h.get("Cache-Control") == "no-store"
+        assert len(h.getlist("Content-Type")) == 1, "engine.io's own headers are kept, once"
+    # Without the trailing slash the path is Flask's: an unknown page, like any other.
+    assert client.get("/socket.io").status_code == 404
+
+
 def test_every_page_title_is_neutral_and_signed_in_pages_offer_quick_exit(matrix):
     matrix.restore()
     world = matrix.world
