@@ -26,9 +26,10 @@ from .ui import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-# GET routes that are not pages a person reads (JSON, downloads, files).
+# GET routes that are not pages a person reads (JSON, downloads, files; the Socket.IO path's
+# rule, which engine.io answers before Flask: couple._route_socket_events).
 NOT_PAGES = {"static", "core.healthz", "core.api_state", "core.api_now", "accounts.export",
-             "commitments.trend"}
+             "commitments.trend", "socket_io"}
 
 
 def check(page, label: str, found: dict, schemes=("light", "dark")) -> None:
