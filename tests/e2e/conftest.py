@@ -13,11 +13,17 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import add_to_summary, chromium_path, need
 from tests.support.servers import ROOT, start_server
 
 from .ui import WAIT_MS
+
+# Assertions poll too, and give up after the same generous time as every other wait here
+# (Playwright's own default is 5 s: on a busy CI machine, both partners accepting a boundary
+# once took longer than that to reach the other page).
+expect.set_options(timeout=WAIT_MS)
 
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
