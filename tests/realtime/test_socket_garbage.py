@@ -15,6 +15,7 @@ import json
 from collections import Counter
 
 import pytest
+import requests
 
 from tests.support.raw_socketio import RawSocket
 from tests.support.servers import cookie_header, link_couple, signup, start_server
@@ -100,6 +101,15 @@ def test_the_embedded_servers_websocket_events_leave_no_such_cycle(tmp_path):
     server = start_server(tmp_path, env={"PYTHONPATH": str(site),
                                          "COUPLE_TEST_GC_CENSUS": str(census)})
     try:
+        # While it runs: engine.io's own answers get the pages' headers on the real server too.
+        polling = requests.get(server.url + "/socket.io/?EIO=4&transport=polling", timeout=10)
+        assert polling.status_code == 200 and polling.text.startswith("0{")
+        assert polling.headers.get("Cache-Control") == "no-store"
+        assert "default-src 'self'" in polling.headers.get("Content-Security-Policy", "")
+        assert polling.headers.get("X-Frame-Options") == "DENY"
+        sid = json.loads(polling.text[1:])["sid"]  # end it (an Engine.IO CLOSE packet)
+        requests.post(server.url + f"/socket.io/?EIO=4&transport=polling&sid={sid}", data="1",
+                      timeout=10)
         riley = signup(server.url, "Riley", "riley@example.com")
         sam = signup(server.url, "Sam", "sam@example.com")
         link_couple(server.url, riley, sam)
