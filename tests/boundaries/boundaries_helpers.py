@@ -126,6 +126,13 @@ class RemoteEditor(Editor):
 
         self.lock = threading.RLock()
         self.client = sio_client.Client(reconnection=False)
+        # python-engineio's client handles each message in a thread of its own, so a binary
+        # event's header and its attachment could be put together by two threads at once (CI
+        # saw a str where bytes were due, then an attachment read as a packet): handle them in
+        # order, in the thread that reads the socket, as a browser does.
+        eio, trigger = self.client.eio, self.client.eio._trigger_event
+        eio._trigger_event = lambda event, *args, **kwargs: trigger(
+            event, *args, **{**kwargs, "run_async": False})
         self.inbox: list[bytes] = []
         self.client.on("b:y", lambda data: self.inbox.append(bytes(data)))
         self.client.connect(base_url, transports=["websocket"],
