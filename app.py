@@ -89,10 +89,33 @@ class Drain:
         # moment more of answering 503 + close gives it an orderly refusal instead of a reset.
         time.sleep(min(linger, max(0.0, deadline - time.monotonic())))
         try:
-            # Local sockets only; each one's disconnect handler forgets its LiveSocket row.
-            socketio.server.eio.disconnect()
+            close_sockets(socketio.server.eio, linger)
         except Exception:  # noqa: BLE001
             log.exception("shutdown: closing sockets failed")
+
+
+def close_sockets(eio, wait: float) -> None:
+    """Close every local Engine.IO socket, then give their CLOSE packets `wait` seconds to leave.
+
+    Each one's disconnect handler runs (and forgets its LiveSocket row). engine.io's own
+    `disconnect()` waits, socket by socket and without a bound, for each CLOSE to be taken off
+    the socket's queue: a WebSocket's writer takes it at once, but a long-polling socket's is
+    taken only by the client's next poll, and a client that vanished mid-handshake never polls
+    again. That held the shutdown until the process gave up on it (15 s)."""
+    reason = eio.reason.SERVER_DISCONNECT
+    sockets = list(eio.sockets.values())
+    for sock in sockets:
+        try:
+            sock.close(wait=False, reason=reason)
+        except Exception:  # noqa: BLE001 - one socket's failure must not keep the others open
+            log.exception("shutdown: closing socket %s failed", getattr(sock, "sid", "?"))
+    eio.sockets = {}
+    deadline = time.monotonic() + wait
+    for sock in sockets:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock.queue.join(timeout=left)  # gevent's JoinableQueue: False when the time ran out
 
 
 app = create_app({"SOCKETIO_ASYNC_MODE": ASYNC_MODE})

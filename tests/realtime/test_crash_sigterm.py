@@ -4,6 +4,7 @@ refused), the process exits 0 promptly even with sockets open, and the refused c
 with the same op id after the restart, are applied once.
 """
 import collections
+import json
 import signal
 import sqlite3
 import threading
@@ -91,3 +92,46 @@ def test_sigterm_finishes_or_refuses_in_flight_writes(tmp_path):
         assert {o[0] for o in refused + outcomes["200"]} <= set(ops)
     finally:
         server.stop()
+
+
+def test_a_vanished_long_polling_client_does_not_hold_the_shutdown_up(tmp_path):
+    """A client that opened a Socket.IO session over long-polling and then vanished (no further
+    poll: a phone that lost its network mid-handshake) must not keep the process from exiting.
+    engine.io's own disconnect-all waits for each socket's CLOSE to be polled; this one's never
+    is, and SIGTERM took 15 s (the process's last bound) instead of under one. Its socket is
+    still closed properly: the disconnect handler forgets its row."""
+    server = start_server(tmp_path, name="vanished")
+    try:
+        riley = signup(server.url, "Riley", "riley@example.com")
+        base = server.url + "/socket.io/?EIO=4&transport=polling"
+        handshake = riley.get(base, timeout=10)
+        assert handshake.status_code == 200 and handshake.text.startswith("0{"), handshake.text
+        sid = json.loads(handshake.text[1:])["sid"]
+        connect = riley.post(f"{base}&sid={sid}", data="40", timeout=10,
+                             headers={"Origin": server.url})
+        assert connect.status_code == 200 and connect.text == "OK", connect.text
+        answer = riley.get(f"{base}&sid={sid}", timeout=10)  # the connect's answer, then silence
+        assert answer.text.startswith("40{"), answer.text
+
+        database = server.instance / "couple.sqlite3"
+
+        def live_sockets() -> int:
+            con = sqlite3.connect(database)
+            try:
+                return con.execute("SELECT count(*) FROM live_sockets").fetchone()[0]
+            finally:
+                con.close()
+
+        assert live_sockets() == 1
+        started = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        code = server.proc.wait(30)
+        took = time.monotonic() - started
+        assert code == 0, server.log()
+        # The drain's own bounds (half a second's linger, then as long again for the sockets'
+        # CLOSE packets) plus a busy machine's start of the signal handler; the old wait was 15 s.
+        assert took < 8, f"shutdown took {took:.1f}s with a vanished long-polling client"
+        assert live_sockets() == 0, "the vanished socket's row was not forgotten"
+    finally:
+        if server.proc.poll() is None:  # an assertion failed before the signal
+            server.stop()
