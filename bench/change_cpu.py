@@ -127,6 +127,8 @@ def run(args) -> dict:
     from couple.guides.operations import set_step_state
     from couple.pairing.operations import accept_invite, create_invite
 
+    from bench.seed import a_year_of_marks
+
     app = create_app({"SOCKETIO_ASYNC_MODE": "gevent", "TESTING": True,
                       "PASSWORD_HASHER": "cheapest-for-tests", "RATELIMIT_ENABLED": False,
                       "WTF_CSRF_ENABLED": True})
@@ -144,6 +146,7 @@ def run(args) -> dict:
                                        tz="UTC")
         token = accounts.start_session(a)
         cid = commitment["id"]
+        year_cid = a_year_of_marks(a, b)
         doc = pycrdt.Doc()
         array = doc.get("boundaries", type=pycrdt.Array)
         with doc.transaction():
@@ -173,6 +176,13 @@ def run(args) -> dict:
                                    version["v"], f"cpu-mark-{i:08d}")
         version["v"] = item["version"]
 
+    year_version = {"v": None}
+
+    def year_mark(i, u=None):
+        item = mark_follow_through(u or user(), year_cid, today, ("kept", "missed")[i % 2], "",
+                                   year_version["v"], f"cpu-ymark-{i:08d}")
+        year_version["v"] = item["version"]
+
     text = doc.get("boundaries", type=pycrdt.Array)[0]["text"]
 
     def keystroke_message():
@@ -196,7 +206,8 @@ def run(args) -> dict:
 
     with app.app_context():
         figures["login check"] = timed(login_check, args.n, name="login check")
-    for name, fn in (("progress", progress), ("mark", mark), ("keystroke", keystroke)):
+    for name, fn in (("progress", progress), ("mark", mark), ("mark, a year in", year_mark),
+                     ("keystroke", keystroke)):
         # The operation's own CPU: the same call with the login check, less the login check.
         total = timed(with_login(fn), args.n, name=name)
         figures[name] = round(total - figures["login check"], 3)
@@ -243,13 +254,16 @@ def run(args) -> dict:
              lambda i: {"state": states[i % 2], "op_id": f"cpu-sprogress-{i:08d}"}),
             ("socket mark", f"/commitments/{cid}/days/{today}/mark",
              lambda i: {"status": ("kept", "missed")[i % 2], "version": version["v"],
-                        "op_id": f"cpu-smark-{i:08d}"})):
+                        "op_id": f"cpu-smark-{i:08d}"}),
+            ("socket mark, a year in", f"/commitments/{year_cid}/days/{today}/mark",
+             lambda i: {"status": ("kept", "missed")[i % 2], "version": year_version["v"],
+                        "op_id": f"cpu-symark-{i:08d}"})):
 
-        def call(i, path=path, body=body):
+        def call(i, path=path, body=body, versions=year_version if "year" in name else version):
             answer = sio.emit("change", {"path": path, "body": body(i)}, callback=True)
             assert isinstance(answer, dict) and answer.get("ok"), answer
             if "version" in answer["result"]:
-                version["v"] = answer["result"]["version"]
+                versions["v"] = answer["result"]["version"]
             sio.get_received()
 
         figures[name] = timed(call, args.n, name=name)

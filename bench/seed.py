@@ -26,6 +26,57 @@ from itsdangerous import URLSafeTimedSerializer
 USER_AGENT = "couple-bench/1"
 
 
+def a_year_of_marks(owner, partner) -> int:
+    """A daily commitment as it is after a year of use: made 365 days ago, reworded, paused for
+    a week and resumed, every past day marked (one in seven missed), nearly every mark
+    acknowledged, each mark in its log. A mark reads the 90-day window of these and sends the
+    whole item, so this is what a mark costs once the first weeks are over."""
+    from datetime import UTC, datetime, timedelta
+
+    from couple.commitments.models import (
+        Acknowledgement,
+        Commitment,
+        CommitmentChange,
+        FollowThrough,
+    )
+    from couple.extensions import db
+
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=365)
+    c = Commitment(couple_id=owner.couple_id, owner_id=owner.id, wording="I call when I am late",
+                   schedule="daily", start_on=start, tz="UTC", status="active", version=2)
+    db.session.add(c)
+    db.session.flush()
+    at = datetime.now(UTC)
+    db.session.add_all([
+        CommitmentChange(commitment_id=c.id, kind="made", wording="I call when late", day=start,
+                         at=at),
+        CommitmentChange(commitment_id=c.id, kind="reworded", wording=c.wording,
+                         previous="I call when late", day=start + timedelta(days=20), at=at),
+        CommitmentChange(commitment_id=c.id, kind="paused", wording=c.wording,
+                         day=start + timedelta(days=100), at=at),
+        CommitmentChange(commitment_id=c.id, kind="resumed", wording=c.wording,
+                         day=start + timedelta(days=107), at=at)])
+    marks = []
+    for n in range(365):
+        day = start + timedelta(days=n)
+        if start + timedelta(days=100) <= day < start + timedelta(days=107):
+            continue
+        status = "missed" if n % 7 == 3 else "kept"
+        marks.append(FollowThrough(commitment_id=c.id, day=day, status=status, note="",
+                                   version=1, marked_at=at))
+        db.session.add(CommitmentChange(commitment_id=c.id, kind=status, wording=c.wording,
+                                        day=day, at=at))
+    db.session.add_all(marks)
+    db.session.flush()
+    db.session.add_all([
+        Acknowledgement(follow_through_id=m.id, user_id=partner.id, note="",
+                        seen_status=m.status, at=at)
+        for k, m in enumerate(marks) if k % 10])
+    db.session.commit()
+    return c.id
+
+
 def main(n: int) -> None:
     from pycrdt import Array, Doc, Map, Text
 

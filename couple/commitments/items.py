@@ -4,8 +4,9 @@ Public, so that operations (composing each event's patch), the client state (sta
 calendar and trend (reading.py) and the pages build the same items the same way.
 """
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..guides.content import GUIDES
@@ -77,30 +78,91 @@ def schedule_of(c: Commitment, changes: list[CommitmentChange]) -> Schedule:
                     pauses=tuple(pauses))
 
 
-def marks_in_window(commitments: list[Commitment]):
-    """Marks (with acknowledgements) of these commitments inside each one's window."""
+class MarkRow(NamedTuple):
+    """A follow-through mark as the read model holds it: a row, not an ORM object.
+
+    A page and every mark read a commitment's whole window (up to WINDOW_DAYS marks, with their
+    acknowledgements); after a year of daily marks, building them as ORM objects was the
+    largest part of a mark's CPU (bench/change_cpu.py, "a year in"). Read-only: a mark is
+    written with the statements in operations.py."""
+
+    id: int
+    commitment_id: int
+    day: date
+    status: str
+    note: str
+    version: int
+    marked_at: datetime
+    corrected_at: datetime | None
+
+
+class AckRow(NamedTuple):
+    """The partner's acknowledgement of a mark, as the read model holds it."""
+
+    user_id: int
+    note: str
+    seen_status: str
+    at: datetime
+
+
+_MARK_COLUMNS = len(MarkRow._fields)
+_WINDOW: dict = {}
+
+
+def _window_statement(one_day: bool):
+    """Marks with their acknowledgements: of some commitments from a first day on, or of one
+    commitment on one day. Built once (a Core statement with parameters, cached compiled)."""
+    stmt = _WINDOW.get(one_day)
+    if stmt is None:
+        ft, ack = FollowThrough.__table__.c, Acknowledgement.__table__.c
+        stmt = (select(*(ft[name] for name in MarkRow._fields),
+                       *(ack[name] for name in AckRow._fields))
+                .select_from(FollowThrough.__table__.outerjoin(
+                    Acknowledgement.__table__, ack.follow_through_id == ft.id)))
+        if one_day:
+            stmt = stmt.where(ft.commitment_id == bindparam("cid"), ft.day == bindparam("day"))
+        else:
+            stmt = stmt.where(ft.commitment_id.in_(bindparam("ids", expanding=True)),
+                              ft.day >= bindparam("first"))
+        _WINDOW[one_day] = stmt
+    return stmt
+
+
+def _pair(row) -> tuple[MarkRow, AckRow | None]:
+    mark = MarkRow._make(row[:_MARK_COLUMNS])
+    # An acknowledgement's user is never null: none there means no acknowledgement.
+    return mark, (None if row[_MARK_COLUMNS] is None else AckRow._make(row[_MARK_COLUMNS:]))
+
+
+def marks_in_window(commitments: list[Commitment]) -> dict[int, list]:
+    """Marks (with acknowledgements) of these commitments inside each one's window:
+    {commitment id: [(MarkRow, AckRow | None), ...]}."""
     if not commitments:
         return {}
     firsts = {c.id: local_today(c.tz) - timedelta(days=WINDOW_DAYS - 1) for c in commitments}
-    rows = db.session.execute(
-        select(FollowThrough, Acknowledgement)
-        .outerjoin(Acknowledgement, Acknowledgement.follow_through_id == FollowThrough.id)
-        .where(FollowThrough.commitment_id.in_(list(firsts)),
-               FollowThrough.day >= min(firsts.values()))
-        .execution_options(populate_existing=True)
-    ).all()
+    rows = db.session.connection().execute(
+        _window_statement(False), {"ids": list(firsts), "first": min(firsts.values())})
     out: dict[int, list] = {c.id: [] for c in commitments}
-    for mark, ack in rows:
+    for row in rows:
+        mark, ack = _pair(row)
         if mark.day >= firsts[mark.commitment_id]:
             out[mark.commitment_id].append((mark, ack))
     return out
+
+
+def mark_on(commitment_id: int, day: date) -> tuple[MarkRow | None, AckRow | None]:
+    """One day's mark of one commitment with its acknowledgement, or (None, None)."""
+    row = db.session.connection().execute(
+        _window_statement(True), {"cid": commitment_id, "day": day}).first()
+    return (None, None) if row is None else _pair(row)
 
 
 def mark_key(commitment_id: int, day: date) -> str:
     return f"{commitment_id}:{day.isoformat()}"
 
 
-def mark_item(c: Commitment, mark: FollowThrough, ack: Acknowledgement | None) -> dict:
+def mark_item(c: Commitment, mark, ack) -> dict:
+    """A mark's item: `mark` and `ack` are a FollowThrough and Acknowledgement or their rows."""
     return {
         "commitment_id": c.id,
         "owner_id": c.owner_id,

@@ -1,5 +1,5 @@
 """Commitment operations, called directly: who may do what, history, versions, retries."""
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -202,3 +202,32 @@ def test_unlinked_partner_no_longer_reaches_commitments(make_couple):
     with pytest.raises(NotFound):
         ops.acknowledge_mark(user(sam), item["id"], day(item))
     assert fresh_state(sam)["data"]["commitments"] == {}
+
+
+def test_a_mark_written_past_the_couple_lock_is_a_conflict_not_a_lost_write(make_couple):
+    """Every mark runs under the couple's lock, so two never meet; the mark's own statements
+    guard all the same (a writer that forgot the lock, a later code path): inserting a day that
+    is already marked, or updating a mark that changed since it was read, is a Conflict
+    carrying the saved copy, and writes nothing."""
+    from couple.commitments.items import mark_on
+    from couple.commitments.models import Commitment
+    from couple.extensions import db
+    from couple.models_base import utcnow
+
+    riley, _sam = make_couple()
+    item = make_commitment(riley, days_back=1)
+    ops.mark_follow_through(user(riley), item["id"], day(item, 1), "kept", "called")
+    c = db.session.get(Commitment, item["id"])
+    saved, _ack = mark_on(c.id, date.fromisoformat(day(item, 1)))
+    before = rows()
+
+    with pytest.raises(Conflict) as first:
+        ops._insert_mark(c, saved.day, "missed", "", utcnow())
+    assert first.value.as_dict()["current"]["status"] == "kept"
+    db.session.rollback()
+    with pytest.raises(Conflict) as second:
+        ops._update_mark(saved._replace(version=saved.version - 1), "missed", "", None)
+    assert second.value.as_dict()["current"]["status"] == "kept"
+    db.session.rollback()
+    assert rows() == before
+    assert mark_on(c.id, saved.day)[0] == saved

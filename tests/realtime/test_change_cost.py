@@ -15,6 +15,7 @@ import pytest
 from pycrdt import Map, Text
 from sqlalchemy import event
 
+from couple.commitments.models import Acknowledgement, CommitmentChange, FollowThrough
 from couple.commitments.operations import create_commitment
 from couple.extensions import db
 from tests.boundaries.boundaries_helpers import Editor
@@ -62,6 +63,15 @@ def _kinds(seen):
 
 
 @pytest.fixture
+def make_a_year(app):
+    """A daily commitment after a year of use (bench/seed.py: every past day marked, nearly every
+    mark acknowledged), as the CPU benchmark measures it."""
+    from bench.seed import a_year_of_marks
+
+    return a_year_of_marks
+
+
+@pytest.fixture
 def couple_client(make_couple, login_as):
     riley, sam = make_couple()
     client = login_as(riley)
@@ -103,8 +113,9 @@ def test_a_first_mark_and_a_correction(couple_client):
     ]
     tail = ["insert events", "insert applied_ops"]
     assert _kinds(first) == common + [
-        "savepoint", "insert follow_throughs", "release",  # the unique (commitment, day)
-        "insert commitment_changes",
+        "insert follow_throughs",      # ON CONFLICT: the unique (commitment, day) without a
+                                       # savepoint
+        "insert commitment_changes",   # the mark's log
     ] + tail, first
 
     with statements() as again:
@@ -112,8 +123,40 @@ def test_a_first_mark_and_a_correction(couple_client):
                         headers=headers)
     assert r.status_code == 200, r.get_data(as_text=True)
     assert _kinds(again) == common + [
-        "insert commitment_changes", "update follow_throughs",
+        "update follow_throughs", "insert commitment_changes",
     ] + tail, again
+
+
+def test_a_mark_after_a_year_reads_its_window_as_rows(couple_client, make_a_year):
+    """After a year of daily marks a mark reads ~90 marks with their acknowledgements: as rows.
+    Building them as ORM objects was most of the mark's CPU (bench/change_cpu.py, a year in)."""
+    riley, sam, client, headers = couple_client
+    cid = make_a_year(riley, sam)
+    loaded = []
+
+    def count(target, context):
+        loaded.append(type(target).__name__)
+
+    for model in (FollowThrough, Acknowledgement, CommitmentChange):
+        event.listen(model, "load", count)
+    today = datetime.now(UTC).date().isoformat()
+    try:
+        with statements() as seen:
+            r = client.post(f"/commitments/{cid}/days/{today}/mark",
+                            json={"status": "kept", "op_id": "year-mark-1"}, headers=headers)
+    finally:
+        for model in (FollowThrough, Acknowledgement, CommitmentChange):
+            event.remove(model, "load", count)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    result = r.get_json()["result"]
+    assert result["status"] == "kept" and result["version"] == 1
+    # The same statements as on a commitment's first day, and no mark built as an object: only
+    # the schedule's own few changes (made, reworded, paused, resumed) are.
+    assert _kinds(seen) == [
+        "select users", "update couples", "select applied_ops", "select commitments",
+        "select follow_throughs", "select commitment_changes", "insert follow_throughs",
+        "insert commitment_changes", "insert events", "insert applied_ops"], seen
+    assert sorted(set(loaded)) == ["CommitmentChange"] and len(loaded) == 4, loaded
 
 
 def test_a_boundary_keystroke(couple_client, socket_for, login_as):
