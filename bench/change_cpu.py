@@ -118,6 +118,7 @@ def run(args) -> dict:
     import pycrdt
     from flask_migrate import upgrade
 
+    from bench.seed import a_year_of_marks
     from couple import MIGRATIONS, create_app
     from couple.accounts import devices
     from couple.accounts import operations as accounts
@@ -126,8 +127,6 @@ def run(args) -> dict:
     from couple.extensions import db, socketio
     from couple.guides.operations import set_step_state
     from couple.pairing.operations import accept_invite, create_invite
-
-    from bench.seed import a_year_of_marks
 
     app = create_app({"SOCKETIO_ASYNC_MODE": "gevent", "TESTING": True,
                       "PASSWORD_HASHER": "cheapest-for-tests", "RATELIMIT_ENABLED": False,

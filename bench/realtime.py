@@ -10,7 +10,8 @@ action (--kinds, default all three): guide progress (the socket event `change` w
 the page sends it while connected, or with --door http a POST with its CSRF token: the login
 session, one transaction with the event row, commit with synchronous=FULL / PostgreSQL's fsync,
 then the emit), a follow-through mark (the same door to .../days/<today>/mark, a kept/missed
-correction with its version), and
+correction with its version, on a commitment with a year of daily marks behind it unless
+--history new), and
 a boundary edit (a y-protocols update over the socket: checked against the couple's Yjs doc,
 appended to its log, committed, then broadcast as "b:y"); measured from the action to the
 partner's socket receiving it, overall and per kind (see bench/loadgen.py). The same
@@ -133,14 +134,15 @@ def app_env(db: Database, workdir: Path, redis: bool) -> dict:
     return env
 
 
-def seed(db: Database, env: dict, n: int, workdir: Path) -> Path:
+def seed(db: Database, env: dict, n: int, workdir: Path, history: str = "year") -> Path:
     if db.kind == "postgres":
         subprocess.run([PY, "-m", "flask", "--app", "app", "db", "upgrade", "-d",
                         "couple/migrations", "heads"], cwd=ROOT, env=env, check=True,
                        capture_output=True, timeout=300)
     path = workdir / "seeds.json"
     with open(path, "w") as out:
-        subprocess.run([PY, str(BENCH / "seed.py"), str(n)], cwd=ROOT, env=env, stdout=out,
+        subprocess.run([PY, str(BENCH / "seed.py"), str(n), history], cwd=ROOT, env=env,
+                       stdout=out,
                        check=True, timeout=1800)
     return path
 
@@ -345,6 +347,9 @@ def main() -> None:
                         "as POSTs (the floor relays through the same door)")
     p.add_argument("--kinds", default="progress,mark,boundary",
                    help="kinds of change the couples rotate through (progress, mark, boundary)")
+    p.add_argument("--history", choices=["new", "year"], default="year",
+                   help="each partner's commitment as after a year of daily marks (the default: "
+                        "what a mark costs once the first weeks are over) or made today")
     p.add_argument("--no-floor", action="store_true")
     p.add_argument("--profile", metavar="PY_SPY",
                    help="path of a py-spy binary: sample the app under load into "
@@ -366,7 +371,7 @@ def main() -> None:
     try:
         env = app_env(db, workdir, args.redis)
         t = time.monotonic()
-        seeds = seed(db, env, max(levels_n), workdir)
+        seeds = seed(db, env, max(levels_n), workdir, args.history)
         print(f"seeded {max(levels_n)} couples in {time.monotonic() - t:.1f}s ({args.db})",
               flush=True)
         for n in levels_n:
@@ -392,6 +397,7 @@ def main() -> None:
                    "duration_s": args.duration, "warmup_s": args.warmup,
                    "kinds": args.kinds.split(","),
                    "door": args.door,
+                   "history": args.history,
                    "paths": {
                        "progress": ("socket 'change' {path: /guide/steps/<n>/state}"
                                     if args.door == "socket" else

@@ -8,10 +8,15 @@ is the one Flask would set: the real login-session token, signed with the server
 plus a CSRF token the way Flask-WTF signs it.
 
 So that the load can make all three kinds of change, each couple also gets, through the same
-operations the app's views and sockets call: one daily commitment per partner
-(commitments.operations.create_commitment, time zone UTC, starting today: the load marks today)
-and one boundary in the couple's shared document (boundaries.operations.receive_update with a
-pycrdt update, as an editor's socket message would be; the load types into its text).
+operations the app's views and sockets call:
+- one daily commitment per partner: by default as it is after a year of use (`a_year_of_marks`:
+  a year of daily marks and acknowledgements, written with bulk inserts; the load marks today),
+  or with `new` as the second argument made today (commitments.operations.create_commitment,
+  time zone UTC);
+- one boundary in the couple's shared document (boundaries.operations.receive_update with a
+  pycrdt update, as an editor's socket message would be; the load types into its text).
+
+    python bench/seed.py N [year|new]
 
 Output (JSON on stdout): [{"couple_id", "boundary_id", "a": {"cookie", "csrf", "user_id",
 "commitment_id"}, "b": {...}}, ...]
@@ -26,12 +31,17 @@ from itsdangerous import URLSafeTimedSerializer
 USER_AGENT = "couple-bench/1"
 
 
-def a_year_of_marks(owner, partner) -> int:
-    """A daily commitment as it is after a year of use: made 365 days ago, reworded, paused for
-    a week and resumed, every past day marked (one in seven missed), nearly every mark
-    acknowledged, each mark in its log. A mark reads the 90-day window of these and sends the
-    whole item, so this is what a mark costs once the first weeks are over."""
+def a_year_of_marks(owner, partner, wording: str = "I call when I am late") -> int:
+    """A daily commitment as it is after a year of use; returns its id.
+
+    Made 365 days ago, reworded, paused for a week and resumed; every past day marked (one in
+    seven missed), nine marks in ten acknowledged by the partner, each mark in its log. A mark
+    reads the 90-day window of these and sends the whole item, so this is what a mark costs once
+    the first weeks are over. Written with bulk inserts (seeding 1,000 of these for
+    bench/realtime.py --history year is ~1M rows); committed."""
     from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
 
     from couple.commitments.models import (
         Acknowledgement,
@@ -43,41 +53,42 @@ def a_year_of_marks(owner, partner) -> int:
 
     today = datetime.now(UTC).date()
     start = today - timedelta(days=365)
-    c = Commitment(couple_id=owner.couple_id, owner_id=owner.id, wording="I call when I am late",
+    first_words = wording + " (first words)"
+    c = Commitment(couple_id=owner.couple_id, owner_id=owner.id, wording=wording,
                    schedule="daily", start_on=start, tz="UTC", status="active", version=2)
     db.session.add(c)
     db.session.flush()
     at = datetime.now(UTC)
-    db.session.add_all([
-        CommitmentChange(commitment_id=c.id, kind="made", wording="I call when late", day=start,
-                         at=at),
-        CommitmentChange(commitment_id=c.id, kind="reworded", wording=c.wording,
-                         previous="I call when late", day=start + timedelta(days=20), at=at),
-        CommitmentChange(commitment_id=c.id, kind="paused", wording=c.wording,
-                         day=start + timedelta(days=100), at=at),
-        CommitmentChange(commitment_id=c.id, kind="resumed", wording=c.wording,
-                         day=start + timedelta(days=107), at=at)])
+    pause = (start + timedelta(days=100), start + timedelta(days=107))
+    changes = [
+        {"kind": "made", "wording": first_words, "previous": None, "day": start},
+        {"kind": "reworded", "wording": wording, "previous": first_words,
+         "day": start + timedelta(days=20)},
+        {"kind": "paused", "wording": wording, "previous": None, "day": pause[0]},
+        {"kind": "resumed", "wording": wording, "previous": None, "day": pause[1]}]
     marks = []
     for n in range(365):
         day = start + timedelta(days=n)
-        if start + timedelta(days=100) <= day < start + timedelta(days=107):
-            continue
-        status = "missed" if n % 7 == 3 else "kept"
-        marks.append(FollowThrough(commitment_id=c.id, day=day, status=status, note="",
-                                   version=1, marked_at=at))
-        db.session.add(CommitmentChange(commitment_id=c.id, kind=status, wording=c.wording,
-                                        day=day, at=at))
-    db.session.add_all(marks)
-    db.session.flush()
-    db.session.add_all([
-        Acknowledgement(follow_through_id=m.id, user_id=partner.id, note="",
-                        seen_status=m.status, at=at)
-        for k, m in enumerate(marks) if k % 10])
+        if not pause[0] <= day < pause[1]:
+            marks.append({"commitment_id": c.id, "day": day, "note": "", "version": 1,
+                          "status": "missed" if n % 7 == 3 else "kept", "marked_at": at,
+                          "corrected_at": None})
+    changes += [{"kind": m["status"], "wording": wording, "previous": None, "day": m["day"]}
+                for m in marks]
+    conn = db.session.connection()
+    conn.execute(insert(CommitmentChange.__table__),
+                 [{"commitment_id": c.id, "at": at, **ch} for ch in changes])
+    ids = conn.execute(insert(FollowThrough.__table__).returning(
+        FollowThrough.__table__.c.id, sort_by_parameter_order=True), marks).scalars().all()
+    conn.execute(insert(Acknowledgement.__table__), [
+        {"follow_through_id": mark_id, "user_id": partner.id, "note": "", "at": at,
+         "seen_status": m["status"]}
+        for k, (mark_id, m) in enumerate(zip(ids, marks, strict=True)) if k % 10])
     db.session.commit()
     return c.id
 
 
-def main(n: int) -> None:
+def main(n: int, history: str = "year") -> None:
     from pycrdt import Array, Doc, Map, Text
 
     from couple import create_app
@@ -106,9 +117,13 @@ def main(n: int) -> None:
             invite, _token, _code = create_invite(a, "rebuilding")
             accept_invite(invite, b)
             pair = {"couple_id": None}
-            for key, user in (("a", a), ("b", b)):
-                commitment = create_commitment(user, wording=f"Ask before making plans {i}{key}",
-                                               schedule="daily", tz="UTC")
+            for key, user, other in (("a", a, b), ("b", b, a)):
+                wording = f"Ask before making plans {i}{key}"
+                if history == "year":
+                    commitment = {"id": a_year_of_marks(user, other, wording)}
+                else:
+                    commitment = create_commitment(user, wording=wording, schedule="daily",
+                                                   tz="UTC")
                 token = accounts.start_session(user)
                 raw_csrf = secrets.token_hex(20)
                 with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"},
@@ -146,4 +161,4 @@ def main(n: int) -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "year")
