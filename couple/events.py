@@ -182,12 +182,18 @@ def replay(stream: str, since: int, limit: int) -> dict:
 
 
 def _stored_result(user_id: int, op_id: str | None):
-    """The row of an op this user already applied, or None."""
+    """The row (its `result`) of an op this user already applied, or None."""
     if not op_id:
         return None
-    return db.session.scalar(
-        select(AppliedOp).where(AppliedOp.user_id == user_id, AppliedOp.op_id == op_id)
-    )
+    # A prebuilt Core statement for the one column: every locked change asks this first, and
+    # loading an AppliedOp object through the ORM cost about half of taking the lock and asking.
+    return db.session.connection().execute(
+        _STORED_RESULT, {"user_id": user_id, "op_id": op_id}).first()
+
+
+_STORED_RESULT = select(AppliedOp.__table__.c.result).where(
+    AppliedOp.__table__.c.user_id == bindparam("user_id"),
+    AppliedOp.__table__.c.op_id == bindparam("op_id"))
 
 
 _GIVE_BACK: dict = {}

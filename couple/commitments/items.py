@@ -41,23 +41,29 @@ def iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def changes_of(commitment_ids) -> dict[int, list[CommitmentChange]]:
-    out: dict[int, list[CommitmentChange]] = {cid: [] for cid in commitment_ids}
+def changes_of(commitment_ids) -> dict[int, list]:
+    """Each commitment's own changes (made, reworded, paused, resumed, ended), oldest first, as
+    rows (id, commitment_id, kind, wording, previous, day, at): read on every mark and page,
+    and only read."""
+    out: dict[int, list] = {cid: [] for cid in commitment_ids}
     if not commitment_ids:
         return out
     # The commitment's own changes; the log of marks (same table) is read by mark_log().
-    for ch in db.session.scalars(
-        select(CommitmentChange)
-        .where(CommitmentChange.commitment_id.in_(list(commitment_ids)),
-               CommitmentChange.kind.in_(CHANGE_KINDS))
-        .order_by(CommitmentChange.id)
-        .execution_options(populate_existing=True)
-    ):
+    db.session.flush()  # as the ORM's autoflush would: a change added just before is read
+    for ch in db.session.connection().execute(_CHANGES, {"ids": list(commitment_ids)}):
         out[ch.commitment_id].append(ch)
     return out
 
 
-def schedule_of(c: Commitment, changes: list[CommitmentChange]) -> Schedule:
+_CHANGES = (
+    select(*CommitmentChange.__table__.c)
+    .where(CommitmentChange.__table__.c.commitment_id.in_(bindparam("ids", expanding=True)),
+           CommitmentChange.__table__.c.kind.in_(CHANGE_KINDS))
+    .order_by(CommitmentChange.__table__.c.id)
+)
+
+
+def schedule_of(c: Commitment, changes) -> Schedule:
     """The commitment's schedule with its pauses and its end folded in."""
     pauses = []
     open_from = None
@@ -140,6 +146,7 @@ def marks_in_window(commitments: list[Commitment]) -> dict[int, list]:
     if not commitments:
         return {}
     firsts = {c.id: local_today(c.tz) - timedelta(days=WINDOW_DAYS - 1) for c in commitments}
+    db.session.flush()  # as the ORM's autoflush would
     rows = db.session.connection().execute(
         _window_statement(False), {"ids": list(firsts), "first": min(firsts.values())})
     out: dict[int, list] = {c.id: [] for c in commitments}
@@ -188,7 +195,7 @@ def step_title(c: Commitment) -> str | None:
     return None
 
 
-def commitment_item(c: Commitment, changes: list[CommitmentChange], marks: list) -> dict:
+def commitment_item(c: Commitment, changes: list, marks: list) -> dict:
     """The whole item both partners' clients hold for one commitment."""
     today = local_today(c.tz)
     schedule = schedule_of(c, changes)

@@ -74,17 +74,25 @@ def occurrences(schedule: Schedule, first: date, last: date) -> list[date]:
         byweekday = schedule.byweekday()
         if byweekday == ():
             return []
-        rule = rrule(
-            DAILY,
-            dtstart=datetime.combine(lo, time()),
-            until=datetime.combine(hi, time()),
-            byweekday=byweekday,
-            cache=False,
-        )
-        days = [d.date() for d in rule]
+        days = list(_rule_days(lo, hi, byweekday))
     if schedule.pauses:
         days = [d for d in days if not paused_on(schedule.pauses, d)]
     return days
+
+
+@lru_cache(maxsize=512)
+def _rule_days(lo: date, hi: date, byweekday: tuple[int, ...] | None) -> tuple[date, ...]:
+    """The rule's days in [lo, hi]. They depend only on these three, not on the commitment:
+    every commitment older than the window, of one kind, shares them on a given day (each
+    mark and page builds 90 days of them; iterating the rule was half of building an item)."""
+    rule = rrule(
+        DAILY,
+        dtstart=datetime.combine(lo, time()),
+        until=datetime.combine(hi, time()),
+        byweekday=byweekday,
+        cache=False,
+    )
+    return tuple(d.date() for d in rule)
 
 
 def paused_on(pauses, day: date) -> bool:
