@@ -35,9 +35,10 @@ import time  # noqa: E402
 
 from couple import create_app  # noqa: E402
 from couple.extensions import socketio  # noqa: E402
+from couple.web import SOCKET_IO_PATH  # noqa: E402
 
 log = logging.getLogger("couple.server")
-SOCKET_PATH = "/socket.io"
+SOCKET_PATH = SOCKET_IO_PATH.rstrip("/")
 
 
 class Drain:

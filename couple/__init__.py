@@ -123,6 +123,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # existed yet; decorated afterwards, it reaches the first app's server only.
     from . import socket_changes, sockets  # noqa: F401
     from .capabilities import CAPABILITIES
+    from .web import SOCKET_IO_PATH
 
     for capability in CAPABILITIES:
         capability.load_sockets()
@@ -133,6 +134,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         channel=app.config["SOCKETIO_CHANNEL"],
         cors_allowed_origins=app.config.get("ALLOWED_ORIGINS"),
         max_http_buffer_size=app.config["MAX_SOCKET_MESSAGE"],
+        path=SOCKET_IO_PATH.strip("/"),
         # One client's events are handled in the order it sent them.
         async_handlers=False,
         ping_interval=20,
@@ -180,13 +182,13 @@ def _route_socket_events(app: Flask) -> None:
     def no_page():
         abort(404)
 
-    from .web import SOCKET_IO_ENDPOINT, socket_security_headers
+    from .web import SOCKET_IO_ENDPOINT, SOCKET_IO_PATH, socket_security_headers
 
     # Two rules: a socket's events carry the environ of its WebSocket request (werkzeug sees
     # ws://, and a plain rule raises WebsocketMismatch the same way), a long-polling socket's
     # the environ of an HTTP one.
     for websocket in (False, True):
-        app.add_url_rule("/socket.io/", endpoint=SOCKET_IO_ENDPOINT, view_func=no_page,
+        app.add_url_rule(SOCKET_IO_PATH, endpoint=SOCKET_IO_ENDPOINT, view_func=no_page,
                          strict_slashes=False, websocket=websocket)
     app.wsgi_app = socket_security_headers(app.wsgi_app)
 

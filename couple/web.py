@@ -44,7 +44,13 @@ SECURITY_HEADERS = (
 )
 
 
-def socket_security_headers(wsgi_app, path: str = "/socket.io/"):
+# Where engine.io answers (socketio.init_app's `path`, the URL map's rule for socket events,
+# the headers middleware below and app.py's drain all use this one; the browser's Socket.IO
+# client uses the same default).
+SOCKET_IO_PATH = "/socket.io/"
+
+
+def socket_security_headers(wsgi_app, path: str = SOCKET_IO_PATH):
     """WSGI middleware: engine.io answers the Socket.IO path itself, before Flask (its
     long-polling answers carry the couple's events): give them the pages' security headers
     and no-store too."""
