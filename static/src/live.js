@@ -147,7 +147,12 @@ export class Live {
 
   async reset() {
     if (leaving()) return;
-    const response = await fetch(url("state"), { headers: { Accept: "application/json" } });
+    let response;
+    try {
+      response = await fetch(url("state"), { headers: { Accept: "application/json" } });
+    } catch (e) {
+      return; // offline again: the next heartbeat asks again
+    }
     if (response.status === 401 || response.redirected) { if (!leaving()) window.location.assign(url("login")); return; }
     if (!response.ok) return; // the next heartbeat asks again
     const fresh = await response.json();

@@ -71,3 +71,21 @@ def test_commitment_made_marked_and_acknowledged_live(e2e_server, open_partner, 
             r_due.get_by_role("button", name="Missed").click,
             f"document.querySelector('{row} .mark-status')?.textContent === 'Missed'")
     expect(s_due.locator(".corrected")).to_be_visible()
+
+    # Offline (a phone in a lift): the owner changes the mark back. The page says it is not
+    # saved yet and sends it once it is back online; the partner sees it then, and the owner's
+    # page too. A change's trend refresh that cannot reach the server (here: refused by the
+    # network, every time, so the case does not depend on timing) is no page error.
+    r.page.route("**/commitments/trend/**", lambda route: route.abort("internetdisconnected"))
+    r.context.set_offline(True)
+    r_due.get_by_role("button", name="Kept").click()
+    expect(r.page.locator("#conn-status")).to_contain_text("not saved yet")
+    expect(r_due.locator(".save-state")).to_have_text("Saving…")
+    r.page.wait_for_timeout(1000)
+    expect(s_due.locator(".mark-status")).to_have_text("Missed")
+    r.context.set_offline(False)
+    expect(s_due.locator(".mark-status")).to_have_text("Kept")
+    expect(r_due.get_by_role("button", name="Kept")).to_have_attribute("aria-pressed", "true")
+    r.page.wait_for_timeout(1000)  # past the trend's refresh (250 ms after the change)
+    assert r.problems() == [], r.problems()
+    r.page.unroute("**/commitments/trend/**")

@@ -186,10 +186,14 @@ function trendRefresher(live) {
     clearTimeout(timers[personId]);
     timers[personId] = setTimeout(async () => {
       const weeks = fig.querySelectorAll("[data-week]").length;
-      const r = await fetch(links.trend(personId, weeks), { headers: { Accept: "application/json" } });
-      if (!r.ok) return;
-      const data = await r.json();
-      fillTrend(fig, data.weeks);
+      try {
+        const r = await fetch(links.trend(personId, weeks), { headers: { Accept: "application/json" } });
+        if (!r.ok) return;
+        const data = await r.json();
+        fillTrend(fig, data.weeks);
+      } catch (e) {
+        // Offline: the trend stays as drawn; the next change (or the reconnect's sync) asks again.
+      }
     }, 250);
   };
 }

@@ -108,6 +108,8 @@ export function refresh(live) {
       const hint = document.getElementById("cap-hint");
       const freshHint = fresh.getElementById("cap-hint");
       if (hint && freshHint && hint.textContent !== freshHint.textContent) hint.textContent = freshHint.textContent;
+    } catch (e) {
+      // Offline: the lists stay as drawn; the next change (or the reconnect's sync) asks again.
     } finally {
       pending = null;
       if (again) { again = false; refresh(live); }
