@@ -14,6 +14,9 @@ session as a request or socket event does:
 - `progress`, `mark`, `keystroke`: the operation alone (guides.set_step_state,
   commitments.mark_follow_through as a kept/missed correction, boundaries.receive_message with a
   one-character y-protocols update), commit and after-commit emit included, no user lookup;
+- `mark, a year in` (and `socket mark, a year in`): the same mark on a commitment with a year of
+  daily marks and acknowledgements behind it (bench/seed.py `a_year_of_marks`): what a mark
+  costs once the first weeks are over, with ~90 marks in its window;
 - `http <kind>` / `socket <kind>`: the whole door as the app's own test clients drive it
   (Flask's test client: request parsing, session cookie, CSRF, login check, view, JSON answer;
   Flask-SocketIO's test client: the event dispatch, request context, login check, handler, ack;
