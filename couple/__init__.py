@@ -32,6 +32,24 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.close()
 
 
+SQLITE_AT_LEAST = (3, 35, 0)
+
+
+def _check_sqlite_version() -> None:
+    """The embedded default needs SQLite 3.35 or newer: changes take their sequence number with
+    UPDATE ... RETURNING and write marks and progress with INSERT ... ON CONFLICT ... RETURNING.
+    An older library would refuse the first change someone makes; say so at start instead.
+    (Python uses the system's libsqlite3 on Linux: Debian 11 has 3.34, Ubuntu 20.04 3.31.)"""
+    import sqlite3
+
+    if sqlite3.sqlite_version_info < SQLITE_AT_LEAST:
+        need = ".".join(map(str, SQLITE_AT_LEAST))
+        raise RuntimeError(
+            f"couple needs SQLite {need} or newer, and this Python uses SQLite "
+            f"{sqlite3.sqlite_version}. Use a Python built with a newer SQLite, or PostgreSQL "
+            "(COUPLE_DATABASE_URL, docs/deploy.md).")
+
+
 def _check_psycopg_wait() -> None:
     """Under gevent, psycopg must wait for PostgreSQL through gevent's hub and on any fd.
 
@@ -88,6 +106,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
+        _check_sqlite_version()
     if uri.startswith("sqlite") and app.config.get("SOCKETIO_ASYNC_MODE") == "gevent":
         # SQLite's busy wait blocks in C and would freeze every greenlet; one pooled
         # connection makes greenlets queue for it cooperatively instead.
