@@ -1,6 +1,6 @@
 """Reusable access checks: load something *for this user*, or 404 (never 403, never a hint)."""
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .errors import NotFound
 from .extensions import db
@@ -26,10 +26,22 @@ def couple_row(user, model, row_id):
     couple = couple_of(user)
     if not isinstance(row_id, int) or isinstance(row_id, bool):
         raise NotFound()
-    row = db.session.scalar(
-        select(model)
-        .where(model.id == row_id, model.couple_id == couple.id)
-        .execution_options(populate_existing=True))
+    row = db.session.scalar(_row_statement(model), {"row_id": row_id, "couple_id": couple.id})
     if row is None:
         raise NotFound()
     return row
+
+
+_ROW_STATEMENTS: dict = {}
+
+
+def _row_statement(model):
+    """Built once per model: every mark, acknowledgement and edit reads its row here, and
+    building and hashing a new statement per call cost more CPU than running it."""
+    stmt = _ROW_STATEMENTS.get(model)
+    if stmt is None:
+        stmt = _ROW_STATEMENTS[model] = (
+            select(model)
+            .where(model.id == bindparam("row_id"), model.couple_id == bindparam("couple_id"))
+            .execution_options(populate_existing=True))
+    return stmt
