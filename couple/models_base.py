@@ -2,6 +2,8 @@
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.types import TypeDecorator
 
 
@@ -26,3 +28,9 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def upsert_insert(dialect: str, table):
+    """An INSERT of `table` that takes ON CONFLICT clauses, for this connection's dialect
+    (PostgreSQL or SQLite, the two the app runs on)."""
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)

@@ -112,26 +112,24 @@ class AckRow(NamedTuple):
 
 
 _MARK_COLUMNS = len(MarkRow._fields)
-_WINDOW: dict = {}
 
 
-def _window_statement(one_day: bool):
-    """Marks with their acknowledgements: of some commitments from a first day on, or of one
-    commitment on one day. Built once (a Core statement with parameters, cached compiled)."""
-    stmt = _WINDOW.get(one_day)
-    if stmt is None:
-        ft, ack = FollowThrough.__table__.c, Acknowledgement.__table__.c
-        stmt = (select(*(ft[name] for name in MarkRow._fields),
-                       *(ack[name] for name in AckRow._fields))
-                .select_from(FollowThrough.__table__.outerjoin(
-                    Acknowledgement.__table__, ack.follow_through_id == ft.id)))
-        if one_day:
-            stmt = stmt.where(ft.commitment_id == bindparam("cid"), ft.day == bindparam("day"))
-        else:
-            stmt = stmt.where(ft.commitment_id.in_(bindparam("ids", expanding=True)),
-                              ft.day >= bindparam("first"))
-        _WINDOW[one_day] = stmt
-    return stmt
+def _marks_with_acks():
+    """Marks with their acknowledgements (a Core statement: built once, cached compiled)."""
+    ft, ack = FollowThrough.__table__.c, Acknowledgement.__table__.c
+    return (select(*(ft[name] for name in MarkRow._fields),
+                   *(ack[name] for name in AckRow._fields))
+            .select_from(FollowThrough.__table__.outerjoin(
+                Acknowledgement.__table__, ack.follow_through_id == ft.id)))
+
+
+# Of some commitments from a first day on, or of one commitment on one day.
+_WINDOW = _marks_with_acks().where(
+    FollowThrough.__table__.c.commitment_id.in_(bindparam("ids", expanding=True)),
+    FollowThrough.__table__.c.day >= bindparam("first"))
+_ONE_DAY = _marks_with_acks().where(
+    FollowThrough.__table__.c.commitment_id == bindparam("cid"),
+    FollowThrough.__table__.c.day == bindparam("day"))
 
 
 def _pair(row) -> tuple[MarkRow, AckRow | None]:
@@ -148,7 +146,7 @@ def marks_in_window(commitments: list[Commitment]) -> dict[int, list]:
     firsts = {c.id: local_today(c.tz) - timedelta(days=WINDOW_DAYS - 1) for c in commitments}
     db.session.flush()  # as the ORM's autoflush would
     rows = db.session.connection().execute(
-        _window_statement(False), {"ids": list(firsts), "first": min(firsts.values())})
+        _WINDOW, {"ids": list(firsts), "first": min(firsts.values())})
     out: dict[int, list] = {c.id: [] for c in commitments}
     for row in rows:
         mark, ack = _pair(row)
@@ -160,7 +158,7 @@ def marks_in_window(commitments: list[Commitment]) -> dict[int, list]:
 def mark_on(commitment_id: int, day: date) -> tuple[MarkRow | None, AckRow | None]:
     """One day's mark of one commitment with its acknowledgement, or (None, None)."""
     row = db.session.connection().execute(
-        _window_statement(True), {"cid": commitment_id, "day": day}).first()
+        _ONE_DAY, {"cid": commitment_id, "day": day}).first()
     return (None, None) if row is None else _pair(row)
 
 

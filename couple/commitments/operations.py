@@ -14,8 +14,6 @@ writer wins, per property). A unique (commitment, day) key backs the marks.
 from datetime import date, timedelta
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import events
 from ..access import couple_of, couple_row
@@ -24,7 +22,7 @@ from ..extensions import db
 from ..guides import drafts
 from ..guides.content import GUIDES
 from ..guides.operations import guide_of
-from ..models_base import utcnow
+from ..models_base import upsert_insert, utcnow
 from ..text import checked_text as _text
 from .items import (
     COMMITMENTS,
@@ -201,7 +199,7 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
         else:
             # "corrected" means kept became missed or the other way; a note edit is not that.
             corrected = now if mark.status != status else mark.corrected_at
-            _update_mark(mark, status, note, corrected)
+            _update_mark(c, mark, status, note, corrected)
             # The log keeps every mark and correction (what it said before), so the history can
             # tell a correction from a first mark.
             kind, previous = ((status, mark.status) if mark.status != status
@@ -245,7 +243,7 @@ def _insert_mark(c: Commitment, day: date, status: str, note: str, now) -> MarkR
     if stmt is None:
         table = FollowThrough.__table__
         stmt = _INSERT_MARK[dialect] = (
-            (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+            upsert_insert(dialect, table)
             .on_conflict_do_nothing(index_elements=[table.c.commitment_id, table.c.day])
             .returning(table.c.id))
     mark_id = conn.execute(stmt, {"commitment_id": c.id, "day": day, "status": status,
@@ -259,15 +257,14 @@ def _insert_mark(c: Commitment, day: date, status: str, note: str, now) -> MarkR
                    marked_at=now, corrected_at=None)
 
 
-def _update_mark(mark: MarkRow, status: str, note: str, corrected_at) -> None:
+def _update_mark(c: Commitment, mark: MarkRow, status: str, note: str, corrected_at) -> None:
     done = db.session.connection().execute(_UPDATE_MARK, {
         "mark_id": mark.id, "seen": mark.version, "status": status, "note": note,
         "corrected_at": corrected_at})
     if done.rowcount != 1:
         # Changed since it was read: the couple's lock orders every mark, so only a writer
         # without it could; the version decides all the same.
-        current, current_ack = mark_on(mark.commitment_id, mark.day)
-        c = db.session.get(Commitment, mark.commitment_id)
+        current, current_ack = mark_on(c.id, mark.day)
         raise Conflict("This day was marked in another tab meanwhile.", "status",
                        current=mark_item(c, current, current_ack) if current else None)
 

@@ -2,14 +2,12 @@
 import unicodedata
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import events
 from ..accounts.models import User
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
-from ..models_base import utcnow
+from ..models_base import upsert_insert, utcnow
 from ..pairing.models import Couple, Invite
 from . import drafts
 from .content import GUIDES
@@ -100,7 +98,7 @@ def _upsert_progress(user_id: int, guide: str, step: int, state: str) -> None:
         # Built once per dialect and run with parameters: building and hashing a statement
         # per change costs more CPU than its round trip.
         table = GuideProgress.__table__
-        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        insert = upsert_insert(dialect, table)
         stmt = _UPSERT[dialect] = insert.on_conflict_do_update(
             index_elements=[table.c.user_id, table.c.guide, table.c.step],
             set_={"state": insert.excluded.state, "updated_at": insert.excluded.updated_at})

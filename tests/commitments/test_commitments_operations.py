@@ -226,7 +226,7 @@ def test_a_mark_written_past_the_couple_lock_is_a_conflict_not_a_lost_write(make
     assert first.value.as_dict()["current"]["status"] == "kept"
     db.session.rollback()
     with pytest.raises(Conflict) as second:
-        ops._update_mark(saved._replace(version=saved.version - 1), "missed", "", None)
+        ops._update_mark(c, saved._replace(version=saved.version - 1), "missed", "", None)
     assert second.value.as_dict()["current"]["status"] == "kept"
     db.session.rollback()
     assert rows() == before
