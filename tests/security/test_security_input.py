@@ -98,3 +98,41 @@ def test_cut_off_and_odd_json_is_a_400(world):
     _app, client = world
     for body in ['{"state": "work', "{'state': 'working'}", "[1,]", "", "{"]:
         _refused(client, "/guide/steps/1/state", body, raw=True)
+
+
+@pytest.mark.parametrize("marked", [False, True], ids=["first-mark", "correction"])
+def test_hostile_marks_are_refused_and_change_nothing(world, marked):
+    """A mark is written with its own statements (an INSERT ... ON CONFLICT for a first mark,
+    a version-guarded UPDATE for a correction): every hostile field is refused before either
+    runs, on SQLite and PostgreSQL, and a plain mark still works afterwards."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from couple.accounts.models import User
+    from couple.commitments.operations import create_commitment, mark_follow_through
+    from couple.extensions import db
+
+    _app, client = world
+    riley = db.session.scalar(select(User).where(User.email == "riley@example.com"))
+    cid = create_commitment(riley, wording="Call when I am late", schedule="daily",
+                            tz="UTC")["id"]
+    today = datetime.now(UTC).date().isoformat()
+    if marked:
+        mark_follow_through(riley, cid, today, "kept")
+    url = f"/commitments/{cid}/days/{today}/mark"
+    for body in ['{"status": "missed", "note": "a\\u0000b"}',
+                 '{"status": "missed", "note": "a\\ud800b"}',
+                 '{"status": "missed\\u0000"}', '{"status": ["missed"]}',
+                 '{"status": "missed", "version": 1e400}',
+                 '{"status": "missed", "version": NaN}',
+                 '{"status": "missed", "note": "' + "x" * 5000 + '"}',
+                 '{"status": "missed", "note": {"$ne": 1}}']:
+        _refused(client, url, body, raw=True)
+    for day in ("2026-02-30", "99999-01-01", "0001-01-01", "today"):
+        _refused(client, f"/commitments/{cid}/days/{day}/mark", '{"status": "missed"}',
+                 raw=True, expect=(400, 404))
+    ok = client.post(url, json={"status": "missed", "version": 1 if marked else 0},
+                     headers={"Accept": "application/json"})
+    assert ok.status_code == 200, ok.get_data(as_text=True)
+    assert ok.get_json()["result"]["version"] == (2 if marked else 1)
