@@ -36,8 +36,8 @@ from .items import (
     mark_key,
     mark_log,
     mark_on,
-    marks_in_window,
     schedule_of,
+    statuses_in_window,
 )
 from .models import (
     MARK_STATUSES,
@@ -175,13 +175,11 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
             raise InvalidInput("That day has not come yet.", "day")
         if day < today - timedelta(days=WINDOW_DAYS - 1):
             raise InvalidInput(f"Marks older than {WINDOW_DAYS} days stay as they are.", "day")
-        # The window's marks (with their acknowledgements), read once as rows: the day's mark
-        # is among them (checked above), and the commitment's item is built from them
-        # afterwards. The mark is then written with statements of its own, not the ORM's unit
-        # of work: after a year of daily marks the window holds ~90 of them.
-        window = marks_in_window([c])[c.id]
-        at = next((k for k, (m, _a) in enumerate(window) if m.day == day), None)
-        mark, ack = window[at] if at is not None else (None, None)
+        # The window's statuses (all the commitment's item needs: after a year of daily marks
+        # it holds ~90), and the day's own mark with its acknowledgement only when it has one.
+        # The mark is then written with statements of its own, not the ORM's unit of work.
+        by_day = statuses_in_window(c)
+        mark, ack = mark_on(c.id, day) if day in by_day else (None, None)
         changes = changes_of([c.id])[c.id]
         if mark is None and day not in occurrences(schedule_of(c, changes), day, day):
             raise InvalidInput("This commitment was not due that day.", "day")
@@ -194,7 +192,6 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
         now = utcnow()
         if mark is None:
             mark = _insert_mark(c, day, status, note, now)
-            window.append((mark, None))
             kind, previous = status, None
         else:
             # "corrected" means kept became missed or the other way; a note edit is not that.
@@ -206,15 +203,15 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
                               else ("noted", None))
             mark = mark._replace(status=status, note=note, version=mark.version + 1,
                                  corrected_at=corrected)
-            window[at] = (mark, ack)
+        by_day[day] = status
         # Only the owner marks, so the owner is who did it.
         db.session.connection().execute(_INSERT_LOG, {
             "commitment_id": c.id, "kind": kind, "wording": c.wording, "previous": previous,
             "day": day, "at": now})
         item = mark_item(c, mark, ack)
-        # A mark never changes the commitment's history, and `window` holds this mark as it is
+        # A mark never changes the commitment's history, and `by_day` holds this mark as it is
         # now: the item needs no second read of either.
-        data = {"set": {COMMITMENTS: {str(c.id): commitment_item(c, changes, window)},
+        data = {"set": {COMMITMENTS: {str(c.id): commitment_item(c, changes, by_day)},
                         MARKS: {mark_key(c.id, day): item}}}
         change.record(events.couple_stream(couple.id), "commitments.marked",
                       data)

@@ -31,7 +31,8 @@ def state_collections(user) -> dict:
     changes = changes_of(ids)
     marks = marks_in_window(commitments)
     for c in commitments:
-        out[COMMITMENTS][str(c.id)] = commitment_item(c, changes[c.id], marks[c.id])
+        by_day = {mark.day: mark.status for mark, _ack in marks[c.id]}
+        out[COMMITMENTS][str(c.id)] = commitment_item(c, changes[c.id], by_day)
         for mark, ack in marks[c.id]:
             out[MARKS][mark_key(c.id, mark.day)] = mark_item(c, mark, ack)
     return out
