@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 
 import pytest
 from pycrdt import Map, Text
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from couple.commitments.models import Acknowledgement, CommitmentChange, FollowThrough
 from couple.commitments.operations import create_commitment
 from couple.extensions import db
+from couple.pairing.models import Couple
 from tests.boundaries.boundaries_helpers import Editor
 
 JSON = {"Accept": "application/json"}
@@ -57,7 +58,8 @@ def _kinds(seen):
     out = []
     for s in seen:
         if s.startswith("WITH "):  # a data-modifying WITH: every table it writes
-            out.append("insert " + "+".join(re.findall(r"\bINSERT INTO (\w+)", s)))
+            out.append("+".join(f"{verb.split()[0].lower()} {table}" for verb, table in
+                                re.findall(r"\b(INSERT INTO|UPDATE) (\w+)", s)))
             continue
         verb = s.split()[0].lower()
         table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", s)
@@ -209,4 +211,89 @@ def test_a_boundary_keystroke(couple_client, socket_for, login_as):
         "insert boundary_updates",    # what the update adds, appended to the log
         "update boundary_docs",       # the log's size, for the limit and compaction
     ], seen
+
+
+def test_on_postgresql_a_change_writes_its_events_with_its_op_id_in_one_statement(pg_couple):
+    """Each statement is a round trip, and on PostgreSQL a round trip is most of a change's CPU
+    (bench/realtime.py --profile): the events a change recorded go with its op id, at commit."""
+    from couple.accounts.models import User
+    from couple.events import AppliedOp, Event
+    from couple.guides.operations import set_step_state
+
+    app, (riley_id, _sam_id) = pg_couple
+    with app.app_context():
+        riley = db.session.get(User, riley_id)
+        assert riley.active_couple is not None  # as the login check loads it
+        with statements() as seen:
+            first = set_step_state(riley, 3, "practising", "pg-progress-1")
+        assert _kinds(seen) == [
+            "insert guide_progress", "update couples", "insert events+insert applied_ops"], seen
+        events_before = db.session.scalar(select(func.count()).select_from(Event))
+        op = db.session.scalars(select(AppliedOp).where(AppliedOp.op_id == "pg-progress-1")).one()
+        assert op.result == first
+        event = db.session.scalars(select(Event).where(Event.op_id == "pg-progress-1")).one()
+        assert event.data["set"]["progress"] and event.actor_id == riley_id
+
+        # The same op id again (progress does not look first): the one statement fails whole on
+        # the op id's key, nothing of the retry stays, and it answers the first result.
+        riley = db.session.get(User, riley_id)
+        assert set_step_state(riley, 3, "working", "pg-progress-1") == first
+        assert db.session.scalar(select(func.count()).select_from(Event)) == events_before
+        seq = db.session.scalar(select(Couple.last_seq).where(Couple.id == riley.couple_id))
+        assert seq == event.seq  # no number was taken and lost
+
+        # A change that records on two streams (a link tells both people): still one statement.
+        riley = db.session.get(User, riley_id)
+        from couple.events import change, couple_stream, user_stream
+
+        with statements() as seen:
+            with change(riley, "pg-two-events") as two:
+                two.record(couple_stream(riley.couple_id), "test.one", {"n": 1})
+                two.record(user_stream(riley.id), "test.two", {"n": 2})
+                two.applied({"ok": True})
+        assert _kinds(seen)[-1] == "insert events+insert applied_ops", seen
+        assert sorted(db.session.scalars(select(Event.type).where(
+            Event.op_id == "pg-two-events"))) == ["test.one", "test.two"]
+
+
+def test_events_recorded_before_a_commit_in_the_middle_of_a_change_are_kept(app, make_couple):
+    """A change that commits on its way (and then fails, or records nothing more) keeps the
+    events it recorded before that commit: they were part of what that commit saved."""
+    from couple.events import Event, change, couple_stream
+
+    riley, _sam = make_couple()
+    with pytest.raises(RuntimeError):
+        with change(riley, "mid-commit") as c:
+            c.record(couple_stream(riley.couple_id), "test.before", {"n": 1})
+            db.session.commit()
+            c.record(couple_stream(riley.couple_id), "test.after", {"n": 2})
+            raise RuntimeError("after the commit")
+    assert list(db.session.scalars(select(Event.type).where(Event.op_id == "mid-commit"))) == [
+        "test.before"]
+    # A no-op change that recorded: its block's end commits the event.
+    with change(riley, None) as c:
+        c.record(couple_stream(riley.couple_id), "test.noop", {"n": 3})
+    assert db.session.scalar(select(func.count()).select_from(Event)
+                             .where(Event.type == "test.noop")) == 1
+
+
+def test_events_recorded_before_a_rollback_are_never_written(app, make_couple):
+    """Nor a rolled-back event: a change that rolls back on its way (and goes on) or whose
+    savepoint is rolled back writes none of what it recorded before."""
+    from couple.events import Event, change, couple_stream
+
+    riley, _sam = make_couple()
+    with change(riley, "after-rollback") as c:
+        c.record(couple_stream(riley.couple_id), "test.rolled", {"n": 1})
+        db.session.rollback()
+        c.record(couple_stream(riley.couple_id), "test.kept", {"n": 2})
+        c.applied({"ok": True})
+    with change(riley, "in-a-savepoint") as c:
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            c.record(couple_stream(riley.couple_id), "test.savepoint", {"n": 3})
+            raise RuntimeError("the savepoint is rolled back")
+        c.applied({"ok": True})
+    types = list(db.session.scalars(select(Event.type).where(
+        Event.op_id.in_(["after-rollback", "in-a-savepoint"]))))
+    assert types == ["test.kept"], types
 
