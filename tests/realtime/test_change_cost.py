@@ -297,3 +297,45 @@ def test_events_recorded_before_a_rollback_are_never_written(app, make_couple):
         Event.op_id.in_(["after-rollback", "in-a-savepoint"]))))
     assert types == ["test.kept"], types
 
+
+def test_on_postgresql_a_keystroke_appends_and_counts_in_one_statement(pg_couple):
+    """A keystroke on PostgreSQL: the document's lock, then its update appended to the log and
+    counted (for the limit and compaction) in one statement; the counts stay exact."""
+    import pycrdt
+
+    from couple.accounts.models import User
+    from couple.boundaries.models import BoundaryDoc, BoundaryUpdate
+    from couple.boundaries.operations import receive_message, receive_update
+
+    app, (riley_id, _sam_id) = pg_couple
+    with app.app_context():
+        riley = db.session.get(User, riley_id)
+        doc = pycrdt.Doc()
+        array = doc.get("boundaries", type=pycrdt.Array)
+        with doc.transaction():
+            array.append(pycrdt.Map({"id": "pg-boundary-1", "category": "communication",
+                                     "text": pycrdt.Text("We take a break."),
+                                     "created_by": riley_id, "order": 1.0}))
+        assert receive_update(riley.active_couple, riley, doc.get_update()).get("ok")
+        db.session.remove()
+
+        riley = db.session.get(User, riley_id)
+        couple = riley.active_couple
+        before = db.session.get(BoundaryDoc, couple.id)
+        size, count = before.stored_bytes, before.updates_since_snapshot
+        state = doc.get_state()
+        with doc.transaction():
+            array[0]["text"].insert(0, "!")
+        update = doc.get_update(state)
+        with statements() as seen:
+            answer = receive_message(couple, riley, pycrdt.create_update_message(update))
+        assert "error" not in answer, answer
+        assert _kinds(seen) == [
+            "update boundary_docs", "insert boundary_updates+update boundary_docs"], seen
+        after = db.session.get(BoundaryDoc, couple.id)
+        db.session.refresh(after)
+        assert (after.stored_bytes, after.updates_since_snapshot) == (
+            size + len(update), count + 1)
+        row = db.session.scalars(select(BoundaryUpdate).where(
+            BoundaryUpdate.couple_id == couple.id).order_by(BoundaryUpdate.seq.desc())).first()
+        assert row.data == update and row.user_id == riley_id and row.created_at is not None
