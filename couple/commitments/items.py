@@ -6,7 +6,7 @@ calendar and trend (reading.py) and the pages build the same items the same way.
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal_column, select
 
 from ..extensions import db
 from ..guides.content import GUIDES
@@ -50,17 +50,27 @@ def changes_of(commitment_ids) -> dict[int, list]:
         return out
     # The commitment's own changes; the log of marks (same table) is read by mark_log().
     db.session.flush()  # as the ORM's autoflush would: a change added just before is read
-    for ch in db.session.connection().execute(_CHANGES, {"ids": list(commitment_ids)}):
+    ids = list(commitment_ids)
+    if len(ids) == 1:  # every mark: an expanding IN is rendered anew on each execution
+        rows = db.session.connection().execute(_ONES_CHANGES, {"cid": ids[0]})
+    else:
+        rows = db.session.connection().execute(_CHANGES, {"ids": ids})
+    for ch in rows:
         out[ch.commitment_id].append(ch)
     return out
 
 
-_CHANGES = (
-    select(*CommitmentChange.__table__.c)
-    .where(CommitmentChange.__table__.c.commitment_id.in_(bindparam("ids", expanding=True)),
-           CommitmentChange.__table__.c.kind.in_(CHANGE_KINDS))
-    .order_by(CommitmentChange.__table__.c.id)
-)
+def _changes_where(condition):
+    table = CommitmentChange.__table__
+    # The kinds are this module's constants, written into the statement: a list of values
+    # is an expanding parameter, rendered anew on every execution.
+    kinds = [literal_column(f"'{kind}'") for kind in CHANGE_KINDS]
+    return select(*table.c).where(condition, table.c.kind.in_(kinds)).order_by(table.c.id)
+
+
+_CHANGES = _changes_where(
+    CommitmentChange.__table__.c.commitment_id.in_(bindparam("ids", expanding=True)))
+_ONES_CHANGES = _changes_where(CommitmentChange.__table__.c.commitment_id == bindparam("cid"))
 
 
 def schedule_of(c: Commitment, changes) -> Schedule:
