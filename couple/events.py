@@ -95,7 +95,8 @@ def user_stream(user_id: int) -> str:
     return f"user:{user_id}"
 
 
-def _owner_table(stream: str):
+def stream_owner(stream: str):
+    """(the model whose row holds the stream's last seq, its id): Couple or User."""
     from .accounts.models import User
     from .pairing.models import Couple
 
@@ -109,7 +110,7 @@ def next_seq(stream: str) -> int:
     The UPDATE takes the row lock on PostgreSQL, so two writers to one couple are ordered by
     the database; SQLite serializes write transactions anyway.
     """
-    table, ident = _owner_table(stream)
+    table, ident = stream_owner(stream)
     # Built once per table and run on the session's connection: building and hashing a new
     # statement per change, and the ORM's statement handling, cost more CPU than the round trip.
     return db.session.connection().execute(
@@ -131,7 +132,7 @@ def _next_seq_statement(table):
 
 
 def last_seq(stream: str) -> int:
-    table, ident = _owner_table(stream)
+    table, ident = stream_owner(stream)
     return db.session.execute(select(table.last_seq).where(table.id == ident)).scalar_one()
 
 
@@ -141,9 +142,8 @@ def record(stream: str, type_: str, data: dict, *, actor=None, op_id: str | None
 
     `seq`: a sequence number the caller already took for this stream in this transaction
     (`change` takes it with the stream's lock); otherwise the next one is taken here.
-    `pending`: a `change`'s list of rows still to write; the row is added to it and written
-    with the change's op id, in one statement on PostgreSQL (`change.applied`), or by any
-    commit before that. Without it the row is written now."""
+    `pending`: a `change`'s list of inserts still to send (`change.insert`); the row is added
+    to it. Without it the row is written now."""
     from . import realtime
 
     if seq is None:
@@ -159,7 +159,7 @@ def record(stream: str, type_: str, data: dict, *, actor=None, op_id: str | None
         # (Inside a savepoint it is written now, so that the savepoint's rollback takes it.)
         db.session.connection().execute(_INSERT_EVENT, row)
     else:
-        pending.append(row)
+        pending.append((Event.__table__, row))
     event = Event(**row)
     envelope = event.envelope()
     realtime.on_commit(lambda: realtime.emit_event(stream, envelope))
@@ -199,56 +199,68 @@ def _stored_result(user_id: int, op_id: str | None):
         _STORED_RESULT, {"user_id": user_id, "op_id": op_id}).first()
 
 
-def _write_events(rows: list[dict]) -> None:
-    """Write event rows a change kept pending (see `record`)."""
-    if rows:
-        db.session.connection().execute(_INSERT_EVENT, rows)
-        rows.clear()
+def _write_pending(pending: list) -> None:
+    """Send a change's pending inserts ([(table, row), ...], see `change.insert`) one by one."""
+    if pending:
+        conn = db.session.connection()
+        for table, row in pending:
+            conn.execute(_insert_statement(table), row)
+        pending.clear()
 
 
-def _write_events_and_op(rows: list[dict], op: dict) -> None:
-    """Write a change's event rows and its op id: one statement (one round trip) on
+_INSERTS: dict = {}
+
+
+def _insert_statement(table):
+    stmt = _INSERTS.get(table)
+    if stmt is None:
+        stmt = _INSERTS[table] = insert(table)
+    return stmt
+
+
+def _write_pending_and_op(pending: list, op: dict) -> None:
+    """Send a change's pending inserts and its op id: one statement (one round trip) on
     PostgreSQL, a data-modifying WITH. A repeated op id fails it whole (IntegrityError)."""
     conn = db.session.connection()
-    if conn.dialect.name != "postgresql" or not 0 < len(rows) <= _MAX_BUNDLED:
-        _write_events(rows)
+    if conn.dialect.name != "postgresql" or not 0 < len(pending) <= _MAX_BUNDLED:
+        _write_pending(pending)
         conn.execute(_INSERT_OP, op)
         return
     params = dict(op)
-    for i, row in enumerate(rows):
+    for i, (_table, row) in enumerate(pending):
         for name, value in row.items():
-            params[f"{name}_{i}"] = value
-    conn.execute(_events_and_op_statement(len(rows)), params)
-    rows.clear()
+            params[f"w{i}_{name}"] = value
+    conn.execute(_pending_and_op_statement(
+        tuple((table, tuple(row)) for table, row in pending)), params)
+    pending.clear()
 
 
-# A change records one event, sometimes a few (a link tells both people's streams).
-_MAX_BUNDLED = 4
-_EVENTS_AND_OP: dict = {}
-_EVENT_COLUMNS = ("stream", "seq", "type", "data", "actor_id", "op_id", "created_at")
+# A change sends one event and a row or two besides, sometimes a few (a link tells both people).
+_MAX_BUNDLED = 6
+_PENDING_AND_OP: dict = {}
+_OP_COLUMNS = ("user_id", "op_id", "result", "created_at")
 
 
-def _events_and_op_statement(n: int):
-    """WITH recorded AS (INSERT INTO events ... n rows) INSERT INTO applied_ops ...: built
-    once per row count, with typed parameters "<column>_<row>" and the op's own names.
+def _pending_and_op_statement(shape: tuple):
+    """WITH w0 AS (INSERT INTO <table> (...) VALUES (...)), w1 AS (...) INSERT INTO applied_ops
+    ...: built once per shape ((table, columns) of each insert), with typed parameters
+    "w<i>_<column>" and the op's own names.
 
     A text with typed parameters, not insert(...).cte(): SQLAlchemy does not cache a compiled
     data-modifying CTE, and compiling it on every change cost more CPU than the round trip
     it saves (bench/change_cpu.py: progress 0.80 -> 1.00 ms)."""
-    stmt = _EVENTS_AND_OP.get(n)
+    stmt = _PENDING_AND_OP.get(shape)
     if stmt is None:
-        ev, op = Event.__table__, AppliedOp.__table__
-        op_columns = ("user_id", "op_id", "result", "created_at")
-        rows = ", ".join("(" + ", ".join(f":{name}_{i}" for name in _EVENT_COLUMNS) + ")"
-                         for i in range(n))
-        stmt = _EVENTS_AND_OP[n] = text(
-            f"WITH recorded AS (INSERT INTO {ev.name} ({', '.join(_EVENT_COLUMNS)}) "
-            f"VALUES {rows}) INSERT INTO {op.name} ({', '.join(op_columns)}) "
-            f"VALUES ({', '.join(':' + name for name in op_columns)})"
-        ).bindparams(
-            *(bindparam(f"{name}_{i}", type_=ev.c[name].type)
-              for i in range(n) for name in _EVENT_COLUMNS),
-            *(bindparam(name, type_=op.c[name].type) for name in op_columns))
+        op = AppliedOp.__table__
+        parts, params = [], []
+        for i, (table, columns) in enumerate(shape):
+            parts.append(f"w{i} AS (INSERT INTO {table.name} ({', '.join(columns)}) "
+                         f"VALUES ({', '.join(f':w{i}_{name}' for name in columns)}))")
+            params += [bindparam(f"w{i}_{name}", type_=table.c[name].type) for name in columns]
+        stmt = _PENDING_AND_OP[shape] = text(
+            f"WITH {', '.join(parts)} INSERT INTO {op.name} ({', '.join(_OP_COLUMNS)}) "
+            f"VALUES ({', '.join(':' + name for name in _OP_COLUMNS)})"
+        ).bindparams(*params, *(bindparam(name, type_=op.c[name].type) for name in _OP_COLUMNS))
     return stmt
 
 
@@ -279,7 +291,7 @@ def lock_stream(stream: str) -> int:
 
 def give_back_seq(stream: str) -> None:
     """Return the number `lock_stream` took (the row is still locked: nobody took one since)."""
-    table, ident = _owner_table(stream)
+    table, ident = stream_owner(stream)
     db.session.connection().execute(_give_back_statement(table), {"ident": ident})
 
 
@@ -331,7 +343,7 @@ class change:
         self.result = None
         self._applied = False
         self._taken: dict[str, int] = {}  # stream -> the seq its lock took, until recorded
-        self._pending: list[dict] = []  # event rows recorded, written with the op id
+        self._pending: list = []  # (table, row) inserts, sent with the op id (`insert`)
 
     def __enter__(self) -> "change":
         db.session.info.setdefault(_OPEN_CHANGES, []).append(self)
@@ -356,9 +368,23 @@ class change:
         if self in open_changes:
             open_changes.remove(self)
 
-    def record(self, stream: str, type_: str, data: dict) -> Event:
+    def record(self, stream: str, type_: str, data: dict, *, seq: int | None = None) -> Event:
+        """`seq`: the stream's next seq when the change took it itself in one of its own
+        statements (guides' progress); otherwise its lock's, or a new one."""
+        taken = self._taken.pop(stream, None)
         return record(stream, type_, data, actor=self.user, op_id=self.op_id,
-                      seq=self._taken.pop(stream, None), pending=self._pending)
+                      seq=taken if seq is None else seq, pending=self._pending)
+
+    def insert(self, table, row: dict) -> None:
+        """Insert `row` (every column it needs, defaults included) into `table` as part of this
+        change, later: with the change's events and op id, in the one statement that ends the
+        change on PostgreSQL, or at any commit before that. For a row nothing in the change
+        reads back (a log entry): each statement is a round trip, most of a change's CPU."""
+        if db.session().in_nested_transaction():
+            # Written now, so that the savepoint's rollback takes it.
+            db.session.connection().execute(_insert_statement(table), row)
+        else:
+            self._pending.append((table, row))
 
     def _give_back(self) -> None:
         """Return the seqs taken with locks of streams this change recorded nothing on."""
@@ -373,11 +399,11 @@ class change:
             if self.op_id:
                 # Written now with the change's events (Core inserts): a repeated op id raises
                 # IntegrityError here.
-                _write_events_and_op(self._pending, {
+                _write_pending_and_op(self._pending, {
                     "user_id": self.user_id, "op_id": self.op_id, "result": result,
                     "created_at": utcnow()})
             else:
-                _write_events(self._pending)
+                _write_pending(self._pending)
             db.session.commit()
         except IntegrityError:
             # Rolled back whole (rows, events, seq): if it was a retry of an op already applied
@@ -426,7 +452,7 @@ def _give_back_before_commit(session):
     for open_change in session.info.get(_OPEN_CHANGES, ()):
         open_change._give_back()
         # Events it recorded are committed with this commit, whatever comes after.
-        _write_events(open_change._pending)
+        _write_pending(open_change._pending)
 
 
 @sa_event.listens_for(Session, "after_rollback")

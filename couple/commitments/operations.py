@@ -13,7 +13,7 @@ writer wins, per property). A unique (commitment, day) key backs the marks.
 """
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from .. import events
 from ..access import couple_of, couple_row
@@ -204,8 +204,9 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
             mark = mark._replace(status=status, note=note, version=mark.version + 1,
                                  corrected_at=corrected)
         by_day[day] = status
-        # Only the owner marks, so the owner is who did it.
-        db.session.connection().execute(_INSERT_LOG, {
+        # Only the owner marks, so the owner is who did it. Nothing reads the log back in this
+        # change: it is sent with the change's event and op id (one round trip on PostgreSQL).
+        change.insert(CommitmentChange.__table__, {
             "commitment_id": c.id, "kind": kind, "wording": c.wording, "previous": previous,
             "day": day, "at": now})
         item = mark_item(c, mark, ack)
@@ -221,7 +222,6 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
 # A mark's writes, built once each (Core statements with parameters: the unit of work's flush
 # was a good part of a mark's CPU). The insert's ON CONFLICT backs the unique (commitment, day)
 # without a savepoint: the couple's lock orders every mark, so it only ever guards.
-_INSERT_LOG = insert(CommitmentChange.__table__)
 _INSERT_MARK: dict = {}
 _UPDATE_MARK = (
     update(FollowThrough.__table__)

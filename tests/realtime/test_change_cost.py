@@ -59,7 +59,7 @@ def _kinds(seen):
     for s in seen:
         if s.startswith("WITH "):  # a data-modifying WITH: every table it writes
             out.append("+".join(f"{verb.split()[0].lower()} {table}" for verb, table in
-                                re.findall(r"\b(INSERT INTO|UPDATE) (\w+)", s)))
+                                re.findall(r"(?<!DO )\b(INSERT INTO|UPDATE) (\w+)", s)))
             continue
         verb = s.split()[0].lower()
         table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", s)
@@ -227,7 +227,8 @@ def test_on_postgresql_a_change_writes_its_events_with_its_op_id_in_one_statemen
         with statements() as seen:
             first = set_step_state(riley, 3, "practising", "pg-progress-1")
         assert _kinds(seen) == [
-            "insert guide_progress", "update couples", "insert events+insert applied_ops"], seen
+            "insert guide_progress+update couples",  # the upsert, and the couple's next seq
+            "insert events+insert applied_ops"], seen
         events_before = db.session.scalar(select(func.count()).select_from(Event))
         op = db.session.scalars(select(AppliedOp).where(AppliedOp.op_id == "pg-progress-1")).one()
         assert op.result == first
@@ -251,9 +252,38 @@ def test_on_postgresql_a_change_writes_its_events_with_its_op_id_in_one_statemen
                 two.record(couple_stream(riley.couple_id), "test.one", {"n": 1})
                 two.record(user_stream(riley.id), "test.two", {"n": 2})
                 two.applied({"ok": True})
-        assert _kinds(seen)[-1] == "insert events+insert applied_ops", seen
+        assert _kinds(seen)[-1] == "insert events+insert events+insert applied_ops", seen
         assert sorted(db.session.scalars(select(Event.type).where(
             Event.op_id == "pg-two-events"))) == ["test.one", "test.two"]
+
+
+def test_on_postgresql_a_mark_sends_its_log_row_with_its_event_and_op_id(pg_couple):
+    """A mark's log row (nothing in the change reads it back) goes in the change's last
+    statement too; the history it builds is the same."""
+    from couple.accounts.models import User
+    from couple.commitments.items import mark_log
+    from couple.commitments.models import Commitment
+    from couple.commitments.operations import mark_follow_through
+
+    app, (riley_id, _sam_id) = pg_couple
+    with app.app_context():
+        riley = db.session.get(User, riley_id)
+        cid = create_commitment(riley, wording="Call when I am late", schedule="daily",
+                                tz="UTC")["id"]
+        today = datetime.now(UTC).date().isoformat()
+        riley = db.session.get(User, riley_id)
+        assert riley.active_couple is not None
+        with statements() as seen:
+            mark_follow_through(riley, cid, today, "kept", "", None, "pg-mark-1")
+        assert _kinds(seen) == [
+            "update couples", "select applied_ops", "select commitments",
+            "select follow_throughs", "select commitment_changes", "insert follow_throughs",
+            "insert commitment_changes+insert events+insert applied_ops"], seen
+        riley = db.session.get(User, riley_id)
+        mark_follow_through(riley, cid, today, "missed", "", 1, "pg-mark-2")
+        log = mark_log(db.session.get(Commitment, cid))
+        assert [(e["kind"], e["previous"], e["day"]) for e in log] == [
+            ("missed", "kept", today), ("kept", None, today)]
 
 
 def test_events_recorded_before_a_commit_in_the_middle_of_a_change_are_kept(app, make_couple):
