@@ -14,7 +14,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .client import client_config
-from .errors import OperationError
+from .errors import InvalidInput, OperationError
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -217,6 +217,20 @@ def int_field(data: dict, name: str) -> int | None:
         number = int(value)
         return number if -MAX_ID <= number <= MAX_ID else None
     return None
+
+
+def version_field(data: dict) -> int | None:
+    """The version a change was based on (the stale-copy guard), or None when the page sent
+    none. Anything else that is not a whole number in range (2**64, true, "abc", -1) is
+    refused: read as absent, it would apply the change without the guard it asked for."""
+    value = data.get("version")
+    if value is None or value == "":
+        return None
+    number = int_field(data, "version")
+    if number is None or number < 0:
+        raise InvalidInput("That version could not be read. Reload the page and try again.",
+                           "version")
+    return number
 
 
 def done(result, *, then: str, message: str | None = None):

@@ -10,7 +10,7 @@ from ..guides.content import GUIDES
 from ..guides.operations import guide_of
 from ..socket_changes import over_socket
 from ..state import state_for
-from ..web import done, int_field, op_id_from, payload
+from ..web import done, int_field, op_id_from, payload, version_field
 from . import operations, reading, reminders
 from .models import DAY_STATE_WORDS, STATUS_LABELS
 from .schedule import WEEKDAY_NAMES, local_today, short_date, when_text
@@ -136,7 +136,7 @@ def reword(commitment_id):
     """The owner rewords a commitment (409 with the saved copy if another tab did meanwhile)."""
     data = payload()
     item = operations.reword_commitment(current_user, commitment_id, data.get("wording"),
-                                        int_field(data, "version"), op_id_from(data))
+                                        version_field(data), op_id_from(data))
     return done(item, then=url_for("commitments.detail", commitment_id=commitment_id),
                 message="Reworded. The earlier words stay in its history.")
 
@@ -166,7 +166,7 @@ for _name, _target, _message, _doc in (
 @over_socket("commitments.mark")
 def mark_change(user, data: dict, commitment_id: int, day: str) -> dict:
     return operations.mark_follow_through(user, commitment_id, day, data.get("status"),
-                                          data.get("note", ""), int_field(data, "version"),
+                                          data.get("note", ""), version_field(data),
                                           op_id_from(data))
 
 

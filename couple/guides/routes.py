@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from ..socket_changes import over_socket
 from ..state import state_for
-from ..web import done, int_field, op_id_from, payload
+from ..web import done, op_id_from, payload, version_field
 from . import drafts, operations
 from .content import GUIDES
 from .models import STEP_STATE_LABELS, STEP_STATES
@@ -68,7 +68,7 @@ def save_reflection(step):
     """Save your reflection on a step (private unless you share it)."""
     data = payload()
     item = operations.save_reflection(current_user, step, data.get("text", ""),
-                                      int_field(data, "version"), op_id_from(data))
+                                      version_field(data), op_id_from(data))
     # What the quick exit kept for this field was forgotten in the same transaction.
     return done(item, then=url_for("guides.mine", _anchor=f"step-{step}"), message="Saved.")
 

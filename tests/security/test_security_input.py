@@ -136,3 +136,37 @@ def test_hostile_marks_are_refused_and_change_nothing(world, marked):
                      headers={"Accept": "application/json"})
     assert ok.status_code == 200, ok.get_data(as_text=True)
     assert ok.get_json()["result"]["version"] == (2 if marked else 1)
+
+
+@pytest.mark.parametrize("version", ["18446744073709551616", "true", '"abc"', "-1", "[1]", "{}",
+                                     "1.5"])
+def test_an_unreadable_version_is_refused_not_read_as_absent(world, version):
+    """The version a change was based on guards against a stale copy: one that cannot be read
+    (too large, a bool, a word, negative, a list) is a 400 that changes nothing, not a change
+    applied without its guard. Marks, rewordings and reflections alike."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from couple.accounts.models import User
+    from couple.commitments.operations import create_commitment, mark_follow_through
+    from couple.extensions import db
+
+    _app, client = world
+    riley = db.session.scalar(select(User).where(User.email == "riley@example.com"))
+    cid = create_commitment(riley, wording="Call when I am late", schedule="daily",
+                            tz="UTC")["id"]
+    today = datetime.now(UTC).date().isoformat()
+    mark_follow_through(riley, cid, today, "kept")
+    for path, body in (
+            (f"/commitments/{cid}/days/{today}/mark", '{"status": "missed", "version": %s}'),
+            (f"/commitments/{cid}/reword", '{"wording": "Call before I am late", "version": %s}'),
+            ("/guide/steps/1/reflection", '{"text": "What I noticed", "version": %s}')):
+        response = _refused(client, path, body % version, raw=True)
+        if version != "18446744073709551616":  # (that one the JSON reader refuses first)
+            assert "version" in response.get_data(as_text=True), response.get_data(as_text=True)
+    # Absent, null or empty: no guard asked for, the change applies.
+    ok = client.post(f"/commitments/{cid}/days/{today}/mark",
+                     json={"status": "missed", "version": None},
+                     headers={"Accept": "application/json"})
+    assert ok.status_code == 200, ok.get_data(as_text=True)
