@@ -166,12 +166,14 @@ def record(stream: str, type_: str, data: dict, *, actor=None, op_id: str | None
     return event
 
 
-def replay(stream: str, since: int, limit: int) -> dict:
+def replay(stream: str, since: int, limit: int, *, last: int | None = None) -> dict:
     """Everything after `since` on a stream, or a reset when that cannot be given exactly.
 
+    `last`: the stream's last seq, when the caller read it already in this transaction.
     Returns {"last": n, "events": [...]} or {"last": n, "reset": True}.
     """
-    last = last_seq(stream)
+    if last is None:
+        last = last_seq(stream)
     if since == last:
         return {"last": last, "events": []}
     if since > last or last - since > limit or since < 0:

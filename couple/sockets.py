@@ -130,10 +130,14 @@ def on_sync(data=None):
     limit = current_app.config["EVENT_REPLAY_LIMIT"]
     user_since = int_field(data, "user")
     user_room = events.user_stream(current_user.id)
+    # The streams' last seqs as the login check read them (its one query loads the user and
+    # the couple, each with its counter), in this event's transaction: a heartbeat that missed
+    # nothing, every ~25 s from every tab, needs no statement of its own. A change committed
+    # after that read is for its live event or the next sync, as after any read of `last`.
     out = {
-        "user": events.replay(user_room, user_since, limit)
+        "user": events.replay(user_room, user_since, limit, last=current_user.last_seq)
         if user_since is not None
-        else {"last": events.last_seq(user_room), "reset": True}
+        else {"last": current_user.last_seq, "reset": True}
     }
     couple_id = current_user.couple_id
     if couple_id is None or int_field(data, "couple_id") != couple_id:
@@ -143,10 +147,12 @@ def on_sync(data=None):
     else:
         couple_since = int_field(data, "couple")
         room = events.couple_stream(couple_id)
+        couple = current_user.couple
+        last = couple.last_seq if couple is not None and couple.id == couple_id else None
         out["couple"] = (
-            events.replay(room, couple_since, limit)
+            events.replay(room, couple_since, limit, last=last)
             if couple_since is not None
-            else {"last": events.last_seq(room), "reset": True}
+            else {"last": events.last_seq(room) if last is None else last, "reset": True}
         )
     return out
 

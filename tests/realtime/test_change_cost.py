@@ -369,3 +369,29 @@ def test_on_postgresql_a_keystroke_appends_and_counts_in_one_statement(pg_couple
         row = db.session.scalars(select(BoundaryUpdate).where(
             BoundaryUpdate.couple_id == couple.id).order_by(BoundaryUpdate.seq.desc())).first()
         assert row.data == update and row.user_id == riley_id and row.created_at is not None
+
+
+def test_a_heartbeat_sync_that_missed_nothing_is_the_login_check_alone(couple_client, socket_for,
+                                                                       login_as):
+    """Every tab syncs every ~25 s: the streams' counters come with the login check's one query
+    (the user and the couple, each with its last seq), so a heartbeat that missed nothing runs
+    no statement of its own; one that missed something gets it, exactly."""
+    riley, sam, client, _headers = couple_client
+    sock = socket_for(client)
+    first = sock.emit("sync", {"couple_id": riley.couple_id}, callback=True)
+    assert first["user"]["reset"] and first["couple"]["reset"], first
+    since = {"user": first["user"]["last"], "couple_id": riley.couple_id,
+             "couple": first["couple"]["last"]}
+    with statements() as seen:
+        beat = sock.emit("sync", since, callback=True)
+    assert _kinds(seen) == ["select users"], seen
+    assert beat["user"] == {"last": since["user"], "events": []}
+    assert beat["couple"] == {"last": since["couple"], "events": []}
+
+    partner = login_as(sam)
+    r = partner.post("/guide/steps/2/state", json={"state": "working", "op_id": "heartbeat-op-1"},
+                     headers={**JSON, "X-CSRFToken": partner.csrf_token()})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    missed = sock.emit("sync", since, callback=True)
+    assert missed["couple"]["last"] == since["couple"] + 1
+    assert [e["op"] for e in missed["couple"]["events"]] == ["heartbeat-op-1"]
