@@ -325,7 +325,10 @@ class change:
       fast path: an idempotent write such as an upsert); a repeat is then caught by the op
       id's unique key in `applied`, which rolls everything back and answers the stored result.
     - `change.record(stream, type, data)`: an event in this transaction (sent after commit,
-      couple/realtime.py), with the actor and op id filled in.
+      couple/realtime.py), with the actor and op id filled in. Its row is written with the op
+      id in `applied` (one statement on PostgreSQL), or by any commit before that.
+    - `change.insert(table, row)`: a row nothing in the change reads back (a log entry), sent
+      the same way.
     - `change.applied(result)`: remember the op id with its result and commit; returns the
       result (or, when two retries raced, the one the winner stored). Anything a no-op wrote
       (a draft forgotten, a wording noted) is committed when the block ends without it.
