@@ -143,6 +143,21 @@ def test_hostile_change_frames_are_answered_and_change_nothing(deployment):
     assert partner.events() == [], partner.events()
     good = _change(actor, 60, "/guide/steps/1/state", {"state": "working"})
     assert good["ok"] is True, good
+    # A mark whose version cannot be read is refused (400, naming it), not applied unguarded.
+    r = post_json(riley, d.first, "/commitments", {"wording": "Text when I am running late",
+                                                   "schedule": "daily", "tz": "UTC"})
+    assert r.status_code == 200, r.text
+    mark = f"/commitments/{r.json()['result']['id']}/days/{datetime.now(UTC).date()}/mark"
+    kept = _change(actor, 61, mark, {"status": "kept", "op_id": "socketvkept00001"})
+    assert kept["ok"] is True, kept
+    for n, version in enumerate(["abc", True, -1, [1], {"$gt": 0}, 1.5], start=62):
+        op = f"socketbadversion{n}"
+        answer = _change(actor, n, mark, {"status": "missed", "version": version, "op_id": op})
+        assert answer["status"] == 400 and answer.get("field") == "version", (version, answer)
+    saved = _state(riley, d.first)["data"]["commitment_marks"]
+    assert [m["status"] for m in saved.values()] == ["kept"], saved
+    partner.pump(0.5)
+    assert not [e for e in partner.events() if "socketbadversion" in str(e)]
     d.assert_clean_logs()
 
 
