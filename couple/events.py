@@ -9,6 +9,7 @@ Every operation changes shared state through `change` (below): one transaction, 
 locks it names, a repeated op id answered with its first result, events recorded, committed.
 """
 from datetime import datetime
+from functools import lru_cache
 
 from flask_sqlalchemy.session import Session
 from sqlalchemy import (
@@ -210,14 +211,8 @@ def _write_pending(pending: list) -> None:
         pending.clear()
 
 
-_INSERTS: dict = {}
-
-
-def _insert_statement(table):
-    stmt = _INSERTS.get(table)
-    if stmt is None:
-        stmt = _INSERTS[table] = insert(table)
-    return stmt
+# The plain INSERT of each table a change sends rows to, built once.
+_insert_statement = lru_cache(maxsize=None)(insert)
 
 
 def _write_pending_and_op(pending: list, op: dict) -> None:
