@@ -17,7 +17,7 @@ from couple import create_app
 from couple.extensions import db, socketio
 
 # Fixtures shared by modules of several folders (tests/support/deployments.py: `deployment`).
-pytest_plugins = ["tests.support.deployments"]
+pytest_plugins = ["tests.support.deployments", "tests.support.socket_origins"]
 
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
