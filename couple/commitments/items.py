@@ -6,10 +6,20 @@ calendar and trend (reading.py) and the pages build the same items the same way.
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, literal_column, select
+from sqlalchemy import (
+    Date,
+    DateTime,
+    and_,
+    bindparam,
+    case,
+    literal_column,
+    select,
+    type_coerce,
+)
 
 from ..extensions import db
 from ..guides.content import GUIDES
+from ..models_base import UTCDateTime
 from .followthrough import rates
 from .models import (
     CHANGE_KINDS,
@@ -180,6 +190,57 @@ def statuses_in_window(c: Commitment) -> dict[date, str]:
     db.session.flush()  # as the ORM's autoflush would
     first = local_today(c.tz) - timedelta(days=WINDOW_DAYS - 1)
     return dict(db.session.connection().execute(_STATUSES, {"cid": c.id, "first": first}).all())
+
+
+def _window_with_day():
+    """The window's (day, status) rows, and on the one row of `:day` that mark's other columns
+    and its acknowledgement (NULL on every other row). Their instants are read as plain
+    DateTime, without UTCDateTime's per-row processing (~90 rows x 3 calls a year in, more than
+    the read saved): window_with_day makes the day's own UTC-aware."""
+    ft, ack = FollowThrough.__table__.c, Acknowledgement.__table__.c
+    day = bindparam("day", type_=Date)
+    on_day = ft.day == day
+
+    def plain(column):
+        return type_coerce(column, DateTime()) if isinstance(column.type, UTCDateTime) else column
+
+    def only_on_day(column):
+        return plain(case((on_day, column))).label(column.name)
+
+    return (select(ft.day, ft.status, *(only_on_day(ft[name]) for name in _DAY_ONLY),
+                   *(plain(ack[name]).label(f"ack_{name}") for name in AckRow._fields))
+            .select_from(FollowThrough.__table__.outerjoin(
+                Acknowledgement.__table__, and_(ack.follow_through_id == ft.id, on_day)))
+            .where(ft.commitment_id == bindparam("cid"), ft.day >= bindparam("first")))
+
+
+_DAY_ONLY = ("id", "note", "version", "marked_at", "corrected_at")
+_WINDOW_WITH_DAY = _window_with_day()
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
+def window_with_day(c: Commitment, day: date):
+    """(statuses_in_window(c), *mark_on(c.id, day)) in one statement, for a day in the window:
+    what every mark reads before it writes (two round trips were two of a mark's eleven)."""
+    db.session.flush()  # as the ORM's autoflush would
+    first = local_today(c.tz) - timedelta(days=WINDOW_DAYS - 1)
+    by_day: dict[date, str] = {}
+    mark = ack = None
+    for row in db.session.connection().execute(
+            _WINDOW_WITH_DAY, {"cid": c.id, "first": first, "day": day}):
+        by_day[row[0]] = row[1]
+        if row[0] == day:
+            mark_id, note, version, marked_at, corrected_at = row[2:7]
+            mark = MarkRow(mark_id, c.id, day, row[1], note, version, _utc(marked_at),
+                           _utc(corrected_at))
+            # An acknowledgement's user is never null: none there means no acknowledgement.
+            if row[7] is not None:
+                user_id, ack_note, seen_status, at = row[7:]
+                ack = AckRow(user_id, ack_note, seen_status, _utc(at))
+    return by_day, mark, ack
 
 
 def mark_on(commitment_id: int, day: date) -> tuple[MarkRow | None, AckRow | None]:

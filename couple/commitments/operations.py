@@ -37,7 +37,7 @@ from .items import (
     mark_log,
     mark_on,
     schedule_of,
-    statuses_in_window,
+    window_with_day,
 )
 from .models import (
     MARK_STATUSES,
@@ -176,10 +176,9 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
         if day < today - timedelta(days=WINDOW_DAYS - 1):
             raise InvalidInput(f"Marks older than {WINDOW_DAYS} days stay as they are.", "day")
         # The window's statuses (all the commitment's item needs: after a year of daily marks
-        # it holds ~90), and the day's own mark with its acknowledgement only when it has one.
+        # it holds ~90), and the day's own mark with its acknowledgement, in one statement.
         # The mark is then written with statements of its own, not the ORM's unit of work.
-        by_day = statuses_in_window(c)
-        mark, ack = mark_on(c.id, day) if day in by_day else (None, None)
+        by_day, mark, ack = window_with_day(c, day)
         changes = changes_of([c.id])[c.id]
         if mark is None and day not in occurrences(schedule_of(c, changes), day, day):
             raise InvalidInput("This commitment was not due that day.", "day")

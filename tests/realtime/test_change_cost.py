@@ -128,17 +128,18 @@ def test_a_first_mark_and_a_correction(couple_client):
         r = client.post(url, json={"status": "missed", "op_id": "mark-op-2", "version": 1},
                         headers=headers)
     assert r.status_code == 200, r.get_data(as_text=True)
+    # The day's own mark and its acknowledgement come with the window's statuses: no read more.
     assert _kinds(again) == common + [
-        "select follow_throughs",      # the day has a mark: it, with its acknowledgement
         history, "update follow_throughs", "insert commitment_changes",
     ] + tail, again
 
 
 def test_a_mark_after_a_year_reads_its_window_as_rows(couple_client, make_a_year):
     """After a year of daily marks a mark reads its window's ~90 statuses, and the day's own mark
-    with its acknowledgement: as rows. Building them as ORM objects was most of the mark's CPU
-    (bench/change_cpu.py, a year in), and reading every mark of the window whole with its
-    acknowledgement ~0.4 ms more than its statuses."""
+    with its acknowledgement, in one statement and as rows. Building them as ORM objects was
+    most of the mark's CPU (bench/change_cpu.py, a year in), and reading every mark of the
+    window whole with its acknowledgement ~0.4 ms more than its statuses: only the day's row
+    carries them."""
     riley, sam, client, headers = couple_client
     cid = make_a_year(riley, sam)
     loaded = []
@@ -167,7 +168,8 @@ def test_a_mark_after_a_year_reads_its_window_as_rows(couple_client, make_a_year
         "insert commitment_changes", "insert events", "insert applied_ops"], seen
     assert loaded == [], loaded
     window = next(s for s in seen if s.startswith("SELECT") and "FROM follow_throughs" in s)
-    assert "acknowledgements" not in window and "marked_at" not in window, window
+    assert window.count("CASE WHEN") == 5, window  # the mark's own columns: on its day only
+    assert re.search(r"JOIN follow_through_acks ON .* AND follow_throughs\.day = ", window), window
 
     # A correction a year in (what the benchmark makes): the day's mark is read whole, and the
     # commitment's item the partner is sent is the one a fresh read builds.
@@ -180,13 +182,47 @@ def test_a_mark_after_a_year_reads_its_window_as_rows(couple_client, make_a_year
                         json={"status": "missed", "op_id": "year-mark-2", "version": 1},
                         headers=headers)
     assert r.status_code == 200, r.get_data(as_text=True)
-    assert _kinds(seen).count("select follow_throughs") == 2, seen
+    assert _kinds(seen).count("select follow_throughs") == 1, seen
     sent = db.session.scalars(select(Event).where(Event.type == "commitments.marked")
                               .order_by(Event.id.desc()).limit(1)).one()
     event_item = sent.data["set"]["commitments"][str(cid)]
     fresh = item_for(db.session.get(Commitment, cid))
     assert event_item["rates"] == fresh["rates"] and event_item == fresh
     assert fresh["rates"]["7"]["missed"] >= 1
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_window_with_the_day_reads_what_the_two_reads_did(database, request, make_a_year):
+    """window_with_day is statuses_in_window and mark_on in one statement: the same statuses,
+    and the day's mark with its acknowledgement, on a day acknowledged, one not, one unmarked."""
+    from datetime import timedelta
+
+    from couple.accounts.models import User
+    from couple.commitments.items import mark_on, statuses_in_window, window_with_day
+    from couple.commitments.models import Commitment
+
+    if database == "postgresql":
+        app, (riley_id, sam_id) = request.getfixturevalue("pg_couple")
+    else:
+        app = request.getfixturevalue("app")
+        riley, sam = request.getfixturevalue("make_couple")()
+        riley_id, sam_id = riley.id, sam.id
+    with app.app_context():
+        cid = make_a_year(db.session.get(User, riley_id), db.session.get(User, sam_id))
+        c = db.session.get(Commitment, cid)
+        today = datetime.now(UTC).date()
+        acked = [today - timedelta(days=n) for n in range(1, 30)
+                 if mark_on(cid, today - timedelta(days=n))[1] is not None]
+        bare = [today - timedelta(days=n) for n in range(1, 30)
+                if mark_on(cid, today - timedelta(days=n))[1] is None]
+        assert acked and bare
+        unmarked = today + timedelta(days=1)  # no mark: none of the window's rows is its day
+        for day in (acked[0], bare[0], unmarked):
+            by_day, mark, ack = window_with_day(c, day)
+            assert by_day == statuses_in_window(c) and len(by_day) >= 80
+            assert (mark, ack) == mark_on(cid, day), day
+        assert window_with_day(c, acked[0])[2].seen_status in ("kept", "missed")
+        db.session.remove()
 
 
 def test_a_boundary_keystroke(couple_client, socket_for, login_as):
