@@ -33,6 +33,10 @@ BOUNDARIES_LIMITS = {
     "BOUNDARIES_MAX_DOC": 2 * 1024 * 1024,
     # Updates appended before the log is folded into a snapshot.
     "BOUNDARIES_COMPACT_EVERY": 300,
+    # Memory each process gives its cache of couples' documents (boundaries/store.py): ~1,700
+    # new documents, or ~20 after a hundred thousand edits each. A document not held is
+    # rebuilt from the database on its next edit.
+    "BOUNDARIES_REPLICA_MEMORY_MB": 256,
 }
 
 

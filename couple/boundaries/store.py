@@ -27,8 +27,14 @@ from ..models_base import utcnow
 from .models import BoundaryClient, BoundaryDoc, BoundarySnapshot, BoundaryUpdate
 
 log = logging.getLogger(__name__)
-CACHE_SIZE = 256
 _CACHE_KEY = "couple.boundaries.replicas"
+# What a replica holds in memory (its pycrdt Doc and DocIndex) per Yjs byte it applied, and its
+# own small part. Measured with /proc's RSS over many replicas, each in a fresh process: a new
+# document of 50 boundaries (10 KiB) takes ~150 KiB (15x); one after 2,000 / 20,000 / 100,000
+# scattered edits, built from its snapshot, ~710 KiB / ~2.9 MiB / ~12 MiB (11-12x); built from
+# its log instead (more bytes, each update's own framing), 5-11x. 12 is the snapshot's figure.
+MEMORY_PER_APPLIED_BYTE = 12
+MEMORY_PER_REPLICA = 16 * 1024
 
 
 SNAPSHOT_PREFIX = b"ZLIB1:"
@@ -70,8 +76,11 @@ def boundaries_array(doc: Doc) -> Array:
 class Replica:
     """One couple's document as this process last saw it (`seen_seq`), rebuilt on demand."""
 
-    def __init__(self, couple_id: int):
+    def __init__(self, couple_id: int, cache: "ReplicaCache | None" = None):
         self.couple_id = couple_id
+        self._cache = cache
+        # Yjs bytes applied to this doc since it was (re)built: what its memory is counted by.
+        self.applied_bytes = 0
         self.lock = threading.RLock()
         self.doc: Doc | None = None
         self.index = None
@@ -86,6 +95,14 @@ class Replica:
         self.doc = None
         self.index = None
         self.seen_seq = 0
+        self._count(-self.applied_bytes)
+
+    def _count(self, size: int) -> None:
+        cache = self._cache
+        if cache is None:
+            self.applied_bytes += size
+        else:
+            cache.count(self, size)
 
     def _apply(self, data: bytes) -> None:
         from .guard import DocIndex
@@ -93,6 +110,7 @@ class Replica:
 
         if self.index is None:
             self.index = DocIndex()
+        self._count(len(data))
         try:
             self.index.add(decode_update(data))
         except Exception:  # noqa: BLE001  (a row stored before updates were read whole)
@@ -159,6 +177,7 @@ class Replica:
         for _attempt in range(4):
             if self.doc is None:
                 self.doc, self.seen_seq, self.index = new_doc(), 0, None
+                self._count(-self.applied_bytes)
             snap = db.session.execute(
                 select(BoundarySnapshot.id, BoundarySnapshot.upto_seq)
                 .where(BoundarySnapshot.couple_id == self.couple_id)
@@ -197,28 +216,62 @@ class Replica:
 
 
 class ReplicaCache:
-    """Replicas of the most recently used documents, per app (a test run builds many apps)."""
+    """Replicas of the most recently used documents, per app (a test run builds many apps),
+    within a memory budget in bytes (COUPLE_BOUNDARIES_REPLICA_MEMORY_MB).
 
-    def __init__(self):
+    A count of documents was the wrong bound both ways: 256 new documents are ~40 MiB, so a
+    process serving 500 editing couples rebuilt a replica from the log on about half their
+    keystrokes, while 256 documents near the size cap could hold several GiB. Each replica is
+    counted by the Yjs bytes it applied (MEMORY_PER_APPLIED_BYTE), and the least recently used
+    go until the rest fit. The replica asked for is never the one dropped, whatever its size:
+    an evicted replica still in use by another greenlet is only garbage once that use ends
+    (the database's row lock orders writers, as it does between processes)."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
         self._lock = threading.Lock()
         self._items: OrderedDict[int, Replica] = OrderedDict()
+        self.applied_bytes = 0  # of the replicas held (dropped ones are uncounted at once)
+
+    def memory(self) -> int:
+        """The estimated bytes the replicas held take."""
+        return (len(self._items) * MEMORY_PER_REPLICA
+                + self.applied_bytes * MEMORY_PER_APPLIED_BYTE)
+
+    def count(self, replica: Replica, size: int) -> None:
+        """A replica's applied bytes changed: under the cache's lock, so that a replica dropped
+        meanwhile (by another thread) is never counted in nor taken out twice."""
+        with self._lock:
+            replica.applied_bytes += size
+            if replica._cache is self:
+                self.applied_bytes += size
 
     def get(self, couple_id: int) -> Replica:
         with self._lock:
             replica = self._items.get(couple_id)
             if replica is None:
-                replica = self._items[couple_id] = Replica(couple_id)
+                replica = self._items[couple_id] = Replica(couple_id, self)
             self._items.move_to_end(couple_id)
-            while len(self._items) > CACHE_SIZE:
-                self._items.popitem(last=False)
+            while len(self._items) > 1 and self.memory() > self.budget:
+                _id, dropped = self._items.popitem(last=False)
+                dropped._cache = None  # it counts for nobody now
+                self.applied_bytes -= dropped.applied_bytes
             return replica
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def replica_cache() -> ReplicaCache:
+    cache = current_app.extensions.get(_CACHE_KEY)
+    if cache is None:
+        budget = current_app.config["BOUNDARIES_REPLICA_MEMORY_MB"] * 1024 * 1024
+        cache = current_app.extensions.setdefault(_CACHE_KEY, ReplicaCache(budget))
+    return cache
 
 
 def replica_for(couple_id: int) -> Replica:
-    cache = current_app.extensions.get(_CACHE_KEY)
-    if cache is None:
-        cache = current_app.extensions.setdefault(_CACHE_KEY, ReplicaCache())
-    return cache.get(couple_id)
+    return replica_cache().get(couple_id)
 
 
 def release_connection() -> None:

@@ -160,5 +160,7 @@ class RemoteEditor(Editor):
             if thing is not None:
                 try:
                     thing.close()
+                    if name == "ws":
+                        thing.shutdown()  # close() does nothing once the server cut it
                 except Exception:  # noqa: BLE001
                     pass

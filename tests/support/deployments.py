@@ -3,6 +3,7 @@
 PostgreSQL + Redis (a socket on the second process, its changes made through the first).
 
 The fixture `deployment` is a plugin of tests/conftest.py (pytest_plugins): any test takes it.
+`@pytest.mark.deployment_env(COUPLE_NAME="value")` starts its processes with those settings.
 """
 import pytest
 
@@ -45,14 +46,16 @@ class Deployment:
 
 @pytest.fixture(params=["embedded", "postgres+redis"])
 def deployment(request, tmp_path):
+    marker = request.node.get_closest_marker("deployment_env")
+    extra = dict(marker.kwargs) if marker else {}
     if request.param == "embedded":
-        servers = [start_server(tmp_path, name="embedded")]
+        servers = [start_server(tmp_path, env=extra, name="embedded")]
     else:
         postgres_url = request.getfixturevalue("postgres_url")
         redis_url = request.getfixturevalue("redis_url")
         channel = request.getfixturevalue("unique_channel")
         migrate(postgres_url)
-        env = shared_env(postgres_url, redis_url, channel)
+        env = {**shared_env(postgres_url, redis_url, channel), **extra}
         servers = [start_server(tmp_path, env=env, name="p1")]
         try:
             servers.append(start_server(tmp_path, env=env, name="p2"))
