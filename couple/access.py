@@ -24,12 +24,19 @@ def couple_row(user, model, row_id):
     `couple_id`), freshly read; NotFound otherwise, whatever the id is (a bool, a string, a
     float or an id of another couple's row all look the same)."""
     couple = couple_of(user)
-    if not isinstance(row_id, int) or isinstance(row_id, bool):
-        raise NotFound()
-    row = db.session.scalar(_row_statement(model), {"row_id": row_id, "couple_id": couple.id})
+    row = db.session.scalar(_row_statement(model),
+                            {"row_id": checked_row_id(row_id), "couple_id": couple.id})
     if row is None:
         raise NotFound()
     return row
+
+
+def checked_row_id(row_id) -> int:
+    """An id as given in a URL or a message, if it can be one: NotFound for a bool, a string or
+    a float, as for an id of another couple's row."""
+    if not isinstance(row_id, int) or isinstance(row_id, bool):
+        raise NotFound()
+    return row_id
 
 
 _ROW_STATEMENTS: dict = {}

@@ -3,6 +3,7 @@
 Public, so that operations (composing each event's patch), the client state (state.py), the
 calendar and trend (reading.py) and the pages build the same items the same way.
 """
+from collections import namedtuple
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
@@ -68,6 +69,52 @@ def changes_of(commitment_ids) -> dict[int, list]:
     for ch in rows:
         out[ch.commitment_id].append(ch)
     return out
+
+
+class ChangeRow(NamedTuple):
+    """One of a commitment's own changes, as changes_of and commitment_with_changes read it."""
+
+    id: int
+    commitment_id: int
+    kind: str
+    wording: str
+    previous: str | None
+    day: date
+    at: datetime
+
+
+def _commitment_with_changes():
+    """A couple's commitment by id, with its own changes joined (one row per change, oldest
+    first; one row of NULLs for them when it has none)."""
+    table, changes = Commitment.__table__, CommitmentChange.__table__.alias("own_changes")
+    kinds = [literal_column(f"'{kind}'") for kind in CHANGE_KINDS]
+    return (select(*table.c, *(changes.c[name].label(f"change_{name}")
+                               for name in ChangeRow._fields))
+            .select_from(table.outerjoin(changes, and_(changes.c.commitment_id == table.c.id,
+                                                       changes.c.kind.in_(kinds))))
+            .where(table.c.id == bindparam("row_id"), table.c.couple_id == bindparam("couple_id"))
+            .order_by(changes.c.id))
+
+
+_COMMITMENT_WITH_CHANGES = _commitment_with_changes()
+_COMMITMENT_COLUMNS = len(Commitment.__table__.c)
+# A commitment as a mark reads it: its columns, by the same names as the model's attributes.
+CommitmentRow = namedtuple("CommitmentRow", [column.name for column in Commitment.__table__.c])
+
+
+def commitment_with_changes(couple_id: int, commitment_id: int):
+    """(the commitment as a row, its own changes as ChangeRows), or (None, []) when this couple
+    has no such commitment: what a mark reads before it decides, in one statement instead of the
+    commitment's ORM load and changes_of (a mark only reads them)."""
+    db.session.flush()  # as the ORM's autoflush would
+    rows = db.session.connection().execute(
+        _COMMITMENT_WITH_CHANGES, {"row_id": commitment_id, "couple_id": couple_id}).all()
+    if not rows:
+        return None, []
+    c = CommitmentRow._make(tuple(rows[0])[:_COMMITMENT_COLUMNS])
+    changes = [ChangeRow._make(row[_COMMITMENT_COLUMNS:]) for row in rows
+               if row[_COMMITMENT_COLUMNS] is not None]
+    return c, changes
 
 
 def _changes_where(condition):

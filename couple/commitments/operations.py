@@ -16,8 +16,8 @@ from datetime import date, timedelta
 from sqlalchemy import bindparam, select, update
 
 from .. import events
-from ..access import couple_of, couple_row
-from ..errors import Conflict, Forbidden, InvalidInput
+from ..access import checked_row_id, couple_of, couple_row
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..guides import drafts
 from ..guides.content import GUIDES
@@ -29,8 +29,8 @@ from .items import (
     MARKS,
     WINDOW_DAYS,
     MarkRow,
-    changes_of,
     commitment_item,
+    commitment_with_changes,
     item_for,
     mark_item,
     mark_key,
@@ -168,7 +168,11 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
     with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
         if change.repeated:
             return change.result
-        c = commitment_for(user, commitment_id)
+        # The commitment with its own changes (the schedule's history), read as rows: a mark
+        # changes neither.
+        c, changes = commitment_with_changes(couple.id, checked_row_id(commitment_id))
+        if c is None:
+            raise NotFound()
         owner_only(user, c, "mark")
         today = local_today(c.tz)
         if day > today:
@@ -179,7 +183,6 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
         # it holds ~90), and the day's own mark with its acknowledgement, in one statement.
         # The mark is then written with statements of its own, not the ORM's unit of work.
         by_day, mark, ack = window_with_day(c, day)
-        changes = changes_of([c.id])[c.id]
         if mark is None and day not in occurrences(schedule_of(c, changes), day, day):
             raise InvalidInput("This commitment was not due that day.", "day")
         if mark is not None and mark.status == status and mark.note == note:

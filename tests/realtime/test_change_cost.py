@@ -15,7 +15,12 @@ import pytest
 from pycrdt import Map, Text
 from sqlalchemy import event, func, select
 
-from couple.commitments.models import Acknowledgement, CommitmentChange, FollowThrough
+from couple.commitments.models import (
+    Acknowledgement,
+    Commitment,
+    CommitmentChange,
+    FollowThrough,
+)
 from couple.commitments.operations import create_commitment
 from couple.extensions import db
 from couple.pairing.models import Couple
@@ -112,13 +117,11 @@ def test_a_first_mark_and_a_correction(couple_client):
         "select users",
         "update couples",              # the couple's stream lock, taking its next seq too
         "select applied_ops",          # a retry answers its first result
-        "select commitments",
+        "select commitments",          # with its own changes joined (pauses, edits)
         "select follow_throughs",      # the 90-day window's statuses (day, status)
     ]
-    history = "select commitment_changes"  # the schedule's history (pauses, edits)
     tail = ["insert events", "insert applied_ops"]
     assert _kinds(first) == common + [
-        history,
         "insert follow_throughs",      # ON CONFLICT: the unique (commitment, day) without a
                                        # savepoint
         "insert commitment_changes",   # the mark's log
@@ -130,8 +133,10 @@ def test_a_first_mark_and_a_correction(couple_client):
     assert r.status_code == 200, r.get_data(as_text=True)
     # The day's own mark and its acknowledgement come with the window's statuses: no read more.
     assert _kinds(again) == common + [
-        history, "update follow_throughs", "insert commitment_changes",
+        "update follow_throughs", "insert commitment_changes",
     ] + tail, again
+    joined = next(s for s in again if s.startswith("SELECT") and "FROM commitments" in s)
+    assert "JOIN commitment_changes" in joined, joined
 
 
 def test_a_mark_after_a_year_reads_its_window_as_rows(couple_client, make_a_year):
@@ -147,7 +152,7 @@ def test_a_mark_after_a_year_reads_its_window_as_rows(couple_client, make_a_year
     def count(target, context):
         loaded.append(type(target).__name__)
 
-    for model in (FollowThrough, Acknowledgement, CommitmentChange):
+    for model in (Commitment, FollowThrough, Acknowledgement, CommitmentChange):
         event.listen(model, "load", count)
     today = datetime.now(UTC).date().isoformat()
     try:
@@ -155,16 +160,16 @@ def test_a_mark_after_a_year_reads_its_window_as_rows(couple_client, make_a_year
             r = client.post(f"/commitments/{cid}/days/{today}/mark",
                             json={"status": "kept", "op_id": "year-mark-1"}, headers=headers)
     finally:
-        for model in (FollowThrough, Acknowledgement, CommitmentChange):
+        for model in (Commitment, FollowThrough, Acknowledgement, CommitmentChange):
             event.remove(model, "load", count)
     assert r.status_code == 200, r.get_data(as_text=True)
     result = r.get_json()["result"]
     assert result["status"] == "kept" and result["version"] == 1
-    # The same statements as on a commitment's first day, and nothing of its history built as
-    # an object: neither the marks nor the schedule's own changes.
+    # The same statements as on a commitment's first day, and nothing built as an object: not
+    # the commitment, nor its marks, nor the schedule's own changes.
     assert _kinds(seen) == [
         "select users", "update couples", "select applied_ops", "select commitments",
-        "select follow_throughs", "select commitment_changes", "insert follow_throughs",
+        "select follow_throughs", "insert follow_throughs",
         "insert commitment_changes", "insert events", "insert applied_ops"], seen
     assert loaded == [], loaded
     window = next(s for s in seen if s.startswith("SELECT") and "FROM follow_throughs" in s)
@@ -174,7 +179,6 @@ def test_a_mark_after_a_year_reads_its_window_as_rows(couple_client, make_a_year
     # A correction a year in (what the benchmark makes): the day's mark is read whole, and the
     # commitment's item the partner is sent is the one a fresh read builds.
     from couple.commitments.items import item_for
-    from couple.commitments.models import Commitment
     from couple.events import Event
 
     with statements() as seen:
@@ -313,7 +317,7 @@ def test_on_postgresql_a_mark_sends_its_log_row_with_its_event_and_op_id(pg_coup
             mark_follow_through(riley, cid, today, "kept", "", None, "pg-mark-1")
         assert _kinds(seen) == [
             "update couples", "select applied_ops", "select commitments",
-            "select follow_throughs", "select commitment_changes", "insert follow_throughs",
+            "select follow_throughs", "insert follow_throughs",
             "insert commitment_changes+insert events+insert applied_ops"], seen
         riley = db.session.get(User, riley_id)
         mark_follow_through(riley, cid, today, "missed", "", 1, "pg-mark-2")
