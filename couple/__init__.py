@@ -20,7 +20,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 @sa_event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record):
+def _on_connect(dbapi_connection, _record):
+    from .pg_cursor import use_lazy_description
+
+    use_lazy_description(dbapi_connection)
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         # WAL lets pages read while a write commits; FULL makes an acknowledged commit survive
