@@ -1,0 +1,166 @@
+"""Instructions per change, counted by valgrind's callgrind: a figure that does not move with
+what else the machine is doing (bench/change_cpu.py's milliseconds move by +-30% on a shared
+2-core machine, more than most single changes to the path).
+
+    .venv/bin/python bench/change_instructions.py             # mark a year in, mark, progress
+    .venv/bin/python bench/change_instructions.py --parts progress -n 60
+    .venv/bin/python bench/change_instructions.py --baseline ../old   # and another checkout
+
+Each part runs in its own process under `valgrind --tool=callgrind`, PostgreSQL (a fresh
+database) and gevent's monkey patch as the server runs: set-up and 30 warm-up calls are not
+counted; then N calls of the part (the signed-in user's login check, then the operation, as a
+socket event runs them) are, and the total is divided by N. `--baseline DIR` measures a second
+checkout the same way, alternately, and prints the ratio: compare builds in one run, never
+against a figure from another day. Needs valgrind (Debian's package). Figures are printed and
+written to bench/results/change_instructions.json.
+
+Parts: `mark` (a kept/missed correction of today's mark on a commitment made today), `mark a
+year in` (the same on a commitment with a year of daily marks behind it, bench/seed.py), and
+`progress` (a guide step's state).
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PARTS = {"mark a year in": "year", "mark": "mark", "progress": "progress"}
+
+
+def child(part: str, n: int) -> None:
+    """Inside callgrind: set up, warm up, then run the counted calls inside functools.reduce
+    (callgrind collects only inside that C function: --toggle-collect=functools_reduce)."""
+    from gevent import monkey
+
+    monkey.patch_all()
+    import functools
+
+    sys.path.insert(0, os.getcwd())
+    from bench.realtime import Database
+
+    workdir = Path(tempfile.mkdtemp(prefix="couple-instr-"))
+    (workdir / "instance").mkdir()
+    database = Database("postgres", workdir)
+    os.environ.update({"COUPLE_DATABASE_URL": database.url,
+                       "COUPLE_INSTANCE_PATH": str(workdir / "instance"),
+                       "COUPLE_SECRET_KEY": "bench-only-" + "s" * 40,
+                       "COUPLE_LOG_LEVEL": "WARNING"})
+    os.environ.pop("COUPLE_REDIS_URL", None)
+    from flask_migrate import upgrade
+
+    from bench.seed import a_year_of_marks
+    from couple import MIGRATIONS, create_app
+    from couple.accounts import operations as accounts
+    from couple.commitments.operations import create_commitment, mark_follow_through
+    from couple.extensions import db
+    from couple.guides.operations import set_step_state
+    from couple.pairing.operations import accept_invite, create_invite
+
+    app = create_app({"SOCKETIO_ASYNC_MODE": "gevent", "TESTING": True,
+                      "PASSWORD_HASHER": "cheapest-for-tests", "RATELIMIT_ENABLED": False})
+    try:
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS), revision="heads")
+            a = accounts.sign_up("instr-a@example.com", "Riley", "bench password 1")
+            b = accounts.sign_up("instr-b@example.com", "Sam", "bench password 1")
+            invite, _token, _code = create_invite(a, "rebuilding")
+            accept_invite(invite, b)
+            cid = create_commitment(a, wording="Call when I am late", schedule="daily",
+                                    tz="UTC")["id"]
+            token = accounts.start_session(a)
+            year_cid = a_year_of_marks(a, b)
+            db.session.remove()
+        today = datetime.now(UTC).date().isoformat()
+        version = {"v": None}
+        target = year_cid if part == "year" else cid
+
+        def one(i):
+            with app.app_context():
+                user = accounts.user_for_session_token(token)
+                if part == "progress":
+                    set_step_state(user, 3, ("working", "practising")[i % 2], f"p-{i:08d}")
+                    return
+                item = mark_follow_through(user, target, today, ("kept", "missed")[i % 2], "",
+                                           version["v"], f"m-{i:08d}")
+                version["v"] = item["version"]
+
+        for i in range(30):
+            one(i)
+        functools.reduce(lambda acc, i: (one(10**6 + i), acc)[1], range(n), 0)
+    finally:
+        database.drop()
+
+
+def count(checkout: Path, part: str, n: int) -> int:
+    out = Path(tempfile.mkdtemp(prefix="couple-callgrind-")) / "callgrind.out"
+    python = checkout / ".venv" / "bin" / "python"
+    if not python.exists():
+        python = Path(sys.executable)
+    run = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--collect-atstart=no",
+         "--toggle-collect=functools_reduce", f"--callgrind-out-file={out}",
+         # This file's child, importing the app (and bench/realtime.py) from `checkout`.
+         str(python), str(Path(__file__).resolve()), "--child", part,
+         "-n", str(n)],
+        cwd=checkout, capture_output=True, text=True)
+    totals = [line for line in out.read_text().splitlines() if line.startswith("totals:")] \
+        if out.exists() else []
+    shutil.rmtree(out.parent, ignore_errors=True)
+    if run.returncode != 0 or not totals:
+        raise SystemExit(f"{checkout}: {part} failed:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}")
+    return int(totals[0].split()[1]) // n
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--parts", default=",".join(PARTS), help="comma-separated, of: " +
+                   ", ".join(PARTS))
+    p.add_argument("-n", type=int, default=40, help="counted calls per part")
+    p.add_argument("--baseline", type=Path, help="another checkout to measure the same way")
+    p.add_argument("--out", default=str(RESULTS / "change_instructions.json"))
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        child(args.child, args.n)
+        return
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is needed (apt-get install -y valgrind)")
+    parts = [name.strip() for name in args.parts.split(",") if name.strip()]
+    unknown = [name for name in parts if name not in PARTS]
+    if unknown:
+        raise SystemExit(f"unknown parts: {unknown}; known: {list(PARTS)}")
+    figures, baseline = {}, {}
+    # The two checkouts side by side, one core each: instructions do not depend on the timing.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for name in parts:
+            if args.baseline:
+                theirs = pool.submit(count, args.baseline.resolve(), PARTS[name], args.n)
+            figures[name] = count(ROOT, PARTS[name], args.n)
+            if args.baseline:
+                baseline[name] = theirs.result()
+    print(f"{'part':<18} {'instructions':>14}" + (f" {'baseline':>14} {'ratio':>7}"
+                                                  if baseline else ""))
+    for name, value in figures.items():
+        line = f"{name:<18} {value:>14,}"
+        if baseline:
+            line += f" {baseline[name]:>14,} {value / baseline[name]:>7.3f}"
+        print(line)
+    out = {"benchmark": "instructions per change (callgrind), login check included",
+           "when": datetime.now(UTC).isoformat(), "db": "postgres", "n": args.n,
+           "parts": figures}
+    if baseline:
+        out["baseline"] = {"checkout": str(args.baseline), "parts": baseline}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
