@@ -72,7 +72,8 @@ def changes_of(commitment_ids) -> dict[int, list]:
 
 
 class ChangeRow(NamedTuple):
-    """One of a commitment's own changes, as changes_of and commitment_with_changes read it."""
+    """One of a commitment's own changes as commitment_with_changes hands it out (changes_of's
+    rows have the same fields)."""
 
     id: int
     commitment_id: int
