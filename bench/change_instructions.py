@@ -15,8 +15,10 @@ against a figure from another day. Needs valgrind (Debian's package). Figures ar
 written to bench/results/change_instructions.json.
 
 Parts: `mark` (a kept/missed correction of today's mark on a commitment made today), `mark a
-year in` (the same on a commitment with a year of daily marks behind it, bench/seed.py), and
-`progress` (a guide step's state).
+year in` (the same on a commitment with a year of daily marks behind it, bench/seed.py),
+`progress` (a guide step's state) and `keystroke` (one character typed into a boundary, a
+y-protocols update message; building that message in the bench is counted too, as a small
+constant part).
 """
 import argparse
 import json
@@ -31,7 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-PARTS = {"mark a year in": "year", "mark": "mark", "progress": "progress"}
+PARTS = {"mark a year in": "year", "mark": "mark", "progress": "progress",
+         "keystroke": "keystroke"}
 
 
 def child(part: str, n: int) -> None:
@@ -53,11 +56,13 @@ def child(part: str, n: int) -> None:
                        "COUPLE_SECRET_KEY": "bench-only-" + "s" * 40,
                        "COUPLE_LOG_LEVEL": "WARNING"})
     os.environ.pop("COUPLE_REDIS_URL", None)
+    import pycrdt
     from flask_migrate import upgrade
 
     from bench.seed import a_year_of_marks
     from couple import MIGRATIONS, create_app
     from couple.accounts import operations as accounts
+    from couple.boundaries.operations import receive_message, receive_update
     from couple.commitments.operations import create_commitment, mark_follow_through
     from couple.extensions import db
     from couple.guides.operations import set_step_state
@@ -76,7 +81,25 @@ def child(part: str, n: int) -> None:
                                     tz="UTC")["id"]
             token = accounts.start_session(a)
             year_cid = a_year_of_marks(a, b)
+            doc = pycrdt.Doc()
+            with doc.transaction():
+                doc.get("boundaries", type=pycrdt.Array).append(pycrdt.Map({
+                    "id": "instr-boundary-1", "category": "communication",
+                    "text": pycrdt.Text("We take a break. "), "created_by": a.id, "order": 1.0}))
+            assert receive_update(a.couple, a, doc.get_update()).get("ok")
             db.session.remove()
+        text = doc.get("boundaries", type=pycrdt.Array)[0]["text"]
+
+        def keystroke_message():
+            """One character typed at the end (the oldest dropped past 400), as y-protocols
+            sends it: what bench/change_cpu.py's keystroke part sends too."""
+            before = doc.get_state()
+            with doc.transaction():
+                if len(str(text)) > 400:
+                    del text[0:1]
+                text.insert(len(str(text).encode()), "x")
+            return pycrdt.create_update_message(doc.get_update(before))
+
         today = datetime.now(UTC).date().isoformat()
         version = {"v": None}
         target = year_cid if part == "year" else cid
@@ -86,6 +109,10 @@ def child(part: str, n: int) -> None:
                 user = accounts.user_for_session_token(token)
                 if part == "progress":
                     set_step_state(user, 3, ("working", "practising")[i % 2], f"p-{i:08d}")
+                    return
+                if part == "keystroke":
+                    answer = receive_message(user.couple, user, keystroke_message())
+                    assert answer.get("ok", True) and "error" not in answer, answer
                     return
                 item = mark_follow_through(user, target, today, ("kept", "missed")[i % 2], "",
                                            version["v"], f"m-{i:08d}")
