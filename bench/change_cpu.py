@@ -118,18 +118,16 @@ def main() -> None:
 
 
 def run(args) -> dict:
-    import pycrdt
     from flask_migrate import upgrade
 
-    from bench.seed import a_year_of_marks
+    from bench.seed import one_couple_to_change
     from couple import MIGRATIONS, create_app
     from couple.accounts import devices
     from couple.accounts import operations as accounts
-    from couple.boundaries.operations import receive_message, receive_update
-    from couple.commitments.operations import create_commitment, mark_follow_through
+    from couple.boundaries.operations import receive_message
+    from couple.commitments.operations import mark_follow_through
     from couple.extensions import db, socketio
     from couple.guides.operations import set_step_state
-    from couple.pairing.operations import accept_invite, create_invite
 
     app = create_app({"SOCKETIO_ASYNC_MODE": "gevent", "TESTING": True,
                       "PASSWORD_HASHER": "cheapest-for-tests", "RATELIMIT_ENABLED": False,
@@ -140,23 +138,8 @@ def run(args) -> dict:
             upgrade(directory=str(MIGRATIONS), revision="heads")
         else:
             db.create_all()
-        a = accounts.sign_up("cpu-a@example.com", "Riley", "bench password 1")
-        b = accounts.sign_up("cpu-b@example.com", "Sam", "bench password 1")
-        invite, _token, _code = create_invite(a, "rebuilding")
-        accept_invite(invite, b)
-        commitment = create_commitment(a, wording="Call when I am late", schedule="daily",
-                                       tz="UTC")
-        token = accounts.start_session(a)
-        cid = commitment["id"]
-        year_cid = a_year_of_marks(a, b)
-        doc = pycrdt.Doc()
-        array = doc.get("boundaries", type=pycrdt.Array)
-        with doc.transaction():
-            array.append(pycrdt.Map({"id": "cpu-boundary-1", "category": "communication",
-                                     "text": pycrdt.Text("We take a break. "),
-                                     "created_by": a.id, "order": 1.0}))
-        assert receive_update(a.couple, a, doc.get_update()).get("ok")
-        db.session.remove()
+        world = one_couple_to_change("cpu")
+    token, cid, year_cid, typist = world.token, world.cid, world.year_cid, world.typist
 
     today = datetime.now(UTC).date().isoformat()
     version = {"v": None}
@@ -185,19 +168,9 @@ def run(args) -> dict:
                                    year_version["v"], f"cpu-ymark-{i:08d}")
         year_version["v"] = item["version"]
 
-    text = doc.get("boundaries", type=pycrdt.Array)[0]["text"]
-
-    def keystroke_message():
-        before = doc.get_state()
-        with doc.transaction():
-            if len(str(text)) > 400:
-                del text[0:1]
-            text.insert(len(str(text).encode()), "x")
-        return pycrdt.create_update_message(doc.get_update(before))
-
     def keystroke(i, u=None):
         u = u or user()
-        answer = receive_message(u.couple, u, keystroke_message())
+        answer = receive_message(u.couple, u, typist.message())
         assert answer.get("ok", True) and "error" not in answer, answer
 
     def with_login(fn):
@@ -246,7 +219,7 @@ def run(args) -> dict:
     assert sio.is_connected()
 
     def socket_keystroke(i):
-        answer = sio.emit("b:y", keystroke_message(), callback=True)
+        answer = sio.emit("b:y", typist.message(), callback=True)
         assert isinstance(answer, dict) and "error" not in answer, answer
         sio.get_received()
 

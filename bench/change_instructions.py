@@ -56,53 +56,26 @@ def child(part: str, n: int) -> None:
                        "COUPLE_SECRET_KEY": "bench-only-" + "s" * 40,
                        "COUPLE_LOG_LEVEL": "WARNING"})
     os.environ.pop("COUPLE_REDIS_URL", None)
-    import pycrdt
     from flask_migrate import upgrade
 
-    from bench.seed import a_year_of_marks
+    from bench.seed import one_couple_to_change
     from couple import MIGRATIONS, create_app
     from couple.accounts import operations as accounts
-    from couple.boundaries.operations import receive_message, receive_update
-    from couple.commitments.operations import create_commitment, mark_follow_through
-    from couple.extensions import db
+    from couple.boundaries.operations import receive_message
+    from couple.commitments.operations import mark_follow_through
     from couple.guides.operations import set_step_state
-    from couple.pairing.operations import accept_invite, create_invite
 
     app = create_app({"SOCKETIO_ASYNC_MODE": "gevent", "TESTING": True,
                       "PASSWORD_HASHER": "cheapest-for-tests", "RATELIMIT_ENABLED": False})
     try:
         with app.app_context():
             upgrade(directory=str(MIGRATIONS), revision="heads")
-            a = accounts.sign_up("instr-a@example.com", "Riley", "bench password 1")
-            b = accounts.sign_up("instr-b@example.com", "Sam", "bench password 1")
-            invite, _token, _code = create_invite(a, "rebuilding")
-            accept_invite(invite, b)
-            cid = create_commitment(a, wording="Call when I am late", schedule="daily",
-                                    tz="UTC")["id"]
-            token = accounts.start_session(a)
-            year_cid = a_year_of_marks(a, b)
-            doc = pycrdt.Doc()
-            with doc.transaction():
-                doc.get("boundaries", type=pycrdt.Array).append(pycrdt.Map({
-                    "id": "instr-boundary-1", "category": "communication",
-                    "text": pycrdt.Text("We take a break. "), "created_by": a.id, "order": 1.0}))
-            assert receive_update(a.couple, a, doc.get_update()).get("ok")
-            db.session.remove()
-        text = doc.get("boundaries", type=pycrdt.Array)[0]["text"]
-
-        def keystroke_message():
-            """One character typed at the end (the oldest dropped past 400), as y-protocols
-            sends it: what bench/change_cpu.py's keystroke part sends too."""
-            before = doc.get_state()
-            with doc.transaction():
-                if len(str(text)) > 400:
-                    del text[0:1]
-                text.insert(len(str(text).encode()), "x")
-            return pycrdt.create_update_message(doc.get_update(before))
+            world = one_couple_to_change("instr")
 
         today = datetime.now(UTC).date().isoformat()
         version = {"v": None}
-        target = year_cid if part == "year" else cid
+        token = world.token
+        target = world.year_cid if part == "year" else world.cid
 
         def one(i):
             with app.app_context():
@@ -111,7 +84,7 @@ def child(part: str, n: int) -> None:
                     set_step_state(user, 3, ("working", "practising")[i % 2], f"p-{i:08d}")
                     return
                 if part == "keystroke":
-                    answer = receive_message(user.couple, user, keystroke_message())
+                    answer = receive_message(user.couple, user, world.typist.message())
                     assert answer.get("ok", True) and "error" not in answer, answer
                     return
                 item = mark_follow_through(user, target, today, ("kept", "missed")[i % 2], "",

@@ -88,6 +88,59 @@ def a_year_of_marks(owner, partner, wording: str = "I call when I am late") -> i
     return c.id
 
 
+class Typist:
+    """A partner typing into the couple's one boundary: each message() is one character added
+    at its end (the oldest dropped past 400), as a y-protocols update message."""
+
+    def __init__(self, doc):
+        from pycrdt import Array
+
+        self.doc = doc
+        self.text = doc.get("boundaries", type=Array)[0]["text"]
+
+    def message(self) -> bytes:
+        from pycrdt import create_update_message
+
+        before = self.doc.get_state()
+        with self.doc.transaction():
+            if len(str(self.text)) > 400:
+                del self.text[0:1]
+            self.text.insert(len(str(self.text).encode()), "x")
+        return create_update_message(self.doc.get_update(before))
+
+
+def one_couple_to_change(tag: str):
+    """What the per-change benchmarks (change_cpu.py, change_instructions.py) change, made with
+    the app's operations in the caller's app context and committed: a linked couple, Riley's
+    login session token, a daily commitment made today and one a year old, and the couple's
+    boundaries document with one boundary (its Typist types into it)."""
+    from types import SimpleNamespace
+
+    from pycrdt import Array, Doc, Map, Text
+
+    from couple.accounts import operations as accounts
+    from couple.boundaries.operations import receive_update
+    from couple.commitments.operations import create_commitment
+    from couple.extensions import db
+    from couple.pairing.operations import accept_invite, create_invite
+
+    a = accounts.sign_up(f"{tag}-a@example.com", "Riley", "bench password 1")
+    b = accounts.sign_up(f"{tag}-b@example.com", "Sam", "bench password 1")
+    invite, _token, _code = create_invite(a, "rebuilding")
+    accept_invite(invite, b)
+    cid = create_commitment(a, wording="Call when I am late", schedule="daily", tz="UTC")["id"]
+    token = accounts.start_session(a)
+    year_cid = a_year_of_marks(a, b)
+    doc = Doc()
+    with doc.transaction():
+        doc.get("boundaries", type=Array).append(Map({
+            "id": f"{tag}-boundary-1", "category": "communication",
+            "text": Text("We take a break. "), "created_by": a.id, "order": 1.0}))
+    assert receive_update(a.couple, a, doc.get_update()).get("ok")
+    db.session.remove()
+    return SimpleNamespace(token=token, cid=cid, year_cid=year_cid, typist=Typist(doc))
+
+
 def main(n: int, history: str = "year") -> None:
     from pycrdt import Array, Doc, Map, Text
 

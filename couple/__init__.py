@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from . import config as config_module
 from .extensions import csrf, db, limiter, login_manager, migrate, socketio
+from .pg_cursor import use_lazy_description
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -21,8 +22,6 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 @sa_event.listens_for(Engine, "connect")
 def _on_connect(dbapi_connection, _record):
-    from .pg_cursor import use_lazy_description
-
     use_lazy_description(dbapi_connection)
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
