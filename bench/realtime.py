@@ -16,7 +16,10 @@ a boundary edit (a y-protocols update over the socket: checked against the coupl
 appended to its log, committed, then broadcast as "b:y"); measured from the action to the
 partner's socket receiving it, overall and per kind (see bench/loadgen.py). The same
 load then runs against bench/relay_floor.py (a bare Flask-SocketIO room relay, no database): the
-ratio app / floor is what the app adds to the framework. Also: idle memory per connected partner
+ratio app / floor is what the app adds to the framework. With --durable-floor it runs a third
+time against the durable floor (the same relay after one committed write per change, on the
+same database: bench/relay_floor.py), which is what keeping a change costs on this stack before
+any of the app's own logic. Also: idle memory per connected partner
 (each level's own, and what one more partner adds between levels: `marginal_kib_per_partner`),
 server CPU (and CPU per change), changes lost (an acknowledged change the partner never received:
 must be 0), and the tracebacks the server logged (must be 0; the run's log is kept if not).
@@ -47,6 +50,7 @@ SECRET = "bench-only-" + "s" * 40
 POSTGRES_ADMIN = os.environ.get("COUPLE_BENCH_POSTGRES_URL",
                                 os.environ.get("COUPLE_TEST_POSTGRES_URL",
                                                "postgresql://postgres@127.0.0.1:5432/test"))
+TARGETS = ("app", "durable", "floor")
 REDIS = os.environ.get("COUPLE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -154,6 +158,8 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
     of every couple on one process and partner B on the next, so every change crosses the
     message queue; CPU and memory are summed over the processes."""
     count = args.processes if target == "app" else 1
+    floor_env = {**os.environ, "FLOOR_DATABASE_URL": args.floor_database_url} \
+        if target == "durable" else None
     ports = [free_port() for _ in range(count)]
     log_start = log.stat().st_size if log.exists() else 0
     servers = []
@@ -166,7 +172,7 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
                     stdout=logf, stderr=subprocess.STDOUT))
             else:
                 servers.append(subprocess.Popen(
-                    [PY, str(BENCH / "relay_floor.py"), str(port)], cwd=ROOT,
+                    [PY, str(BENCH / "relay_floor.py"), str(port)], cwd=ROOT, env=floor_env,
                     stdout=logf, stderr=subprocess.STDOUT))
     server = servers[0]
     loadgen = None
@@ -175,7 +181,7 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
         for port, proc in zip(ports, servers, strict=True):
             wait_healthy(f"http://127.0.0.1:{port}", proc)
         base_rss = sum(rss_kib(s.pid) for s in servers)
-        cmd = [PY, str(BENCH / "loadgen.py"), "--target", target,
+        cmd = [PY, str(BENCH / "loadgen.py"), "--target", "app" if target == "app" else "floor",
                "--port", ",".join(str(p) for p in ports),
                "--couples", str(n), "--interval", str(args.interval), "--duration",
                str(args.duration), "--warmup", str(args.warmup), "--kinds", args.kinds,
@@ -212,6 +218,7 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
             spy.wait(60)
         cpu = (sum(cpu_seconds(s.pid) for s in servers) - cpu0) / max(1e-9, time.monotonic() - t0)
         result.update({
+            "target": target,
             "processes": count,
             "connected": connected,
             "server_rss_base_kib": base_rss,
@@ -244,20 +251,20 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
 
 
 def table(levels: list[dict]) -> str:
-    head = (f"{'couples':>7} {'target':>6} {'changes':>7} {'lost':>4} {'thr/s':>6} {'p50':>7} "
+    head = (f"{'couples':>7} {'target':>7} {'changes':>7} {'lost':>4} {'thr/s':>6} {'p50':>7} "
             f"{'p95':>7} {'p99':>7} {'max':>7} {'ack p99':>8} {'cpu':>5} {'KiB/partner':>11} "
             f"{'errors':>6}")
     # Per app level: the overall row ("app": errors = server tracebacks), then one row per kind
     # of change (errors = refused or failed actions of that kind).
     rows = [head, "-" * len(head)]
     for level in levels:
-        for target in ("app", "floor"):
+        for target in TARGETS:
             r = level.get(target)
             if not r:
                 continue
             lat, ack = r["latency_ms"], r["ack_ms"]
             rows.append(
-                f"{r['couples']:>7} {target:>6} {r['changes_measured']:>7} {r['changes_lost']:>4} "
+                f"{r['couples']:>7} {target:>7} {r['changes_measured']:>7} {r['changes_lost']:>4} "
                 f"{r['throughput_per_s']:>6} {lat.get('p50', 0):>7} {lat.get('p95', 0):>7} "
                 f"{lat.get('p99', 0):>7} {lat.get('max', 0):>7} {ack.get('p99', 0):>8} "
                 f"{r['server_cpu_cores']:>5} {r['mem_per_partner_kib']:>11} "
@@ -272,6 +279,9 @@ def table(levels: list[dict]) -> str:
         if level.get("ratio_p99"):
             rows.append(f"{'':>7} ratio app/floor: p99 {level['ratio_p99']}x, "
                         f"p50 {level['ratio_p50']}x")
+        if level.get("ratio_cpu_durable"):
+            rows.append(f"{'':>7} CPU per change, app/durable floor: "
+                        f"{level['ratio_cpu_durable']}x")
     return "\n".join(rows)
 
 
@@ -288,7 +298,7 @@ def marginal_memory(levels: list[dict]) -> dict:
     low = levels[0]
     for level in levels[1:]:
         row = {}
-        for target in ("app", "floor"):
+        for target in TARGETS:
             a, b = low.get(target), level.get(target)
             if a and b and b["connected"] > a["connected"]:
                 row[target] = round((b["server_rss_idle_kib"] - a["server_rss_idle_kib"])
@@ -310,7 +320,7 @@ def plot(levels: list[dict], path: Path, title: str) -> bool:
         print("matplotlib is not installed (pip install -e '.[bench]'): no plot", file=sys.stderr)
         return False
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for target, color in (("app", "tab:blue"), ("floor", "tab:gray")):
+    for target, color in (("app", "tab:blue"), ("durable", "tab:green"), ("floor", "tab:gray")):
         pts = [(lv["couples"], lv[target]["latency_ms"]) for lv in levels if lv.get(target)]
         if not pts:
             continue
@@ -351,6 +361,8 @@ def main() -> None:
                    help="each partner's commitment as after a year of daily marks (the default: "
                         "what a mark costs once the first weeks are over) or made today")
     p.add_argument("--no-floor", action="store_true")
+    p.add_argument("--durable-floor", action="store_true",
+                   help="also run the durable floor (the relay after one committed write)")
     p.add_argument("--profile", metavar="PY_SPY",
                    help="path of a py-spy binary: sample the app under load into "
                         "bench/results/profile-<couples>.txt (folded stacks)")
@@ -370,6 +382,7 @@ def main() -> None:
     levels = []
     try:
         env = app_env(db, workdir, args.redis)
+        args.floor_database_url = db.url
         t = time.monotonic()
         seeds = seed(db, env, max(levels_n), workdir, args.history)
         print(f"seeded {max(levels_n)} couples in {time.monotonic() - t:.1f}s ({args.db})",
@@ -377,6 +390,11 @@ def main() -> None:
         for n in levels_n:
             level = {"couples": n}
             level["app"] = run_level("app", n, args, env, seeds, log)
+            if args.durable_floor:
+                level["durable"] = run_level("durable", n, args, None, None, log)
+                ca = level["app"]["server_cpu_ms_per_change"]
+                cd = level["durable"]["server_cpu_ms_per_change"]
+                level["ratio_cpu_durable"] = round(ca / max(cd, 1e-6), 2)
             if not args.no_floor:
                 level["floor"] = run_level("floor", n, args, None, None, log)
                 fa, ff = level["app"]["latency_ms"], level["floor"]["latency_ms"]
@@ -411,7 +429,9 @@ def main() -> None:
                        "boundary": "socket 'b:y' y-protocols update -> check against the Yjs doc "
                                    "-> append to the log, commit -> emit 'b:y' to the partner",
                        "floor": ("socket 'relay'" if args.door == "socket" else
-                                 "POST /relay/<couple>") + " -> emit 'ev' (any kind)"},
+                                 "POST /relay/<couple>") + " -> emit 'ev' (any kind)",
+                       "durable": "the floor's relay -> UPDATE stream seq RETURNING, INSERT "
+                                  "event, COMMIT -> emit 'ev'"},
                    "smoke": args.smoke},
         "levels": levels,
         "marginal_kib_per_partner": marginal_memory(levels),
@@ -429,11 +449,11 @@ def main() -> None:
                                f"couple realtime, {args.db}{' + redis' if args.redis else ''}, "
                                f"{os.cpu_count()} cores"):
         print(f"plot {args.plot}")
-    if any(lv[t].get("server_tracebacks") for lv in levels for t in ("app", "floor") if lv.get(t)):
+    if any(lv[t].get("server_tracebacks") for lv in levels for t in TARGETS if lv.get(t)):
         print(f"the server logged tracebacks: see {log}", file=sys.stderr)
     else:
         shutil.rmtree(workdir, ignore_errors=True)
-    lost = sum(lv[t]["changes_lost"] for lv in levels for t in ("app", "floor") if lv.get(t))
+    lost = sum(lv[t]["changes_lost"] for lv in levels for t in TARGETS if lv.get(t))
     sys.exit(1 if lost else 0)
 
 

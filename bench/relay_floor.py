@@ -2,6 +2,13 @@
 WSGI server, simple-websocket, async_handlers=False), with no database, no login, no CSRF.
 
     python bench/relay_floor.py PORT
+    FLOOR_DATABASE_URL=postgresql://... python bench/relay_floor.py PORT   # the durable floor
+
+The durable floor relays the same way after one durable write per change, the least a relay
+that keeps what it relays can do on this stack: SQLAlchemy Core on the app's driver and wait
+function (psycopg, couple/gevent_wait.py), one transaction that takes the stream's next seq
+(`UPDATE ... RETURNING`), inserts the event row and commits, then the emit. No login check, no
+authorization, no operation: what the app costs above the durable floor is its own logic.
 
 A socket joins room "couple:<n>" from its query string; POST /relay/<n> {"op"}, or the socket
 event "relay" {"op"} with an ack, emits "ev" to that room, as the app's guide progress does after
@@ -12,6 +19,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import os  # noqa: E402
 import sys  # noqa: E402
 
 from flask import Flask, jsonify, request  # noqa: E402
@@ -24,6 +32,78 @@ socketio = SocketIO(app, async_mode="gevent", async_handlers=False, ping_interva
 seq = {}
 
 
+class DurableStreams:
+    """The durable floor's store: a counter row per couple and an event row per change."""
+
+    def __init__(self, url: str):
+        from sqlalchemy import (
+            Column,
+            Integer,
+            MetaData,
+            String,
+            Table,
+            bindparam,
+            create_engine,
+            insert,
+            update,
+        )
+
+        meta = MetaData()
+        self.streams = Table("floor_streams", meta, Column("id", Integer, primary_key=True),
+                             Column("seq", Integer, nullable=False))
+        self.events = Table("floor_events", meta, Column("id", Integer, primary_key=True),
+                            Column("stream", Integer, nullable=False),
+                            Column("seq", Integer, nullable=False),
+                            Column("op", String(100)), Column("data", String(2000)))
+        if url.startswith("postgresql"):
+            sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            from psycopg import waiting
+
+            from couple.gevent_wait import wait_gevent
+
+            waiting.wait = wait_gevent  # as the app does under gevent (couple/__init__.py)
+            url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+            self.engine = create_engine(url, pool_size=10, max_overflow=10)
+        else:  # SQLite as the app runs it under gevent: one connection, WAL, synchronous=FULL
+            from sqlalchemy import event
+
+            self.engine = create_engine(url, pool_size=1, max_overflow=0)
+
+            @event.listens_for(self.engine, "connect")
+            def _pragmas(dbapi_connection, _record):
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=FULL")
+                cursor.close()
+        meta.drop_all(self.engine)
+        meta.create_all(self.engine)
+        self.next_seq = (update(self.streams).where(self.streams.c.id == bindparam("stream"))
+                         .values(seq=self.streams.c.seq + 1).returning(self.streams.c.seq))
+        self.insert = insert(self.events)
+        self.known = set()
+
+    def write(self, couple: int, op, data: str) -> int:
+        """One transaction: the stream's next seq and the event row, committed."""
+        with self.engine.begin() as conn:
+            if couple not in self.known:  # tables are new, and this is their one writer
+                conn.execute(self.streams.insert(), {"id": couple, "seq": 0})
+                self.known.add(couple)
+            n = conn.execute(self.next_seq, {"stream": couple}).scalar_one()
+            conn.execute(self.insert, {"stream": couple, "seq": n, "op": op, "data": data})
+        return n
+
+
+DURABLE = DurableStreams(os.environ["FLOOR_DATABASE_URL"]) \
+    if os.environ.get("FLOOR_DATABASE_URL") else None
+
+
+def _next(couple: int, op) -> int:
+    if DURABLE is not None:
+        return DURABLE.write(couple, op if isinstance(op, str) else None, "{}")
+    seq[couple] = seq.get(couple, 0) + 1
+    return seq[couple]
+
+
 @socketio.on("connect")
 def on_connect(auth=None):
     join_room(f"couple:{request.args.get('couple', '0')}")
@@ -32,8 +112,8 @@ def on_connect(auth=None):
 @app.post("/relay/<int:couple>")
 def relay(couple):
     op = (request.get_json(silent=True) or {}).get("op")
-    seq[couple] = seq.get(couple, 0) + 1
-    socketio.emit("ev", {"stream": "couple", "seq": seq[couple], "type": "relay", "op": op,
+    n = _next(couple, op)
+    socketio.emit("ev", {"stream": "couple", "seq": n, "type": "relay", "op": op,
                          "data": {}}, to=f"couple:{couple}")
     return jsonify({"ok": True})
 
@@ -43,8 +123,8 @@ def relay_event(data=None):
     """The same relay over the socket, with an ack (the app's `change` event's twin)."""
     couple = int(request.args.get("couple", "0"))
     op = data.get("op") if isinstance(data, dict) else None
-    seq[couple] = seq.get(couple, 0) + 1
-    socketio.emit("ev", {"stream": "couple", "seq": seq[couple], "type": "relay", "op": op,
+    n = _next(couple, op)
+    socketio.emit("ev", {"stream": "couple", "seq": n, "type": "relay", "op": op,
                          "data": {}}, to=f"couple:{couple}")
     return {"ok": True}
 
