@@ -18,7 +18,10 @@ Parts: `mark` (a kept/missed correction of today's mark on a commitment made tod
 year in` (the same on a commitment with a year of daily marks behind it, bench/seed.py),
 `progress` (a guide step's state) and `keystroke` (one character typed into a boundary, a
 y-protocols update message; building that message in the bench is counted too, as a small
-constant part).
+constant part). `login check` is the check alone, the part of every other part that every
+socket event and request pays. `durable floor` is bench/relay_floor.py's durable write (the
+stream's next seq, the event row, commit: SQLAlchemy Core on the same driver), the least any
+change that is kept costs on this stack: a part's instructions above it are the app's own.
 """
 import argparse
 import json
@@ -34,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PARTS = {"mark a year in": "year", "mark": "mark", "progress": "progress",
-         "keystroke": "keystroke"}
+         "keystroke": "keystroke", "login check": "login", "durable floor": "durable"}
 
 
 def child(part: str, n: int) -> None:
@@ -64,6 +67,10 @@ def child(part: str, n: int) -> None:
     from couple.boundaries.operations import receive_message
     from couple.commitments.operations import mark_follow_through
     from couple.guides.operations import set_step_state
+    try:  # what a socket event's login check reads (a checkout from before it: the ORM User)
+        from couple.accounts.signed_in import signed_in_for_token as login_check
+    except ImportError:
+        login_check = accounts.user_for_session_token
 
     app = create_app({"SOCKETIO_ASYNC_MODE": "gevent", "TESTING": True,
                       "PASSWORD_HASHER": "cheapest-for-tests", "RATELIMIT_ENABLED": False})
@@ -77,9 +84,25 @@ def child(part: str, n: int) -> None:
         token = world.token
         target = world.year_cid if part == "year" else world.cid
 
+        if part == "durable":
+            # This file's own relay floor, whichever checkout is measured: the same yardstick.
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location(
+                "relay_floor", Path(__file__).resolve().parent / "relay_floor.py")
+            relay_floor = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(relay_floor)
+            streams = relay_floor.DurableStreams(database.url)
+
         def one(i):
+            if part == "durable":
+                streams.write(1, f"d-{i:08d}", '{"set": {"progress": {}}}')
+                return
             with app.app_context():
-                user = accounts.user_for_session_token(token)
+                user = login_check(token)
+                if part == "login":
+                    assert user is not None and user.couple is not None
+                    return
                 if part == "progress":
                     set_step_state(user, 3, ("working", "practising")[i % 2], f"p-{i:08d}")
                     return

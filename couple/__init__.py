@@ -8,7 +8,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from flask import Flask, abort
+from flask import Flask, abort, request
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
@@ -217,6 +217,7 @@ def _route_socket_events(app: Flask) -> None:
 
 def _init_login(app: Flask) -> None:
     from .accounts.operations import user_for_session_token
+    from .accounts.signed_in import signed_in_for_token
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -225,4 +226,8 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token):
+        # A socket event (Flask-SocketIO sets request.sid) reads a snapshot, a page the ORM
+        # User its templates and forms change: couple/accounts/signed_in.py.
+        if getattr(request, "sid", None) is not None:
+            return signed_in_for_token(token)
         return user_for_session_token(token)

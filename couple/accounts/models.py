@@ -15,7 +15,38 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class User(UserMixin, db.Model):
+def could_be_session_token(token) -> bool:
+    """Whether `token` has the shape of a login-session token the app issues (URL-safe ASCII,
+    secrets.token_urlsafe): anything else signs nobody in, without a query."""
+    return isinstance(token, str) and 0 < len(token) <= 100 and token.isascii()
+
+
+class InCouple:
+    """A person's place in their couple: one definition for the ORM's User and the signed-in
+    snapshot (couple/accounts/signed_in.py). Needs `couple` (None, or a CoupleMembers)."""
+
+    @property
+    def active_couple(self):
+        """The couple this person is in now, unless it has ended; else None. The one test of
+        "linked" that pages, operations and the client state use."""
+        couple = self.couple
+        return couple if couple is not None and couple.active else None
+
+    @property
+    def role(self) -> str | None:
+        """'rebuilding' or 'supporting' in the active couple, else None."""
+        if self.couple is None:
+            return None
+        return self.couple.role_of(self)
+
+    @property
+    def partner(self):
+        if self.couple is None:
+            return None
+        return self.couple.partner_of(self)
+
+
+class User(InCouple, UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,26 +77,6 @@ class User(UserMixin, db.Model):
         # Flask-Login keeps this in the session and the remember cookie: it names one login
         # session row, so logging out deletes that row and a replayed cookie signs nobody in.
         return self.session_token
-
-    @property
-    def active_couple(self):
-        """The couple this person is in now, unless it has ended; else None. The one test of
-        "linked" that pages, operations and the client state use."""
-        couple = self.couple
-        return couple if couple is not None and couple.active else None
-
-    @property
-    def role(self) -> str | None:
-        """'rebuilding' or 'supporting' in the active couple, else None."""
-        if self.couple is None:
-            return None
-        return self.couple.role_of(self)
-
-    @property
-    def partner(self):
-        if self.couple is None:
-            return None
-        return self.couple.partner_of(self)
 
 
 class LoginSession(db.Model):

@@ -18,7 +18,7 @@ from ..errors import InvalidInput
 from ..events import LiveSocket
 from ..extensions import db
 from ..models_base import utcnow
-from .models import LoginSession, User, token_digest
+from .models import LoginSession, User, could_be_session_token, token_digest
 
 # argon2-cffi's defaults (RFC 9106's low-memory argon2id: t=3, m=64 MiB, p=4) meet OWASP's
 # recommendation. Every deployment uses them: the setting below is not read from the
@@ -216,7 +216,7 @@ def take_failed_logins(user: User) -> int:
 
 def user_for_session_token(token: str | None) -> User | None:
     """The user signed in by this token, if the session exists and has not expired."""
-    if not token or not isinstance(token, str) or len(token) > 100:
+    if not could_be_session_token(token):
         return None
     # One query for the session, its user and the user's couple: this runs on every request
     # and socket event, and each round trip costs CPU that the realtime path is short of

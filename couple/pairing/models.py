@@ -15,20 +15,11 @@ def other_role(role: str) -> str:
     return "supporting" if role == "rebuilding" else "rebuilding"
 
 
-class Couple(db.Model):
-    __tablename__ = "couples"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # SET NULL: a deleted account leaves an ended couple behind, never a dangling id.
-    rebuilding_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    supporting_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Sequence of the couple's shared event stream (room "couple:<id>").
-    last_seq: Mapped[int] = mapped_column(Integer, default=0)
-
-    rebuilding = relationship("User", foreign_keys=[rebuilding_id])
-    supporting = relationship("User", foreign_keys=[supporting_id])
+class CoupleMembers:
+    """Who is in a couple, and in which role: one definition for the ORM's Couple and the
+    signed-in snapshot's (couple/accounts/signed_in.py). Needs id, rebuilding_id,
+    supporting_id and ended_at; `partner_of` also the relationships `rebuilding` and
+    `supporting` (the snapshot loads its ORM Couple for them)."""
 
     @property
     def active(self) -> bool:
@@ -50,6 +41,22 @@ class Couple(db.Model):
 
     def member_ids(self) -> list[int]:
         return [i for i in (self.rebuilding_id, self.supporting_id) if i is not None]
+
+
+class Couple(CoupleMembers, db.Model):
+    __tablename__ = "couples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SET NULL: a deleted account leaves an ended couple behind, never a dangling id.
+    rebuilding_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    supporting_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Sequence of the couple's shared event stream (room "couple:<id>").
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+    rebuilding = relationship("User", foreign_keys=[rebuilding_id])
+    supporting = relationship("User", foreign_keys=[supporting_id])
 
 
 class Invite(db.Model):

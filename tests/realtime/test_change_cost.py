@@ -411,6 +411,38 @@ def test_on_postgresql_a_keystroke_appends_and_counts_in_one_statement(pg_couple
         assert row.data == update and row.user_id == riley_id and row.created_at is not None
 
 
+def test_a_socket_event_reads_who_sent_it_as_a_row(couple_client, socket_for):
+    """Every socket event checks its login session: one Core statement into a snapshot
+    (couple/accounts/signed_in.py), no User or Couple built by the ORM. A page still gets the
+    ORM User its templates and forms change."""
+    from couple.accounts.models import User
+
+    riley, _sam, client, headers = couple_client
+    sock = socket_for(client)
+    loaded = []
+
+    def count(target, context):
+        loaded.append(type(target).__name__)
+
+    for model in (User, Couple):
+        event.listen(model, "load", count)
+    try:
+        with statements() as seen:
+            beat = sock.emit("sync", {"couple_id": riley.couple_id}, callback=True)
+            answer = sock.emit("change", {"path": "/guide/steps/3/state",
+                                          "body": {"state": "practising",
+                                                   "op_id": "snapshot-op-1"}}, callback=True)
+        assert beat["couple"]["reset"] and answer["ok"], (beat, answer)
+        assert _kinds(seen).count("select users") == 2, seen  # one per event
+        assert loaded == [], loaded
+        r = client.get("/home")
+        assert r.status_code == 200
+        assert "User" in loaded  # the page's login check: the ORM user
+    finally:
+        for model in (User, Couple):
+            event.remove(model, "load", count)
+
+
 def test_a_heartbeat_sync_that_missed_nothing_is_the_login_check_alone(couple_client, socket_for,
                                                                        login_as):
     """Every tab syncs every ~25 s: the streams' counters come with the login check's one query
