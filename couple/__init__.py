@@ -144,6 +144,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # @socketio.on handler for later init_app calls only if it was decorated while no server
     # existed yet; decorated afterwards, it reaches the first app's server only.
     from . import socket_changes, sockets  # noqa: F401
+    app.session_interface = sockets.SocketEventSessions()
     from .capabilities import CAPABILITIES
     from .web import SOCKET_IO_PATH
 

@@ -29,6 +29,33 @@ def test_connect_joins_only_the_server_chosen_rooms(make_couple, login_as, socke
     assert rooms == {sid, f"user:{riley.id}", f"couple:{riley.couple_id}"}
 
 
+def test_a_socket_event_uses_the_session_copied_at_connect(make_couple, login_as, socket_for,
+                                                           monkeypatch):
+    """The cookie is opened for the connect (who is this?), not again for each event: every
+    event gets the session Flask-SocketIO copied at connect (couple/sockets.py
+    SocketEventSessions), and is still signed in by it."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    opened = []
+    original = SecureCookieSessionInterface.open_session
+
+    def counting(self, app, request):
+        opened.append(request.path)
+        return original(self, app, request)
+
+    monkeypatch.setattr(SecureCookieSessionInterface, "open_session", counting)
+    riley, _sam = make_couple()
+    client = login_as(riley)
+    opened.clear()
+    sock = socket_for(client)
+    assert sock.is_connected() and len(opened) == 1, opened  # the connect
+    for _ in range(3):
+        answer = sock.emit("sync", {"couple_id": riley.couple_id}, callback=True)
+        assert answer["couple"]["reset"] and "error" not in answer, answer
+    assert len(opened) == 1, opened
+    assert client.get("/home").status_code == 200 and len(opened) == 2  # a page: its cookie
+
+
 def test_a_client_cannot_name_a_room(make_couple, make_user, login_as, socket_for):
     a, b = make_couple()
     c, d = make_couple(make_user(), make_user())
