@@ -48,14 +48,13 @@ class Event(db.Model):
 
     def envelope(self) -> dict:
         """What a client receives: the same shape live and on replay."""
-        return {
-            "stream": self.stream.split(":", 1)[0],
-            "seq": self.seq,
-            "type": self.type,
-            "data": self.data,
-            "op": self.op_id,
-            "actor": self.actor_id,
-        }
+        return envelope(self.stream, self.seq, self.type, self.data, self.op_id, self.actor_id)
+
+
+def envelope(stream: str, seq: int, type_: str, data: dict, op_id, actor_id) -> dict:
+    """An event as a client receives it (live from `record`, replayed from its row)."""
+    return {"stream": stream.split(":", 1)[0], "seq": seq, "type": type_, "data": data,
+            "op": op_id, "actor": actor_id}
 
 
 class AppliedOp(db.Model):
@@ -138,8 +137,9 @@ def last_seq(stream: str) -> int:
 
 
 def record(stream: str, type_: str, data: dict, *, actor=None, op_id: str | None = None,
-           seq: int | None = None, pending: list | None = None) -> Event:
+           seq: int | None = None, pending: list | None = None) -> dict:
     """Append an event to a stream in the current transaction; it is sent after commit.
+    Returns its envelope, what the stream's tabs are sent.
 
     `seq`: a sequence number the caller already took for this stream in this transaction
     (`change` takes it with the stream's lock); otherwise the next one is taken here.
@@ -149,22 +149,23 @@ def record(stream: str, type_: str, data: dict, *, actor=None, op_id: str | None
 
     if seq is None:
         seq = next_seq(stream)
+    actor_id = getattr(actor, "id", None)
     row = {"stream": stream, "seq": seq, "type": type_, "data": data,
-           "actor_id": getattr(actor, "id", None), "op_id": op_id, "created_at": utcnow()}
+           "actor_id": actor_id, "op_id": op_id, "created_at": utcnow()}
     # A Core insert, not session.add + flush: without the unit of work's cost, which is a good
-    # part of a change's CPU on the realtime path (bench/realtime.py). Nobody keeps the
-    # returned object in the session; it carries the same fields. The caller's pending changes
-    # are flushed first, so that their errors are raised where they always were.
+    # part of a change's CPU on the realtime path (bench/realtime.py); the envelope is built
+    # from the row, not from an Event object (an instrumented object per change, for nothing).
+    # The caller's pending changes are flushed first, so that their errors are raised where
+    # they always were.
     db.session.flush()
     if pending is None or db.session().in_nested_transaction():
         # (Inside a savepoint it is written now, so that the savepoint's rollback takes it.)
         db.session.connection().execute(_INSERT_EVENT, row)
     else:
         pending.append((Event.__table__, row))
-    event = Event(**row)
-    envelope = event.envelope()
-    realtime.on_commit(lambda: realtime.emit_event(stream, envelope))
-    return event
+    sent = envelope(stream, seq, type_, data, op_id, actor_id)
+    realtime.on_commit(lambda: realtime.emit_event(stream, sent))
+    return sent
 
 
 def replay(stream: str, since: int, limit: int, *, last: int | None = None) -> dict:
@@ -368,7 +369,7 @@ class change:
         if self in open_changes:
             open_changes.remove(self)
 
-    def record(self, stream: str, type_: str, data: dict, *, seq: int | None = None) -> Event:
+    def record(self, stream: str, type_: str, data: dict, *, seq: int | None = None) -> dict:
         """`seq`: the stream's next seq when the change took it itself in one of its own
         statements (guides' progress); otherwise its lock's, or a new one."""
         taken = self._taken.pop(stream, None)
