@@ -120,10 +120,9 @@ def main() -> None:
 def run(args) -> dict:
     from flask_migrate import upgrade
 
-    from bench.seed import one_couple_to_change
+    from bench.seed import one_couple_to_change, signed_in_client
     from couple import MIGRATIONS, create_app
-    from couple.accounts import devices
-    from couple.accounts import operations as accounts
+    from couple.accounts.signed_in import signed_in_for_token
     from couple.boundaries.operations import receive_message
     from couple.commitments.operations import mark_follow_through
     from couple.extensions import db, socketio
@@ -145,8 +144,8 @@ def run(args) -> dict:
     version = {"v": None}
     states = ("working", "practising")
 
-    def user():
-        return accounts.user_for_session_token(token)
+    def user():  # what a socket event's login check reads
+        return signed_in_for_token(token)
 
     def login_check(i):
         with app.app_context():
@@ -188,16 +187,7 @@ def run(args) -> dict:
         figures[name] = round(total - figures["login check"], 3)
 
     # The whole door, as the app's test clients drive it.
-    client = app.test_client()
-    serializer = app.session_interface.get_signing_serializer(app)
-    from itsdangerous import URLSafeTimedSerializer
-
-    raw_csrf = "c" * 40
-    session = {"_user_id": token, "_fresh": True, "csrf_token": raw_csrf,
-               devices.USED_KEY: devices.today().isoformat()}
-    client.set_cookie(app.config["SESSION_COOKIE_NAME"], serializer.dumps(session))
-    headers = {"Accept": "application/json", "X-CSRFToken":
-               URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw_csrf)}
+    client, headers = signed_in_client(app, token)
 
     def http_progress(i):
         r = client.post("/guide/steps/3/state", json={"state": states[i % 2],

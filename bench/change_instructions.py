@@ -19,9 +19,13 @@ year in` (the same on a commitment with a year of daily marks behind it, bench/s
 `progress` (a guide step's state) and `keystroke` (one character typed into a boundary, a
 y-protocols update message; building that message in the bench is counted too, as a small
 constant part). `login check` is the check alone, the part of every other part that every
-socket event and request pays. `durable floor` is bench/relay_floor.py's durable write (the
-stream's next seq, the event row, commit: SQLAlchemy Core on the same driver), the least any
-change that is kept costs on this stack: a part's instructions above it are the app's own.
+socket event and request pays (with the app context and the transaction around it).
+`socket progress`, `socket mark a year in` and `socket keystroke` are whole socket events as
+the app's Socket.IO test client sends them (the request context, the session, the login check,
+the handler, its ack and emit; not the network, engine.io or frame decoding).
+`durable floor` is bench/relay_floor.py's durable write (the stream's next seq, the event row,
+commit: SQLAlchemy Core on the same driver), the least any change that is kept costs on this
+stack: a part's instructions above it are the app's own.
 """
 import argparse
 import json
@@ -37,7 +41,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PARTS = {"mark a year in": "year", "mark": "mark", "progress": "progress",
-         "keystroke": "keystroke", "login check": "login", "durable floor": "durable"}
+         "keystroke": "keystroke", "login check": "login", "durable floor": "durable",
+         "socket progress": "socket progress", "socket mark a year in": "socket year",
+         "socket keystroke": "socket keystroke"}
+
+
+def _own(name: str):
+    """bench/<name>.py of this file's checkout, whichever checkout is measured: the same
+    yardstick (the durable floor) and the same signed-in client for both."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent /
+                                                  f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def child(part: str, n: int) -> None:
@@ -85,18 +103,38 @@ def child(part: str, n: int) -> None:
         target = world.year_cid if part == "year" else world.cid
 
         if part == "durable":
-            # This file's own relay floor, whichever checkout is measured: the same yardstick.
-            import importlib.util
+            streams = _own("relay_floor").DurableStreams(database.url)
+        if part.startswith("socket"):
+            # The whole socket event as the app's Socket.IO test client drives it: the request
+            # context Flask-SocketIO pushes, the session, the login check, the handler, the
+            # ack and the partner's emit (not the network, engine.io or the frame decoding).
+            from couple.extensions import socketio
 
-            spec = importlib.util.spec_from_file_location(
-                "relay_floor", Path(__file__).resolve().parent / "relay_floor.py")
-            relay_floor = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(relay_floor)
-            streams = relay_floor.DurableStreams(database.url)
+            client, _headers = _own("seed").signed_in_client(app, token)
+            sio = socketio.test_client(app, flask_test_client=client)
+            assert sio.is_connected()
+            socket_path = (f"/commitments/{world.year_cid}/days/{today}/mark"
+                           if part == "socket year" else "/guide/steps/3/state")
 
         def one(i):
             if part == "durable":
                 streams.write(1, f"d-{i:08d}", '{"set": {"progress": {}}}')
+                return
+            if part == "socket keystroke":
+                answer = sio.emit("b:y", world.typist.message(), callback=True)
+                assert isinstance(answer, dict) and "error" not in answer, answer
+                sio.get_received()
+                return
+            if part.startswith("socket"):
+                body = ({"status": ("kept", "missed")[i % 2], "version": version["v"]}
+                        if part == "socket year" else
+                        {"state": ("working", "practising")[i % 2]})
+                answer = sio.emit("change", {"path": socket_path,
+                                             "body": {**body, "op_id": f"s-{i:08d}"}},
+                                  callback=True)
+                assert isinstance(answer, dict) and answer.get("ok"), answer
+                version["v"] = answer["result"].get("version")
+                sio.get_received()
                 return
             with app.app_context():
                 user = login_check(token)

@@ -141,6 +141,24 @@ def one_couple_to_change(tag: str):
     return SimpleNamespace(token=token, cid=cid, year_cid=year_cid, typist=Typist(doc))
 
 
+def signed_in_client(app, token: str):
+    """(Flask test client, JSON headers): a browser signed in with this login-session token,
+    its cookie and CSRF token signed as the app signs them (what a page would hold)."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    from couple.accounts import devices
+
+    client = app.test_client()
+    serializer = app.session_interface.get_signing_serializer(app)
+    raw_csrf = "c" * 40
+    session = {"_user_id": token, "_fresh": True, "csrf_token": raw_csrf,
+               devices.USED_KEY: devices.today().isoformat()}
+    client.set_cookie(app.config["SESSION_COOKIE_NAME"], serializer.dumps(session))
+    headers = {"Accept": "application/json", "X-CSRFToken":
+               URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw_csrf)}
+    return client, headers
+
+
 def main(n: int, history: str = "year") -> None:
     from pycrdt import Array, Doc, Map, Text
 
