@@ -114,7 +114,10 @@ class Database:
             self.pg_name = f"couple_bench_{os.getpid()}_{os.urandom(3).hex()}"
             with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
                 admin.execute(f'CREATE DATABASE "{self.pg_name}"')
-            self.url = POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + self.pg_name
+            # The admin URL's database replaced, its query kept (?host=/var/run/postgresql: a
+            # Unix socket instead of TCP).
+            base, _, query = POSTGRES_ADMIN.partition("?")
+            self.url = base.rsplit("/", 1)[0] + "/" + self.pg_name + ("?" + query if query else "")
 
     def drop(self):
         if self.pg_name:
