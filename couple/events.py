@@ -320,6 +320,9 @@ class change:
       attempt answered and write nothing. `look_first=False` skips that query (the realtime
       fast path: an idempotent write such as an upsert); a repeat is then caught by the op
       id's unique key in `applied`, which rolls everything back and answers the stored result.
+      A change that reads after its lock anyway can ask in that read instead (`look_first=False`
+      and the read's own look-up; a mark: commitments/items.py `commitment_with_changes`), and
+      answer with `change.answered_before(result)`.
     - `change.record(stream, type, data)`: an event in this transaction (sent after commit,
       couple/realtime.py), with the actor and op id filled in. Its row is written with the op
       id in `applied` (one statement on PostgreSQL), or by any commit before that.
@@ -368,6 +371,12 @@ class change:
         open_changes = db.session.info.get(_OPEN_CHANGES, [])
         if self in open_changes:
             open_changes.remove(self)
+
+    def answered_before(self, result):
+        """This op id was already applied, as the change's own read after its lock found
+        (look_first=False): answer its first result; nothing is written."""
+        self.repeated, self.result = True, result
+        return result
 
     def record(self, stream: str, type_: str, data: dict, *, seq: int | None = None) -> dict:
         """`seq`: the stream's next seq when the change took it itself in one of its own

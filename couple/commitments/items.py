@@ -18,6 +18,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from ..events import AppliedOp
 from ..extensions import db
 from ..guides.content import GUIDES
 from ..models_base import UTCDateTime
@@ -86,13 +87,18 @@ class ChangeRow(NamedTuple):
 
 def _commitment_with_changes():
     """A couple's commitment by id, with its own changes joined (one row per change, oldest
-    first; one row of NULLs for them when it has none)."""
+    first; one row of NULLs for them when it has none), and on every row the op id's applied
+    row if this person already applied it (user_id, op_id are unique: at most one)."""
     table, changes = Commitment.__table__, CommitmentChange.__table__.alias("own_changes")
+    applied = AppliedOp.__table__
     kinds = [literal_column(f"'{kind}'") for kind in CHANGE_KINDS]
     return (select(*table.c, *(changes.c[name].label(f"change_{name}")
-                               for name in ChangeRow._fields))
+                               for name in ChangeRow._fields),
+                   applied.c.id.label("applied_id"), applied.c.result.label("applied_result"))
             .select_from(table.outerjoin(changes, and_(changes.c.commitment_id == table.c.id,
-                                                       changes.c.kind.in_(kinds))))
+                                                       changes.c.kind.in_(kinds)))
+                         .outerjoin(applied, and_(applied.c.user_id == bindparam("user_id"),
+                                                  applied.c.op_id == bindparam("op_id"))))
             .where(table.c.id == bindparam("row_id"), table.c.couple_id == bindparam("couple_id"))
             .order_by(changes.c.id))
 
@@ -103,19 +109,32 @@ _COMMITMENT_COLUMNS = len(Commitment.__table__.c)
 CommitmentRow = namedtuple("CommitmentRow", [column.name for column in Commitment.__table__.c])
 
 
-def commitment_with_changes(couple_id: int, commitment_id: int):
-    """(the commitment as a row, its own changes as ChangeRows), or (None, []) when this couple
-    has no such commitment: what a mark reads before it decides, in one statement instead of the
-    commitment's ORM load and changes_of (a mark only reads them)."""
+class Applied(NamedTuple):
+    """An op id this person already applied, with the result its first attempt answered."""
+
+    result: dict | None
+
+
+def commitment_with_changes(couple_id: int, commitment_id: int, user_id: int | None = None,
+                            op_id: str | None = None):
+    """(the commitment as a row, its own changes as ChangeRows, Applied or None), or
+    (None, [], None) when this couple has no such commitment: what a mark reads before it
+    decides, in one statement instead of the commitment's ORM load and changes_of (a mark only
+    reads them). Given the change's op id, the same statement says whether this person already
+    applied it (events.change's look-up, without a round trip of its own: the mark takes the
+    couple's lock first, so this statement, not the lock's, must see a retry's original)."""
     db.session.flush()  # as the ORM's autoflush would
     rows = db.session.connection().execute(
-        _COMMITMENT_WITH_CHANGES, {"row_id": commitment_id, "couple_id": couple_id}).all()
+        _COMMITMENT_WITH_CHANGES, {"row_id": commitment_id, "couple_id": couple_id,
+                                   "user_id": user_id, "op_id": op_id}).all()
     if not rows:
-        return None, []
+        return None, [], None
     c = CommitmentRow._make(tuple(rows[0])[:_COMMITMENT_COLUMNS])
-    changes = [ChangeRow._make(row[_COMMITMENT_COLUMNS:]) for row in rows
+    end = _COMMITMENT_COLUMNS + len(ChangeRow._fields)
+    changes = [ChangeRow._make(row[_COMMITMENT_COLUMNS:end]) for row in rows
                if row[_COMMITMENT_COLUMNS] is not None]
-    return c, changes
+    applied = None if rows[0].applied_id is None else Applied(rows[0].applied_result)
+    return c, changes, applied
 
 
 def _changes_where(condition):

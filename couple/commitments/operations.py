@@ -165,14 +165,17 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
         raise InvalidInput("Mark it kept or missed.", "status")
     note = _text(note, "note", MAX_NOTE, what="note")
     couple = couple_of(user)
-    with events.change(user, op_id, lock=events.couple_stream(couple.id)) as change:
-        if change.repeated:
-            return change.result
+    with events.change(user, op_id, lock=events.couple_stream(couple.id),
+                       look_first=False) as change:
         # The commitment with its own changes (the schedule's history), read as rows: a mark
-        # changes neither.
-        c, changes = commitment_with_changes(couple.id, checked_row_id(commitment_id))
+        # changes neither. The same statement, after the lock, looks up the op id: a retry
+        # (its original committed before this change took the lock) answers the first result.
+        c, changes, applied = commitment_with_changes(
+            couple.id, checked_row_id(commitment_id), user.id, op_id)
         if c is None:
             raise NotFound()
+        if applied is not None:
+            return change.answered_before(applied.result)
         owner_only(user, c, "mark")
         today = local_today(c.tz)
         if day > today:

@@ -116,8 +116,8 @@ def test_a_first_mark_and_a_correction(couple_client):
     common = [
         "select users",
         "update couples",              # the couple's stream lock, taking its next seq too
-        "select applied_ops",          # a retry answers its first result
-        "select commitments",          # with its own changes joined (pauses, edits)
+        "select commitments",          # with its own changes joined (pauses, edits), and the
+                                       # op id's applied row: a retry answers its first result
         "select follow_throughs",      # the 90-day window's statuses (day, status)
     ]
     tail = ["insert events", "insert applied_ops"]
@@ -136,7 +136,7 @@ def test_a_first_mark_and_a_correction(couple_client):
         "update follow_throughs", "insert commitment_changes",
     ] + tail, again
     joined = next(s for s in again if s.startswith("SELECT") and "FROM commitments" in s)
-    assert "JOIN commitment_changes" in joined, joined
+    assert "JOIN commitment_changes" in joined and "JOIN applied_ops" in joined, joined
 
 
 def test_a_mark_after_a_year_reads_its_window_as_rows(couple_client, make_a_year):
@@ -168,7 +168,7 @@ def test_a_mark_after_a_year_reads_its_window_as_rows(couple_client, make_a_year
     # The same statements as on a commitment's first day, and nothing built as an object: not
     # the commitment, nor its marks, nor the schedule's own changes.
     assert _kinds(seen) == [
-        "select users", "update couples", "select applied_ops", "select commitments",
+        "select users", "update couples", "select commitments",
         "select follow_throughs", "insert follow_throughs",
         "insert commitment_changes", "insert events", "insert applied_ops"], seen
     assert loaded == [], loaded
@@ -316,7 +316,7 @@ def test_on_postgresql_a_mark_sends_its_log_row_with_its_event_and_op_id(pg_coup
         with statements() as seen:
             mark_follow_through(riley, cid, today, "kept", "", None, "pg-mark-1")
         assert _kinds(seen) == [
-            "update couples", "select applied_ops", "select commitments",
+            "update couples", "select commitments",
             "select follow_throughs", "insert follow_throughs",
             "insert commitment_changes+insert events+insert applied_ops"], seen
         riley = db.session.get(User, riley_id)

@@ -57,6 +57,30 @@ def test_a_repeated_op_id_answers_the_first_result_and_writes_nothing(make_coupl
         assert not change.repeated
 
 
+def test_a_late_retry_of_a_mark_answers_its_first_result_after_another_change(make_couple):
+    """A correction applied, then the same tab's next one, then the first one's retry (its
+    answer was lost on the way): the retry is found by its op id and answered as the first time,
+    not compared with the mark as it is now (a conflict) nor applied again."""
+    from datetime import UTC, datetime
+
+    from couple.commitments.operations import create_commitment, mark_follow_through
+
+    riley, _sam = make_couple()
+    today = datetime.now(UTC).date().isoformat()
+    cid = create_commitment(riley, wording="Say when plans change", schedule="daily",
+                            tz="UTC")["id"]
+    kept = mark_follow_through(riley, cid, today, "kept", "", None, "op-late-1")
+    missed = mark_follow_through(riley, cid, today, "missed", "", kept["version"], "op-late-2")
+    again = mark_follow_through(riley, cid, today, "kept", "", missed["version"], "op-late-3")
+    assert again["version"] == 3
+    stream = events.couple_stream(riley.couple_id)
+    seq = events.last_seq(stream)
+    retry = mark_follow_through(riley, cid, today, "missed", "", kept["version"], "op-late-2")
+    assert retry == missed
+    assert events.last_seq(stream) == seq
+    assert _count(Event, Event.op_id == "op-late-2") == 1
+
+
 def _seqs(stream) -> list[int]:
     return list(db.session.scalars(select(Event.seq).where(Event.stream == stream)
                                    .order_by(Event.seq)))
@@ -212,6 +236,32 @@ def test_retries_of_a_progress_change_racing_apply_once(pg):
     with app.app_context():
         assert _count(Event, Event.type == "guide.progress") == 1
         assert _count(AppliedOp, AppliedOp.op_id == "op-race-progress-1") == 1
+
+
+@pytest.mark.postgres
+def test_retries_of_a_correction_racing_apply_once(pg):
+    """Three retries of one correction (kept -> missed, sent with the version it saw) at the
+    same instant: they take the couple's lock in turn, the first applies, the others answer
+    its result; none is a conflict, one event."""
+    from datetime import UTC, datetime
+
+    from couple.commitments.operations import create_commitment, mark_follow_through
+
+    app, riley_id = pg
+    today = datetime.now(UTC).date().isoformat()
+    with app.app_context():
+        riley = db.session.get(User, riley_id)
+        cid = create_commitment(riley, wording="Text when I leave work", schedule="daily",
+                                tz="UTC")["id"]
+        first = mark_follow_through(db.session.get(User, riley_id), cid, today, "kept")
+        db.session.remove()
+    body = {"status": "missed", "version": first["version"], "op_id": "op-race-correct-1"}
+    answers = _race(app, riley_id, f"/commitments/{cid}/days/{today}/mark", body)
+    assert [code for code, _ in answers] == [200, 200, 200], answers
+    assert len({repr(a) for _c, a in answers}) == 1, "every retry answers the first result"
+    with app.app_context():
+        assert _count(Event, Event.op_id == "op-race-correct-1") == 1
+        assert _count(AppliedOp, AppliedOp.op_id == "op-race-correct-1") == 1
 
 
 @pytest.mark.postgres
