@@ -10,7 +10,8 @@ process's CPU: Python and the system calls it makes, not PostgreSQL's own) over 
 the gevent-patched process the server runs in, after a warm-up, each repetition ending its
 session as a request or socket event does:
 
-- `login check`: the per-request / per-socket-event lookup of the signed-in user;
+- `login check`: the per-socket-event lookup of the signed-in user (one Core statement into a
+  snapshot, couple/accounts/signed_in.py; a page's request loads the ORM User instead);
 - `progress`, `mark`, `keystroke`: the operation alone (guides.set_step_state,
   commitments.mark_follow_through as a kept/missed correction, boundaries.receive_message with a
   one-character y-protocols update), commit and after-commit emit included, no user lookup;

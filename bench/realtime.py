@@ -364,6 +364,9 @@ def main() -> None:
                    help="each partner's commitment as after a year of daily marks (the default: "
                         "what a mark costs once the first weeks are over) or made today")
     p.add_argument("--no-floor", action="store_true")
+    p.add_argument("--cpu-per-kind", type=int, metavar="COUPLES",
+                   help="then run each kind alone at this many couples: the app's CPU per "
+                        "change of each kind (`cpu_per_kind` in the JSON)")
     p.add_argument("--durable-floor", action="store_true",
                    help="also run the durable floor (the relay after one committed write)")
     p.add_argument("--profile", metavar="PY_SPY",
@@ -406,6 +409,19 @@ def main() -> None:
                     level["ratio_p50"] = round(fa["p50"] / max(ff["p50"], 1e-6), 2)
             levels.append(level)
             print(table([level]), flush=True)
+        cpu_per_kind = {}
+        for kind in (args.kinds.split(",") if args.cpu_per_kind else ()):
+            alone = argparse.Namespace(**{**vars(args), "kinds": kind})
+            r = run_level("app", args.cpu_per_kind, alone, env, seeds, log)
+            cpu_per_kind[kind] = {"couples": args.cpu_per_kind,
+                                  "cpu_ms_per_change": r["server_cpu_ms_per_change"],
+                                  "cpu_cores": r["server_cpu_cores"],
+                                  "latency_ms": r["latency_ms"], "changes_lost": r["changes_lost"],
+                                  "server_tracebacks": r.get("server_tracebacks", 0)}
+            print(f"{kind} alone, {args.cpu_per_kind} couples: "
+                  f"{r['server_cpu_ms_per_change']} ms of CPU per change "
+                  f"(p50 / p99 {r['latency_ms'].get('p50')} / {r['latency_ms'].get('p99')} ms)",
+                  flush=True)
     finally:
         db.drop()
     report = {
@@ -437,6 +453,7 @@ def main() -> None:
                                   "event, COMMIT -> emit 'ev'"},
                    "smoke": args.smoke},
         "levels": levels,
+        "cpu_per_kind": cpu_per_kind,
         "marginal_kib_per_partner": marginal_memory(levels),
     }
     print()
@@ -452,11 +469,13 @@ def main() -> None:
                                f"couple realtime, {args.db}{' + redis' if args.redis else ''}, "
                                f"{os.cpu_count()} cores"):
         print(f"plot {args.plot}")
-    if any(lv[t].get("server_tracebacks") for lv in levels for t in TARGETS if lv.get(t)):
+    if any(lv[t].get("server_tracebacks") for lv in levels for t in TARGETS if lv.get(t)) or any(
+            k["server_tracebacks"] for k in cpu_per_kind.values()):
         print(f"the server logged tracebacks: see {log}", file=sys.stderr)
     else:
         shutil.rmtree(workdir, ignore_errors=True)
-    lost = sum(lv[t]["changes_lost"] for lv in levels for t in TARGETS if lv.get(t))
+    lost = sum(lv[t]["changes_lost"] for lv in levels for t in TARGETS if lv.get(t)) + sum(
+        k["changes_lost"] for k in cpu_per_kind.values())
     sys.exit(1 if lost else 0)
 
 
