@@ -4,7 +4,7 @@ must never take a write it would lose."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from couple.accounts.models import LoginSession, User
 from couple.accounts.operations import start_session, user_for_session_token
@@ -12,6 +12,7 @@ from couple.accounts.signed_in import CoupleNow, SignedIn, signed_in_for_token
 from couple.extensions import db
 from couple.models_base import utcnow
 from couple.pairing.models import Couple
+from tests.support.orm_loads import orm_loads
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -80,14 +81,7 @@ def test_what_the_snapshot_does_not_hold_comes_from_the_orm_object(people):
         token = start_session(db.session.get(User, riley_id))
         db.session.remove()
         snapshot = signed_in_for_token(token)
-        loaded = []
-
-        def listen(target, context):
-            loaded.append(type(target).__name__)
-
-        for model in (User, Couple):
-            event.listen(model, "load", listen)
-        try:
+        with orm_loads(User, Couple) as loaded:
             assert loaded == []
             assert snapshot.display_name == "Riley"  # not in the row: the ORM User, once
             assert snapshot.orm() is db.session.get(User, riley_id)
@@ -96,9 +90,6 @@ def test_what_the_snapshot_does_not_hold_comes_from_the_orm_object(people):
             assert isinstance(partner, User) and partner.id == sam_id
             assert snapshot.couple.partner_of(snapshot) is partner
             assert isinstance(snapshot.couple.orm(), Couple)
-        finally:
-            for model in (User, Couple):
-                event.remove(model, "load", listen)
         with pytest.raises(AttributeError):
             snapshot.no_such_field  # noqa: B018
         with pytest.raises(AttributeError):

@@ -25,6 +25,7 @@ from couple.commitments.operations import create_commitment
 from couple.extensions import db
 from couple.pairing.models import Couple
 from tests.boundaries.boundaries_helpers import Editor
+from tests.support.orm_loads import orm_loads
 
 JSON = {"Accept": "application/json"}
 
@@ -147,21 +148,11 @@ def test_a_mark_after_a_year_reads_its_window_as_rows(couple_client, make_a_year
     carries them."""
     riley, sam, client, headers = couple_client
     cid = make_a_year(riley, sam)
-    loaded = []
-
-    def count(target, context):
-        loaded.append(type(target).__name__)
-
-    for model in (Commitment, FollowThrough, Acknowledgement, CommitmentChange):
-        event.listen(model, "load", count)
     today = datetime.now(UTC).date().isoformat()
-    try:
-        with statements() as seen:
-            r = client.post(f"/commitments/{cid}/days/{today}/mark",
-                            json={"status": "kept", "op_id": "year-mark-1"}, headers=headers)
-    finally:
-        for model in (Commitment, FollowThrough, Acknowledgement, CommitmentChange):
-            event.remove(model, "load", count)
+    with orm_loads(Commitment, FollowThrough, Acknowledgement, CommitmentChange) as loaded, \
+            statements() as seen:
+        r = client.post(f"/commitments/{cid}/days/{today}/mark",
+                        json={"status": "kept", "op_id": "year-mark-1"}, headers=headers)
     assert r.status_code == 200, r.get_data(as_text=True)
     result = r.get_json()["result"]
     assert result["status"] == "kept" and result["version"] == 1
@@ -419,14 +410,7 @@ def test_a_socket_event_reads_who_sent_it_as_a_row(couple_client, socket_for):
 
     riley, _sam, client, headers = couple_client
     sock = socket_for(client)
-    loaded = []
-
-    def count(target, context):
-        loaded.append(type(target).__name__)
-
-    for model in (User, Couple):
-        event.listen(model, "load", count)
-    try:
+    with orm_loads(User, Couple) as loaded:
         with statements() as seen:
             beat = sock.emit("sync", {"couple_id": riley.couple_id}, callback=True)
             answer = sock.emit("change", {"path": "/guide/steps/3/state",
@@ -438,9 +422,6 @@ def test_a_socket_event_reads_who_sent_it_as_a_row(couple_client, socket_for):
         r = client.get("/home")
         assert r.status_code == 200
         assert "User" in loaded  # the page's login check: the ORM user
-    finally:
-        for model in (User, Couple):
-            event.remove(model, "load", count)
 
 
 def test_a_heartbeat_sync_that_missed_nothing_is_the_login_check_alone(couple_client, socket_for,
