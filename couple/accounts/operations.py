@@ -218,9 +218,9 @@ def user_for_session_token(token: str | None) -> User | None:
     """The user signed in by this token, if the session exists and has not expired."""
     if not could_be_session_token(token):
         return None
-    # One query for the session, its user and the user's couple: this runs on every request
-    # and socket event, and each round trip costs CPU that the realtime path is short of
-    # (bench/realtime.py); the couple is what nearly every handler reads next (role, rooms).
+    # One query for the session, its user and the user's couple: this runs on every page and
+    # form request (a socket event reads the same facts as a snapshot: signed_in.py), and the
+    # couple is what nearly every handler reads next (role, rooms).
     row = db.session.execute(_user_by_token(), {"digest": token_digest(token)}).first()
     if row is None:
         return None
