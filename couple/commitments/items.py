@@ -9,19 +9,18 @@ from typing import NamedTuple
 
 from sqlalchemy import (
     Date,
-    DateTime,
+    String,
     and_,
     bindparam,
-    case,
+    cast,
+    func,
     literal_column,
     select,
-    type_coerce,
 )
 
 from ..events import AppliedOp
 from ..extensions import db
 from ..guides.content import GUIDES
-from ..models_base import UTCDateTime
 from .followthrough import rates
 from .models import (
     CHANGE_KINDS,
@@ -85,25 +84,42 @@ class ChangeRow(NamedTuple):
     at: datetime
 
 
-def _commitment_with_changes():
+def _mark_reads():
     """A couple's commitment by id, with its own changes joined (one row per change, oldest
-    first; one row of NULLs for them when it has none), and on every row the op id's applied
-    row if this person already applied it (user_id, op_id are unique: at most one)."""
+    first; one row of NULLs for them when it has none), and on every row: the op id's applied
+    row if this person already applied it (user_id, op_id are unique: at most one), the
+    window's statuses as one string ("day:status,..."; from `:first`), and `:day`'s own mark
+    with its acknowledgement."""
     table, changes = Commitment.__table__, CommitmentChange.__table__.alias("own_changes")
     applied = AppliedOp.__table__
+    window = FollowThrough.__table__.alias("window_marks")
+    mark = FollowThrough.__table__.alias("day_mark")
+    ack = Acknowledgement.__table__.alias("day_ack")
     kinds = [literal_column(f"'{kind}'") for kind in CHANGE_KINDS]
+    statuses = (
+        select(func.aggregate_strings(
+            cast(window.c.day, String) + literal_column("':'") + window.c.status, ","))
+        .where(window.c.commitment_id == table.c.id, window.c.day >= bindparam("first"))
+        .scalar_subquery())
     return (select(*table.c, *(changes.c[name].label(f"change_{name}")
                                for name in ChangeRow._fields),
-                   applied.c.id.label("applied_id"), applied.c.result.label("applied_result"))
-            .select_from(table.outerjoin(changes, and_(changes.c.commitment_id == table.c.id,
-                                                       changes.c.kind.in_(kinds)))
-                         .outerjoin(applied, and_(applied.c.user_id == bindparam("user_id"),
-                                                  applied.c.op_id == bindparam("op_id"))))
+                   applied.c.id.label("applied_id"), applied.c.result.label("applied_result"),
+                   statuses.label("window_statuses"),
+                   *(mark.c[name].label(f"day_{name}") for name in _DAY_MARK),
+                   *(ack.c[name].label(f"ack_{name}") for name in AckRow._fields))
+            .select_from(
+                table.outerjoin(changes, and_(changes.c.commitment_id == table.c.id,
+                                              changes.c.kind.in_(kinds)))
+                .outerjoin(applied, and_(applied.c.user_id == bindparam("user_id"),
+                                         applied.c.op_id == bindparam("op_id")))
+                .outerjoin(mark, and_(mark.c.commitment_id == table.c.id,
+                                      mark.c.day == bindparam("day", type_=Date)))
+                .outerjoin(ack, ack.c.follow_through_id == mark.c.id))
             .where(table.c.id == bindparam("row_id"), table.c.couple_id == bindparam("couple_id"))
             .order_by(changes.c.id))
 
 
-_COMMITMENT_WITH_CHANGES = _commitment_with_changes()
+_DAY_MARK = ("id", "status", "note", "version", "marked_at", "corrected_at")
 _COMMITMENT_COLUMNS = len(Commitment.__table__.c)
 # A commitment as a mark reads it: its columns, by the same names as the model's attributes.
 CommitmentRow = namedtuple("CommitmentRow", [column.name for column in Commitment.__table__.c])
@@ -115,26 +131,56 @@ class Applied(NamedTuple):
     result: dict | None
 
 
-def commitment_with_changes(couple_id: int, commitment_id: int, user_id: int | None = None,
-                            op_id: str | None = None):
-    """(the commitment as a row, its own changes as ChangeRows, Applied or None), or
-    (None, [], None) when this couple has no such commitment: what a mark reads before it
-    decides, in one statement instead of the commitment's ORM load and changes_of (a mark only
-    reads them). Given the change's op id, the same statement says whether this person already
-    applied it (events.change's look-up, without a round trip of its own: the mark takes the
-    couple's lock first, so this statement, not the lock's, must see a retry's original)."""
+class MarkReads(NamedTuple):
+    """What a mark decides on, read in one statement (`mark_reads`)."""
+
+    commitment: "CommitmentRow"
+    changes: list  # its own changes, ChangeRows, oldest first
+    applied: Applied | None  # the change's op id, if this person already applied it
+    by_day: dict  # the window's {day: status} (statuses_in_window)
+    mark: "MarkRow | None"  # the day's own mark (mark_on)
+    ack: "AckRow | None"  # and its acknowledgement
+
+
+def mark_reads(couple_id: int, commitment_id: int, day: date, user_id: int | None = None,
+               op_id: str | None = None) -> MarkReads | None:
+    """Everything a mark reads before it decides, in one statement (one round trip), or None
+    when this couple has no such commitment: the commitment and its own changes as rows (not
+    the ORM's load and changes_of), whether this person already applied the change's op id
+    (events.change's look-up: the mark takes the couple's lock first, so this statement, not
+    the lock's, must see a retry's original), the window's statuses, and `day`'s own mark with
+    its acknowledgement.
+
+    The window's first day depends on the commitment's time zone, which the statement does
+    not know yet: it reads from a day earlier than any zone's first day (UTC's today less
+    WINDOW_DAYS), as one string, and the days before the commitment's own first are cut here.
+    Ninety rows through the result machinery cost more than the string."""
     db.session.flush()  # as the ORM's autoflush would
+    first_anywhere = datetime.now(UTC).date() - timedelta(days=WINDOW_DAYS)
     rows = db.session.connection().execute(
-        _COMMITMENT_WITH_CHANGES, {"row_id": commitment_id, "couple_id": couple_id,
-                                   "user_id": user_id, "op_id": op_id}).all()
+        _MARK_READS, {"row_id": commitment_id, "couple_id": couple_id, "user_id": user_id,
+                      "op_id": op_id, "first": first_anywhere, "day": day}).all()
     if not rows:
-        return None, [], None
-    c = CommitmentRow._make(tuple(rows[0])[:_COMMITMENT_COLUMNS])
+        return None
+    row = rows[0]
+    c = CommitmentRow._make(tuple(row)[:_COMMITMENT_COLUMNS])
     end = _COMMITMENT_COLUMNS + len(ChangeRow._fields)
-    changes = [ChangeRow._make(row[_COMMITMENT_COLUMNS:end]) for row in rows
-               if row[_COMMITMENT_COLUMNS] is not None]
-    applied = None if rows[0].applied_id is None else Applied(rows[0].applied_result)
-    return c, changes, applied
+    changes = [ChangeRow._make(r[_COMMITMENT_COLUMNS:end]) for r in rows
+               if r[_COMMITMENT_COLUMNS] is not None]
+    first = (local_today(c.tz) - timedelta(days=WINDOW_DAYS - 1)).isoformat()
+    by_day = {}
+    for entry in (row.window_statuses or "").split(","):
+        # "YYYY-MM-DD:status"; ISO days compare as strings.
+        if entry and entry[:10] >= first:
+            by_day[date.fromisoformat(entry[:10])] = entry[11:]
+    mark = None if row.day_id is None else MarkRow(
+        row.day_id, c.id, day, row.day_status, row.day_note, row.day_version,
+        row.day_marked_at, row.day_corrected_at)
+    # An acknowledgement's user is never null: none there means no acknowledgement.
+    ack = None if row.ack_user_id is None else AckRow(
+        row.ack_user_id, row.ack_note, row.ack_seen_status, row.ack_at)
+    return MarkReads(c, changes, None if row.applied_id is None else Applied(row.applied_result),
+                     by_day, mark, ack)
 
 
 def _changes_where(condition):
@@ -199,6 +245,7 @@ class AckRow(NamedTuple):
 
 
 _MARK_COLUMNS = len(MarkRow._fields)
+_MARK_READS = _mark_reads()
 
 
 def _marks_with_acks():
@@ -257,57 +304,6 @@ def statuses_in_window(c: Commitment) -> dict[date, str]:
     db.session.flush()  # as the ORM's autoflush would
     first = local_today(c.tz) - timedelta(days=WINDOW_DAYS - 1)
     return dict(db.session.connection().execute(_STATUSES, {"cid": c.id, "first": first}).all())
-
-
-def _window_with_day():
-    """The window's (day, status) rows, and on the one row of `:day` that mark's other columns
-    and its acknowledgement (NULL on every other row). Their instants are read as plain
-    DateTime, without UTCDateTime's per-row processing (~90 rows x 3 calls a year in, more than
-    the read saved): window_with_day makes the day's own UTC-aware."""
-    ft, ack = FollowThrough.__table__.c, Acknowledgement.__table__.c
-    day = bindparam("day", type_=Date)
-    on_day = ft.day == day
-
-    def plain(column):
-        return type_coerce(column, DateTime()) if isinstance(column.type, UTCDateTime) else column
-
-    def only_on_day(column):
-        return plain(case((on_day, column))).label(column.name)
-
-    return (select(ft.day, ft.status, *(only_on_day(ft[name]) for name in _DAY_ONLY),
-                   *(plain(ack[name]).label(f"ack_{name}") for name in AckRow._fields))
-            .select_from(FollowThrough.__table__.outerjoin(
-                Acknowledgement.__table__, and_(ack.follow_through_id == ft.id, on_day)))
-            .where(ft.commitment_id == bindparam("cid"), ft.day >= bindparam("first")))
-
-
-_DAY_ONLY = ("id", "note", "version", "marked_at", "corrected_at")
-_WINDOW_WITH_DAY = _window_with_day()
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.replace(tzinfo=UTC)
-
-
-def window_with_day(c: Commitment, day: date):
-    """(statuses_in_window(c), *mark_on(c.id, day)) in one statement, for a day in the window:
-    what every mark reads before it writes (two round trips were two of a mark's eleven)."""
-    db.session.flush()  # as the ORM's autoflush would
-    first = local_today(c.tz) - timedelta(days=WINDOW_DAYS - 1)
-    by_day: dict[date, str] = {}
-    mark = ack = None
-    for row in db.session.connection().execute(
-            _WINDOW_WITH_DAY, {"cid": c.id, "first": first, "day": day}):
-        by_day[row[0]] = row[1]
-        if row[0] == day:
-            mark_id, note, version, marked_at, corrected_at = row[2:7]
-            mark = MarkRow(mark_id, c.id, day, row[1], note, version, _utc(marked_at),
-                           _utc(corrected_at))
-            # An acknowledgement's user is never null: none there means no acknowledgement.
-            if row[7] is not None:
-                user_id, ack_note, seen_status, at = row[7:]
-                ack = AckRow(user_id, ack_note, seen_status, _utc(at))
-    return by_day, mark, ack
 
 
 def mark_on(commitment_id: int, day: date) -> tuple[MarkRow | None, AckRow | None]:

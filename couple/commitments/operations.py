@@ -30,14 +30,13 @@ from .items import (
     WINDOW_DAYS,
     MarkRow,
     commitment_item,
-    commitment_with_changes,
     item_for,
     mark_item,
     mark_key,
     mark_log,
     mark_on,
+    mark_reads,
     schedule_of,
-    window_with_day,
 )
 from .models import (
     MARK_STATUSES,
@@ -170,12 +169,14 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
         # The commitment with its own changes (the schedule's history), read as rows: a mark
         # changes neither. The same statement, after the lock, looks up the op id: a retry
         # (its original committed before this change took the lock) answers the first result.
-        c, changes, applied = commitment_with_changes(
-            couple.id, checked_row_id(commitment_id), user.id, op_id)
-        if c is None:
+        # With it, the window's statuses and the day's own mark with its acknowledgement:
+        # everything the mark decides on, one round trip.
+        read = mark_reads(couple.id, checked_row_id(commitment_id), day, user.id, op_id)
+        if read is None:
             raise NotFound()
-        if applied is not None:
-            return change.answered_before(applied.result)
+        if read.applied is not None:
+            return change.answered_before(read.applied.result)
+        c, changes = read.commitment, read.changes
         owner_only(user, c, "mark")
         today = local_today(c.tz)
         if day > today:
@@ -183,9 +184,9 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
         if day < today - timedelta(days=WINDOW_DAYS - 1):
             raise InvalidInput(f"Marks older than {WINDOW_DAYS} days stay as they are.", "day")
         # The window's statuses (all the commitment's item needs: after a year of daily marks
-        # it holds ~90), and the day's own mark with its acknowledgement, in one statement.
+        # it holds ~90), and the day's own mark with its acknowledgement, came with the read.
         # The mark is then written with statements of its own, not the ORM's unit of work.
-        by_day, mark, ack = window_with_day(c, day)
+        by_day, mark, ack = read.by_day, read.mark, read.ack
         if mark is None and day not in occurrences(schedule_of(c, changes), day, day):
             raise InvalidInput("This commitment was not due that day.", "day")
         if mark is not None and mark.status == status and mark.note == note:
