@@ -321,7 +321,7 @@ class change:
       fast path: an idempotent write such as an upsert); a repeat is then caught by the op
       id's unique key in `applied`, which rolls everything back and answers the stored result.
       A change that reads after its lock anyway can ask in that read instead (`look_first=False`
-      and the read's own look-up; a mark: commitments/items.py `commitment_with_changes`), and
+      and the read's own look-up; a mark: commitments/items.py `mark_reads`), and
       answer with `change.answered_before(result)`.
     - `change.record(stream, type, data)`: an event in this transaction (sent after commit,
       couple/realtime.py), with the actor and op id filled in. Its row is written with the op

@@ -72,7 +72,7 @@ def changes_of(commitment_ids) -> dict[int, list]:
 
 
 class ChangeRow(NamedTuple):
-    """One of a commitment's own changes as commitment_with_changes hands it out (changes_of's
+    """One of a commitment's own changes as mark_reads hands it out (changes_of's
     rows have the same fields)."""
 
     id: int
