@@ -181,3 +181,38 @@ def test_a_cut_socket_changes_nothing(deployment):
     progress = _state(sam, d.first)["data"]["progress"]
     assert not any(item["step"] == 4 for item in progress.values()), progress
     d.assert_clean_logs()
+
+
+def test_a_socket_whose_session_expired_is_refused_at_its_next_event(deployment):
+    """A login session can end by its clock, with no logout to cut its sockets: the next event
+    of a tab still open finds it expired (the login check's statement compares expires_at),
+    is refused, its socket cut, and nothing changes."""
+    import sqlalchemy
+
+    d = deployment
+    riley, sam, actor, partner = _couple(d)
+    engine = sqlalchemy.create_engine(d.database_url.replace("postgresql://",
+                                                             "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(
+                "UPDATE login_sessions SET expires_at = :past WHERE user_id = "
+                "(SELECT id FROM users WHERE email = 'riley@example.com')"),
+                {"past": "2000-01-01 00:00:00.000000"})
+    finally:
+        engine.dispose()
+    started = time.monotonic()
+    assert actor.emit("change", {"path": "/guide/steps/4/state",
+                                 "body": {"state": "practising", "op_id": "socketexpired001"}},
+                      ack=1)
+    # The server cuts the socket as it refuses the event: an ack, if one gets out first, is
+    # the refusal.
+    answer = actor.ack(1, timeout=3)
+    assert answer is None or answer[0].get("status") == 401, answer
+    wait_until(lambda: (actor.pump(0.2) or True) and actor.got_disconnect(), 20,
+               "the expired tab to be cut")
+    partner.pump(1.0)
+    assert _with_op(partner.events(since=started), "socketexpired001") == []
+    progress = _state(sam, d.first)["data"]["progress"]
+    assert not any(item["step"] == 4 for item in progress.values()), progress
+    d.assert_clean_logs()

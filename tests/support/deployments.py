@@ -35,6 +35,13 @@ class Deployment:
     def raw(self, session, url=None) -> RawSocket:
         return self.keep(RawSocket(url or self.last, cookie_header(session)))
 
+    @property
+    def database_url(self) -> str:
+        """The database the processes share (SQLite in the embedded one's instance folder)."""
+        server = self.servers[0]
+        return server.env.get("COUPLE_DATABASE_URL") or \
+            f"sqlite:///{server.instance / 'couple.sqlite3'}"
+
     def logs(self) -> str:
         return "\n".join(s.log() for s in self.servers)
 
