@@ -68,10 +68,16 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process so far."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_split(pid))
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -208,6 +214,7 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
                                     "--duration", str(int(args.warmup + args.duration)),
                                     "-o", str(out)], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
+        sys0 = sum(cpu_split(s.pid)[1] for s in servers)
         cpu0, t0 = sum(cpu_seconds(s.pid) for s in servers), time.monotonic()
         loadgen.stdin.write("GO\n")
         loadgen.stdin.flush()
@@ -219,7 +226,9 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
             raise RuntimeError(f"no result from the load generator (see {log})")
         if spy is not None:
             spy.wait(60)
-        cpu = (sum(cpu_seconds(s.pid) for s in servers) - cpu0) / max(1e-9, time.monotonic() - t0)
+        elapsed = max(1e-9, time.monotonic() - t0)
+        cpu = (sum(cpu_seconds(s.pid) for s in servers) - cpu0) / elapsed
+        system = (sum(cpu_split(s.pid)[1] for s in servers) - sys0) / elapsed
         result.update({
             "target": target,
             "processes": count,
@@ -228,6 +237,9 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
             "server_rss_idle_kib": idle_rss,
             "mem_per_partner_kib": round((idle_rss - base_rss) / max(1, connected), 1),
             "server_cpu_cores": round(cpu, 2),
+            # The kernel's part of it (socket reads and writes, the database's round trips,
+            # epoll): work no Python-level profile or instruction count sees.
+            "server_cpu_system_share": round(system / max(1e-9, cpu), 2),
             # The capacity figure: one gevent process is one core at most (summed over
             # the processes).
             "server_cpu_ms_per_change": round(
@@ -416,10 +428,12 @@ def main() -> None:
             cpu_per_kind[kind] = {"couples": args.cpu_per_kind,
                                   "cpu_ms_per_change": r["server_cpu_ms_per_change"],
                                   "cpu_cores": r["server_cpu_cores"],
+                                  "cpu_system_share": r["server_cpu_system_share"],
                                   "latency_ms": r["latency_ms"], "changes_lost": r["changes_lost"],
                                   "server_tracebacks": r.get("server_tracebacks", 0)}
             print(f"{kind} alone, {args.cpu_per_kind} couples: "
-                  f"{r['server_cpu_ms_per_change']} ms of CPU per change "
+                  f"{r['server_cpu_ms_per_change']} ms of CPU per change, "
+                  f"{round(100 * r['server_cpu_system_share'])}% of it the kernel's "
                   f"(p50 / p99 {r['latency_ms'].get('p50')} / {r['latency_ms'].get('p99')} ms)",
                   flush=True)
     finally:
