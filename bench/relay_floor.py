@@ -10,6 +10,11 @@ function (psycopg, couple/gevent_wait.py), one transaction that takes the stream
 (`UPDATE ... RETURNING`), inserts the event row and commits, then the emit. No login check, no
 authorization, no operation: what the app costs above the durable floor is its own logic.
 
+Its WebSockets are opened without permessage-deflate, as the app's are (couple/web.py
+`socket_io_middleware`): the same stack for browsers, which all offer it.
+`FLOOR_WEBSOCKET_DEFLATE=1` keeps the framework's default (accepted), for
+bench/socket_memory.py.
+
 A socket joins room "couple:<n>" from its query string; POST /relay/<n> {"op"}, or the socket
 event "relay" {"op"} with an ack, emits "ev" to that room, as the app's guide progress does after
 its commit. What the app costs above this is
@@ -132,6 +137,16 @@ def relay_event(data=None):
 @app.get("/healthz")
 def healthz():
     return jsonify({"status": "ok"})
+
+
+if not os.environ.get("FLOOR_WEBSOCKET_DEFLATE"):
+    _wsgi = app.wsgi_app
+
+    def _no_deflate(environ, start_response):
+        environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+        return _wsgi(environ, start_response)
+
+    app.wsgi_app = _no_deflate
 
 
 if __name__ == "__main__":

@@ -200,12 +200,13 @@ def _route_socket_events(app: Flask) -> None:
     the collector had to do under load (bench/realtime.py, docs/architecture.md). Nothing is
     served here: engine.io's middleware answers /socket.io/ before Flask; only a request for
     /socket.io itself (no slash) reaches this view, and it is a 404 like any unknown page.
-    What engine.io answers gets the pages' security headers from a middleware around it.
+    What engine.io answers gets the pages' security headers from a middleware around it, which
+    also opens its WebSockets without compression (couple/web.py `socket_io_middleware`).
     """
     def no_page():
         abort(404)
 
-    from .web import SOCKET_IO_ENDPOINT, SOCKET_IO_PATH, socket_security_headers
+    from .web import SOCKET_IO_ENDPOINT, SOCKET_IO_PATH, socket_io_middleware
 
     # Two rules: a socket's events carry the environ of its WebSocket request (werkzeug sees
     # ws://, and a plain rule raises WebsocketMismatch the same way), a long-polling socket's
@@ -213,7 +214,7 @@ def _route_socket_events(app: Flask) -> None:
     for websocket in (False, True):
         app.add_url_rule(SOCKET_IO_PATH, endpoint=SOCKET_IO_ENDPOINT, view_func=no_page,
                          strict_slashes=False, websocket=websocket)
-    app.wsgi_app = socket_security_headers(app.wsgi_app)
+    app.wsgi_app = socket_io_middleware(app.wsgi_app)
 
 
 def _init_login(app: Flask) -> None:

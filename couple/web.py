@@ -50,14 +50,23 @@ SECURITY_HEADERS = (
 SOCKET_IO_PATH = "/socket.io/"
 
 
-def socket_security_headers(wsgi_app, path: str = SOCKET_IO_PATH):
-    """WSGI middleware: engine.io answers the Socket.IO path itself, before Flask (its
-    long-polling answers carry the couple's events): give them the pages' security headers
-    and no-store too."""
+def socket_io_middleware(wsgi_app, path: str = SOCKET_IO_PATH):
+    """WSGI middleware for the Socket.IO path, which engine.io answers itself, before Flask.
+
+    - Its answers (long-polling ones carry the couple's events) get the pages' security
+      headers and no-store too.
+    - A WebSocket is opened without permessage-deflate, which every browser offers and
+      simple-websocket would accept: its zlib compressor, kept for the socket's life from the
+      first frame, and the decompressor for the browser's compressed frames cost ~100 KiB per
+      idle socket (69 -> 169 KiB on the bare relay, bench/socket_memory.py), to shrink frames
+      of a few hundred bytes. Engine.io's own server turned it off by default for that
+      reason. Without the offer in the environ, simple-websocket's handshake answers none.
+    """
 
     def app(environ, start_response):
         if not environ.get("PATH_INFO", "").startswith(path):
             return wsgi_app(environ, start_response)
+        environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
         def with_headers(status, headers, exc_info=None):
             present = {name.lower() for name, _ in headers}

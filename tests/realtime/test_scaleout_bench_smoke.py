@@ -52,3 +52,16 @@ def test_marginal_memory_is_the_slope_between_fresh_servers():
         "50->500": {"app": 80.0, "floor": 70.0, "ratio": 1.14},
     }
     assert marginal_memory(levels[:1]) == {}
+
+
+def test_socket_memory_benchmark_runs_both_ways(tmp_path):
+    """bench/socket_memory.py: the floor with the framework's default agrees permessage-deflate
+    with every browser-like socket, the floor as the app runs agrees it with none."""
+    out = tmp_path / "socket_memory.json"
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "socket_memory.py"), "-n", "6",
+                          "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["accepted"]["deflate_agreed"] == 6
+    assert report["declined"]["deflate_agreed"] == 0

@@ -1,6 +1,10 @@
 """A Socket.IO client written by hand, as a modified browser or a script speaks it: Engine.IO v4
 over one websocket (websocket-client), packets typed as text (`40`, `42["sync",{}]`, ...).
 
+Its handshake offers permessage-deflate exactly as Chromium does, and the server declines it
+(couple/web.py `socket_io_middleware`): websocket-client cannot read a compressed frame, so a
+server that accepted would fail every test that uses this client.
+
 It does only what a test tells it: it answers pings (or the server would drop it before the
 test is over), and otherwise ignores the server, DISCONNECT packets (`41`) included. Every
 frame it receives is kept in `frames`, with the time it arrived.
@@ -10,15 +14,21 @@ import time
 
 import websocket
 
+# What Chromium sends in every WebSocket handshake.
+BROWSER_EXTENSIONS = "permessage-deflate; client_max_window_bits"
+
 
 class RawSocket:
     def __init__(self, base_url: str, cookie: str | None = None, *, timeout: float = 10):
         url = base_url.replace("http://", "ws://", 1) + "/socket.io/?EIO=4&transport=websocket"
-        headers = [f"Cookie: {cookie}"] if cookie else []
+        headers = [f"Sec-WebSocket-Extensions: {BROWSER_EXTENSIONS}"]
+        headers += [f"Cookie: {cookie}"] if cookie else []
         self.frames: list[tuple[float, object]] = []
         self.closed = False
         self.ws = websocket.create_connection(url, header=headers, origin=base_url,
                                               timeout=timeout)
+        # The extensions the server accepted (None: the frames are sent as they are).
+        self.extensions = (self.ws.getheaders() or {}).get("sec-websocket-extensions")
         try:
             opening = self.ws.recv()
             assert isinstance(opening, str) and opening.startswith("0{"), opening
