@@ -114,7 +114,7 @@ def weekly_trend(couple_id: int, person_id: int, weeks: int = 12) -> list[dict]:
     for c in commitments:
         today = local_today(c.tz)
         own = marks[c.id]
-        # The same rule as followthrough.tally: marked days count, passed unmarked days are shown.
+        # The same rule as followthrough.rates: marked days count, passed unmarked days are shown.
         for d, status in own.items():
             b = buckets[(d - first).days // 7]
             if status in ("kept", "missed"):

@@ -10,13 +10,12 @@ from dateutil import tz as dateutil_tz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from couple.commitments.followthrough import rates, tally
+from couple.commitments.followthrough import rates
 from couple.commitments.schedule import (
     Schedule,
     describe,
     local_today,
     occurrences,
-    paused_on,
     valid_tz,
 )
 
@@ -27,6 +26,22 @@ ZONES = ["UTC", "Europe/London", "America/New_York", "Australia/Lord_Howe", "Ame
          "America/Havana", "Africa/Casablanca"]
 
 days = st.dates(min_value=date(2005, 1, 1), max_value=date(2035, 12, 31))
+
+
+def paused_on(pauses, day: date) -> bool:
+    """The pause rule, one day at a time: a pause [a, b) holds `day` (b None: open-ended)."""
+    return any(a <= day and (b is None or day < b) for a, b in pauses)
+
+
+def tally(due_days, marks: dict, first: date, last: date, today: date) -> dict:
+    """The rate rule for the local days [first, last], one window at a time."""
+    kept = sum(1 for d, status in marks.items() if first <= d <= last and status == "kept")
+    missed = sum(1 for d, status in marks.items() if first <= d <= last and status == "missed")
+    # Days that have passed, fell due and carry no mark yet (today is still today, not "late").
+    unmarked = sum(1 for d in set(due_days) if first <= d <= last and d < today and d not in marks)
+    marked = kept + missed
+    return {"kept": kept, "missed": missed, "marked": marked, "unmarked": unmarked,
+            "rate": None if marked == 0 else round(100 * kept / marked)}
 
 
 @st.composite
@@ -175,6 +190,22 @@ def test_a_rate_is_kept_over_marked_and_unmarked_days_are_only_shown(history):
     assert r["7"]["marked"] <= r["30"]["marked"] <= r["90"]["marked"]
 
 
+@settings(max_examples=400, deadline=None)
+@given(days, st.lists(st.integers(-10, 130), max_size=150),
+       st.dictionaries(st.integers(-10, 130), st.sampled_from(["kept", "missed", "other"]),
+                       max_size=150),
+       st.lists(st.integers(1, 120), min_size=1, max_size=4, unique=True))
+def test_rates_count_each_window_as_its_tally_does(today, due_ages, mark_ages, windows):
+    """`rates` counts every window in one pass; each window is what `tally` (the rule for one
+    window, as the app counted it before the one pass) says, whatever the days: due days
+    repeated, marks on days that were not due (a schedule changed), days after today, a
+    status that is neither kept nor missed, windows in any order."""
+    due = [today - timedelta(days=a) for a in due_ages]
+    marks = {today - timedelta(days=a): status for a, status in mark_ages.items()}
+    assert rates(due, marks, today, windows) == {
+        str(n): tally(due, marks, today - timedelta(days=n - 1), today, today) for n in windows}
+
+
 @settings(max_examples=300, deadline=None)
 @given(histories())
 def test_days_nobody_marked_never_move_a_rate(history):
@@ -235,11 +266,10 @@ def test_a_past_start_begins_unmarked_not_at_zero():
     """The case from issue 12: three past days, none marked, is not "0% · 0 of 3 kept"."""
     today = date(2026, 3, 10)
     due = [today - timedelta(days=i) for i in range(4)]  # today and three past days
-    t = tally(due, {}, today - timedelta(days=6), today, today)
+    t = rates(due, {}, today)["7"]
     assert t == {"kept": 0, "missed": 0, "marked": 0, "unmarked": 3, "rate": None}
-    week_start = today - timedelta(days=6)
-    one_missed = tally(due, {today - timedelta(days=1): "missed"}, week_start, today, today)
+    one_missed = rates(due, {today - timedelta(days=1): "missed"}, today)["7"]
     assert one_missed == {"kept": 0, "missed": 1, "marked": 1, "unmarked": 2, "rate": 0}
     # Today counts once it is marked, and is never "not marked" while it is still today.
-    assert tally(due, {today: "kept"}, today - timedelta(days=6), today, today) == \
+    assert rates(due, {today: "kept"}, today)["7"] == \
         {"kept": 1, "missed": 0, "marked": 1, "unmarked": 3, "rate": 100}
