@@ -8,8 +8,10 @@ asks for everything after the last sequence number it applied (see `replay`).
 Every operation changes shared state through `change` (below): one transaction, the stream
 locks it names, a repeated op id answered with its first result, events recorded, committed.
 """
+from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import NamedTuple
 
 from flask_sqlalchemy.session import Session
 from sqlalchemy import (
@@ -203,13 +205,78 @@ def _stored_result(user_id: int, op_id: str | None):
         _STORED_RESULT, {"user_id": user_id, "op_id": op_id}).first()
 
 
+class Guarded(NamedTuple):
+    """A pending write that must change exactly one row (`change.insert(..., unique=...)`,
+    `change.update`): when it changes none, the change fails with the exception `on_miss()`
+    returns (rolled back whole, as any exception in a change)."""
+
+    table: object  # a Table
+    row: dict  # every column the statement sets, and for an update the `where` columns too
+    unique: tuple  # an insert's conflict columns (ON CONFLICT ... DO NOTHING)
+    where: tuple  # an update's: the row's id, and what it must still hold (version)
+    set: tuple  # an update's columns set
+    on_miss: Callable[[], BaseException]
+
+    def shape(self) -> tuple:
+        return (self.table, tuple(self.row) if not self.where else self.set, self.unique,
+                self.where)
+
+
+def _guarded_sql(w: Guarded, name, returning: bool = False) -> tuple[str, list]:
+    """The statement of a guarded write, with parameters named name(column) and typed by the
+    table's columns (on SQLite a date is a string, a UTCDateTime naive)."""
+    table, cols = w.table, w.table.c
+    params = []
+    if w.where:
+        sql = (f"UPDATE {table.name} SET "
+               + ", ".join(f"{c} = :{name(c)}" for c in w.set)
+               + " WHERE " + " AND ".join(f"{c} = :{name('where_' + c)}" for c in w.where))
+        params += [bindparam(name(c), type_=cols[c].type) for c in w.set]
+        params += [bindparam(name("where_" + c), type_=cols[c].type) for c in w.where]
+    else:
+        sql = (f"INSERT INTO {table.name} ({', '.join(w.row)}) VALUES "
+               f"({', '.join(':' + name(c) for c in w.row)}) "
+               f"ON CONFLICT ({', '.join(w.unique)}) DO NOTHING")
+        params += [bindparam(name(c), type_=cols[c].type) for c in w.row]
+    return sql + (" RETURNING 1" if returning else ""), params
+
+
+def _guarded_params(w: Guarded, name) -> dict:
+    if not w.where:
+        return {name(c): v for c, v in w.row.items()}
+    return {**{name(c): w.row[c] for c in w.set},
+            **{name("where_" + c): w.row["where_" + c] for c in w.where}}
+
+
+@cache
+def _guarded_statement(shape: tuple):
+    table, columns, unique, where = shape
+    probe = Guarded(table, dict.fromkeys(columns) if not where else {}, unique, where,
+                    columns if where else (), lambda: None)
+    sql, params = _guarded_sql(probe, lambda c: c)
+    return text(sql).bindparams(*params)
+
+
+def _write_guarded(conn, w: Guarded) -> None:
+    done = conn.execute(_guarded_statement(w.shape()), _guarded_params(w, lambda c: c))
+    if done.rowcount != 1:
+        raise w.on_miss()
+
+
 def _write_pending(pending: list) -> None:
-    """Send a change's pending inserts ([(table, row), ...], see `change.insert`) one by one."""
+    """Send a change's pending writes (see `change.insert`, `change.update`) one by one."""
     if pending:
         conn = db.session.connection()
-        for table, row in pending:
-            conn.execute(_insert_statement(table), row)
+        # Taken off the list before they are sent: a guarded write that misses raises, and
+        # the change is then rolled back whole, its writes with it.
+        writes = list(pending)
         pending.clear()
+        for write in writes:
+            if isinstance(write, Guarded):
+                _write_guarded(conn, write)
+            else:
+                table, row = write
+                conn.execute(_insert_statement(table), row)
 
 
 # The plain INSERT of each table a change sends rows to, built once.
@@ -217,20 +284,32 @@ _insert_statement = lru_cache(maxsize=None)(insert)
 
 
 def _write_pending_and_op(pending: list, op: dict) -> None:
-    """Send a change's pending inserts and its op id: one statement (one round trip) on
-    PostgreSQL, a data-modifying WITH. A repeated op id fails it whole (IntegrityError)."""
+    """Send a change's pending writes and its op id: one statement (one round trip) on
+    PostgreSQL, a data-modifying WITH. A repeated op id fails it whole (IntegrityError); a
+    guarded write that changed no row raises its `on_miss()` (the caller rolls back)."""
     conn = db.session.connection()
     if conn.dialect.name != "postgresql" or not 0 < len(pending) <= _MAX_BUNDLED:
         _write_pending(pending)
         conn.execute(_INSERT_OP, op)
         return
     params = dict(op)
-    for i, (_table, row) in enumerate(pending):
-        for name, value in row.items():
-            params[f"w{i}_{name}"] = value
-    conn.execute(_pending_and_op_statement(
-        tuple((table, tuple(row)) for table, row in pending)), params)
+    for i, write in enumerate(pending):
+        if isinstance(write, Guarded):
+            params.update(_guarded_params(write, lambda c, i=i: f"w{i}_{c}"))
+        else:
+            for name, value in write[1].items():
+                params[f"w{i}_{name}"] = value
+    shape = tuple(("guarded", w.shape()) if isinstance(w, Guarded) else (w[0], tuple(w[1]))
+                  for w in pending)
+    writes = list(pending)
     pending.clear()
+    done = conn.execute(_pending_and_op_statement(shape), params)
+    guarded = [w for w in writes if isinstance(w, Guarded)]
+    if guarded:
+        # One count per guarded write, in order: the rows each changed.
+        for w, changed in zip(guarded, done.one(), strict=True):
+            if changed != 1:
+                raise w.on_miss()
 
 
 # A change sends one event and a row or two besides, sometimes a few (a link tells both people).
@@ -241,8 +320,12 @@ _OP_COLUMNS = ("user_id", "op_id", "result", "created_at")
 
 def _pending_and_op_statement(shape: tuple):
     """WITH w0 AS (INSERT INTO <table> (...) VALUES (...)), w1 AS (...) INSERT INTO applied_ops
-    ...: built once per shape ((table, columns) of each insert), with typed parameters
-    "w<i>_<column>" and the op's own names.
+    ...: built once per shape ((table, columns) of each insert, ("guarded", its shape) of each
+    guarded write), with typed parameters "w<i>_<column>" and the op's own names.
+
+    With guarded writes the op's insert is one more WITH, and the statement selects how many
+    rows each guarded write changed (every data-modifying WITH runs to completion whether
+    its rows are read or not).
 
     A text with typed parameters, not insert(...).cte(): SQLAlchemy does not cache a compiled
     data-modifying CTE, and compiling it on every change cost more CPU than the round trip
@@ -250,15 +333,30 @@ def _pending_and_op_statement(shape: tuple):
     stmt = _PENDING_AND_OP.get(shape)
     if stmt is None:
         op = AppliedOp.__table__
-        parts, params = [], []
-        for i, (table, columns) in enumerate(shape):
+        parts, params, guarded = [], [], []
+        for i, entry in enumerate(shape):
+            if entry[0] == "guarded":
+                table, columns, unique, where = entry[1]
+                probe = Guarded(table, dict.fromkeys(columns) if not where else {}, unique,
+                                where, columns if where else (), lambda: None)
+                sql, typed = _guarded_sql(probe, lambda c, i=i: f"w{i}_{c}", returning=True)
+                parts.append(f"w{i} AS ({sql})")
+                params += typed
+                guarded.append(f"(SELECT count(*) FROM w{i})")
+                continue
+            table, columns = entry
             parts.append(f"w{i} AS (INSERT INTO {table.name} ({', '.join(columns)}) "
                          f"VALUES ({', '.join(f':w{i}_{name}' for name in columns)}))")
             params += [bindparam(f"w{i}_{name}", type_=table.c[name].type) for name in columns]
-        stmt = _PENDING_AND_OP[shape] = text(
-            f"WITH {', '.join(parts)} INSERT INTO {op.name} ({', '.join(_OP_COLUMNS)}) "
-            f"VALUES ({', '.join(':' + name for name in _OP_COLUMNS)})"
-        ).bindparams(*params, *(bindparam(name, type_=op.c[name].type) for name in _OP_COLUMNS))
+        op_insert = (f"INSERT INTO {op.name} ({', '.join(_OP_COLUMNS)}) "
+                     f"VALUES ({', '.join(':' + name for name in _OP_COLUMNS)})")
+        if guarded:
+            sql = (f"WITH {', '.join(parts)}, op AS ({op_insert}) "
+                   f"SELECT {', '.join(guarded)}")
+        else:
+            sql = f"WITH {', '.join(parts)} {op_insert}"
+        stmt = _PENDING_AND_OP[shape] = text(sql).bindparams(
+            *params, *(bindparam(name, type_=op.c[name].type) for name in _OP_COLUMNS))
     return stmt
 
 
@@ -327,7 +425,9 @@ class change:
       couple/realtime.py), with the actor and op id filled in. Its row is written with the op
       id in `applied` (one statement on PostgreSQL), or by any commit before that.
     - `change.insert(table, row)`: a row nothing in the change reads back (a log entry), sent
-      the same way.
+      the same way; with `unique=` and `on_conflict=`, a row that may already be there.
+    - `change.update(table, where, values, on_miss)`: a row the change read under its lock,
+      written the same way; if it no longer matches `where` (a version), `on_miss()` is raised.
     - `change.applied(result)`: remember the op id with its result and commit; returns the
       result (or, when two retries raced, the one the winner stored). Anything a no-op wrote
       (a draft forgotten, a wording noted) is committed when the block ends without it.
@@ -347,7 +447,7 @@ class change:
         self.result = None
         self._applied = False
         self._taken: dict[str, int] = {}  # stream -> the seq its lock took, until recorded
-        self._pending: list = []  # (table, row) inserts, sent with the op id (`insert`)
+        self._pending: list = []  # (table, row) inserts and Guarded writes, sent with the op id
 
     def __enter__(self) -> "change":
         db.session.info.setdefault(_OPEN_CHANGES, []).append(self)
@@ -385,16 +485,34 @@ class change:
         return record(stream, type_, data, actor=self.user, op_id=self.op_id,
                       seq=taken if seq is None else seq, pending=self._pending)
 
-    def insert(self, table, row: dict) -> None:
+    def insert(self, table, row: dict, *, unique: tuple = (),
+               on_conflict: Callable[[], BaseException] | None = None) -> None:
         """Insert `row` (every column it needs, defaults included) into `table` as part of this
         change, later: with the change's events and op id, in the one statement that ends the
         change on PostgreSQL, or at any commit before that. For a row nothing in the change
-        reads back (a log entry): each statement is a round trip, most of a change's CPU."""
+        reads back (a log entry): each statement is a round trip, most of a change's CPU.
+
+        `unique` (columns of a unique key) and `on_conflict`: the row may already be there
+        (ON CONFLICT DO NOTHING); if it is, the change fails with `on_conflict()`."""
+        write = ((table, row) if not unique else
+                 Guarded(table, row, tuple(unique), (), (), on_conflict))
+        self._add(write)
+
+    def update(self, table, where: dict, values: dict,
+               on_miss: Callable[[], BaseException]) -> None:
+        """Set `values` on the one row of `table` that matches every column of `where` (its id,
+        and what it must still hold: a version), later, as `insert` sends its rows. If no row
+        matches when it is sent, the change fails with `on_miss()`. For a row the change read
+        under its lock and nothing in it reads back."""
+        row = {**values, **{f"where_{name}": value for name, value in where.items()}}
+        self._add(Guarded(table, row, (), tuple(where), tuple(values), on_miss))
+
+    def _add(self, write) -> None:
         if db.session().in_nested_transaction():
             # Written now, so that the savepoint's rollback takes it.
-            db.session.connection().execute(_insert_statement(table), row)
+            _write_pending([write])
         else:
-            self._pending.append((table, row))
+            self._pending.append(write)
 
     def _give_back(self) -> None:
         """Return the seqs taken with locks of streams this change recorded nothing on."""

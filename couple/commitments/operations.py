@@ -13,7 +13,7 @@ writer wins, per property). A unique (commitment, day) key backs the marks.
 """
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 
 from .. import events
 from ..access import checked_row_id, couple_of, couple_row
@@ -22,7 +22,7 @@ from ..extensions import db
 from ..guides import drafts
 from ..guides.content import GUIDES
 from ..guides.operations import guide_of
-from ..models_base import upsert_insert, utcnow
+from ..models_base import utcnow
 from ..text import checked_text as _text
 from .items import (
     COMMITMENTS,
@@ -196,13 +196,24 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
             raise Conflict("This day was marked in another tab meanwhile. Here is what is saved.",
                            "status", current=mark_item(c, mark, ack) if mark else None)
         now = utcnow()
+        # The mark's own write goes with the change's event and op id, in the statement that
+        # ends the change (events.change: one round trip on PostgreSQL), guarded as before:
+        # the couple's lock orders every mark, so the guard only ever guards.
         if mark is None:
-            mark = _insert_mark(c, day, status, note, now)
+            mark = MarkRow(id=None, commitment_id=c.id, day=day, status=status, note=note,
+                           version=1, marked_at=now, corrected_at=None)
+            change.insert(FollowThrough.__table__,
+                          {k: v for k, v in mark._asdict().items() if k != "id"},
+                          unique=("commitment_id", "day"),
+                          on_conflict=lambda: _marked_meanwhile(c, day))
             kind, previous = status, None
         else:
             # "corrected" means kept became missed or the other way; a note edit is not that.
             corrected = now if mark.status != status else mark.corrected_at
-            _update_mark(c, mark, status, note, corrected)
+            change.update(FollowThrough.__table__, {"id": mark.id, "version": mark.version},
+                          {"status": status, "note": note, "version": mark.version + 1,
+                           "corrected_at": corrected},
+                          on_miss=lambda: _marked_meanwhile(c, day))
             # The log keeps every mark and correction (what it said before), so the history can
             # tell a correction from a first mark.
             kind, previous = ((status, mark.status) if mark.status != status
@@ -225,51 +236,12 @@ def mark_follow_through(user, commitment_id, day, status, note="", base_version=
         return change.applied(item)
 
 
-# A mark's writes, built once each (Core statements with parameters: the unit of work's flush
-# was a good part of a mark's CPU). The insert's ON CONFLICT backs the unique (commitment, day)
-# without a savepoint: the couple's lock orders every mark, so it only ever guards.
-_INSERT_MARK: dict = {}
-_UPDATE_MARK = (
-    update(FollowThrough.__table__)
-    .where(FollowThrough.__table__.c.id == bindparam("mark_id"),
-           FollowThrough.__table__.c.version == bindparam("seen"))
-    .values(status=bindparam("status"), note=bindparam("note"),
-            version=FollowThrough.__table__.c.version + 1,
-            corrected_at=bindparam("corrected_at"))
-)
-
-
-def _insert_mark(c: Commitment, day: date, status: str, note: str, now) -> MarkRow:
-    conn = db.session.connection()
-    dialect = conn.dialect.name
-    stmt = _INSERT_MARK.get(dialect)
-    if stmt is None:
-        table = FollowThrough.__table__
-        stmt = _INSERT_MARK[dialect] = (
-            upsert_insert(dialect, table)
-            .on_conflict_do_nothing(index_elements=[table.c.commitment_id, table.c.day])
-            .returning(table.c.id))
-    mark_id = conn.execute(stmt, {"commitment_id": c.id, "day": day, "status": status,
-                                  "note": note, "version": 1, "marked_at": now}).scalar()
-    if mark_id is None:
-        # Another writer inserted the same (commitment, day) first: the unique key decides.
-        current, current_ack = mark_on(c.id, day)
-        raise Conflict("This day was marked in another tab meanwhile.", "status",
-                       current=mark_item(c, current, current_ack) if current else None)
-    return MarkRow(id=mark_id, commitment_id=c.id, day=day, status=status, note=note, version=1,
-                   marked_at=now, corrected_at=None)
-
-
-def _update_mark(c: Commitment, mark: MarkRow, status: str, note: str, corrected_at) -> None:
-    done = db.session.connection().execute(_UPDATE_MARK, {
-        "mark_id": mark.id, "seen": mark.version, "status": status, "note": note,
-        "corrected_at": corrected_at})
-    if done.rowcount != 1:
-        # Changed since it was read: the couple's lock orders every mark, so only a writer
-        # without it could; the version decides all the same.
-        current, current_ack = mark_on(c.id, mark.day)
-        raise Conflict("This day was marked in another tab meanwhile.", "status",
-                       current=mark_item(c, current, current_ack) if current else None)
+def _marked_meanwhile(c, day: date) -> Conflict:
+    """The day's mark changed (or appeared) after this change read it: only a writer without
+    the couple's lock could; what is saved now comes with the answer."""
+    current, current_ack = mark_on(c.id, day)
+    return Conflict("This day was marked in another tab meanwhile.", "status",
+                    current=mark_item(c, current, current_ack) if current else None)
 
 
 def _ack_of(mark: FollowThrough | None) -> Acknowledgement | None:

@@ -2,6 +2,7 @@
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from couple.commitments import operations as ops
 from couple.commitments.schedule import local_today
@@ -204,30 +205,54 @@ def test_unlinked_partner_no_longer_reaches_commitments(make_couple):
     assert fresh_state(sam)["data"]["commitments"] == {}
 
 
-def test_a_mark_written_past_the_couple_lock_is_a_conflict_not_a_lost_write(make_couple):
-    """Every mark runs under the couple's lock, so two never meet; the mark's own statements
-    guard all the same (a writer that forgot the lock, a later code path): inserting a day that
-    is already marked, or updating a mark that changed since it was read, is a Conflict
-    carrying the saved copy, and writes nothing."""
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("op_id", [None, "op-guard"])
+def test_a_mark_written_past_the_couple_lock_is_a_conflict_not_a_lost_write(
+        database, op_id, request, monkeypatch):
+    """Every mark runs under the couple's lock, so two never meet; the mark's own write guards
+    all the same (a writer that forgot the lock, a later code path). Here the mark's read is
+    made stale, as if such a writer had changed the day between the read and the write: the
+    day read as unmarked though it is marked (the insert finds it there), or its mark read at
+    an older version (the update finds no such row). Each is a Conflict carrying the saved
+    copy, and nothing is written: no mark, no log entry, no event, no op id. With an op id
+    the write goes in the statement that ends the change (PostgreSQL's one round trip); the
+    guard is checked there too."""
+    from couple import events
+    from couple.accounts.models import User
+    from couple.commitments import items
     from couple.commitments.items import mark_on
-    from couple.commitments.models import Commitment
     from couple.extensions import db
-    from couple.models_base import utcnow
 
-    riley, _sam = make_couple()
-    item = make_commitment(riley, days_back=1)
-    ops.mark_follow_through(user(riley), item["id"], day(item, 1), "kept", "called")
-    c = db.session.get(Commitment, item["id"])
-    saved, _ack = mark_on(c.id, date.fromisoformat(day(item, 1)))
-    before = rows()
+    if database == "postgresql":
+        app, (riley_id, _sam_id) = request.getfixturevalue("pg_couple")
+    else:
+        app = request.getfixturevalue("app")
+        riley_id = request.getfixturevalue("make_couple")()[0].id
+    with app.app_context():
+        riley = db.session.get(User, riley_id)
+        item = make_commitment(riley, days_back=1)
+        on = day(item, 1)
+        ops.mark_follow_through(user(riley), item["id"], on, "kept", "called")
+        saved, _ack = mark_on(item["id"], date.fromisoformat(on))
+        before = rows(), db.session.scalar(select(func.count()).select_from(events.Event)), \
+            db.session.scalar(select(func.count()).select_from(events.AppliedOp))
+        real = items.mark_reads
 
-    with pytest.raises(Conflict) as first:
-        ops._insert_mark(c, saved.day, "missed", "", utcnow())
-    assert first.value.as_dict()["current"]["status"] == "kept"
-    db.session.rollback()
-    with pytest.raises(Conflict) as second:
-        ops._update_mark(c, saved._replace(version=saved.version - 1), "missed", "", None)
-    assert second.value.as_dict()["current"]["status"] == "kept"
-    db.session.rollback()
-    assert rows() == before
-    assert mark_on(c.id, saved.day)[0] == saved
+        for stale in ({"mark": None, "ack": None}, {"mark": saved._replace(version=0)}):
+            def stale_read(*args, stale=stale, **kwargs):
+                return real(*args, **kwargs)._replace(**stale)
+
+            monkeypatch.setattr(ops, "mark_reads", stale_read)
+            with pytest.raises(Conflict) as raised:
+                ops.mark_follow_through(user(riley), item["id"], on, "missed", "", None, op_id)
+            assert raised.value.as_dict()["current"]["status"] == "kept", stale
+            db.session.rollback()
+            after = rows(), db.session.scalar(select(func.count()).select_from(events.Event)), \
+                db.session.scalar(select(func.count()).select_from(events.AppliedOp))
+            assert after == before, stale
+            assert mark_on(item["id"], saved.day)[0] == saved
+        monkeypatch.setattr(ops, "mark_reads", real)
+        # Unstale, the same change goes through.
+        done = ops.mark_follow_through(user(riley), item["id"], on, "missed", "", None, op_id)
+        assert done["status"] == "missed" and done["version"] == saved.version + 1
+        db.session.remove()

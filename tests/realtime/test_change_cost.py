@@ -305,8 +305,9 @@ def test_on_postgresql_a_change_writes_its_events_with_its_op_id_in_one_statemen
 
 
 def test_on_postgresql_a_mark_sends_its_log_row_with_its_event_and_op_id(pg_couple):
-    """A mark's log row (nothing in the change reads it back) goes in the change's last
-    statement too; the history it builds is the same."""
+    """A mark's own row (a first mark or a correction) and its log row (nothing in the change
+    reads either back) go in the change's last statement too; the history it builds is the
+    same."""
     from couple.accounts.models import User
     from couple.commitments.items import mark_log
     from couple.commitments.models import Commitment
@@ -322,11 +323,19 @@ def test_on_postgresql_a_mark_sends_its_log_row_with_its_event_and_op_id(pg_coup
         assert riley.active_couple is not None
         with statements() as seen:
             mark_follow_through(riley, cid, today, "kept", "", None, "pg-mark-1")
+        # The mark itself goes in that statement too, guarded (events.change.insert/update).
         assert _kinds(seen) == [
-            "update couples", "select commitments", "insert follow_throughs",
-            "insert commitment_changes+insert events+insert applied_ops"], seen
+            "update couples", "select commitments",
+            "insert follow_throughs+insert commitment_changes+insert events+insert applied_ops"
+        ], seen
         riley = db.session.get(User, riley_id)
-        mark_follow_through(riley, cid, today, "missed", "", 1, "pg-mark-2")
+        assert riley.active_couple is not None
+        with statements() as seen:
+            mark_follow_through(riley, cid, today, "missed", "", 1, "pg-mark-2")
+        assert _kinds(seen) == [
+            "update couples", "select commitments",
+            "update follow_throughs+insert commitment_changes+insert events+insert applied_ops"
+        ], seen
         log = mark_log(db.session.get(Commitment, cid))
         assert [(e["kind"], e["previous"], e["day"]) for e in log] == [
             ("missed", "kept", today), ("kept", None, today)]
