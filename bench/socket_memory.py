@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 OFFER = "permessage-deflate; client_max_window_bits"
-sys.path.insert(0, str(ROOT / "bench"))
-from realtime import free_port, rss_kib, wait_healthy  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from bench.realtime import free_port, rss_kib, wait_healthy  # noqa: E402
 
 
 def _frame(text: str, compressed: bool) -> bytes:
