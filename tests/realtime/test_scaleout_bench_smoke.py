@@ -65,3 +65,35 @@ def test_socket_memory_benchmark_runs_both_ways(tmp_path):
     report = json.loads(out.read_text())
     assert report["accepted"]["deflate_agreed"] == 6
     assert report["declined"]["deflate_agreed"] == 0
+
+
+def test_change_profile_sorts_samples_into_pieces(tmp_path):
+    """bench/change_profile.py (py-spy is not a dependency, so its sorting is tested on stacks
+    written here): a sample goes to the first piece on its stack, the operation's statements
+    apart from its Python, and set-up outside the counted calls is left out."""
+    from bench.change_profile import shares
+
+    one = "main (x.py:1);child.<locals>.one (change_instructions.py:2);"
+    op = one + "on_change (couple/socket_changes.py:9);_run (couple/socket_changes.py:10);"
+    raw = tmp_path / "raw.txt"
+    raw.write_text("\n".join([
+        one + "LoginManager._load_user (flask_login/login_manager.py:3);x (y.py:4) 5",
+        op + "change.applied (couple/events.py:5);_write_pending_and_op (couple/events.py:6) 3",
+        op + "f (couple/ops.py:1);Connection.execute (sqlalchemy/engine/base.py:7) 2",
+        op + "f (couple/ops.py:1);rates (couple/commitments/followthrough.py:1) 4",
+        op + "change.applied (couple/events.py:5);scoped_session.commit (s.py:1);"
+             "_run_after_commit (couple/realtime.py:1) 1",
+        one + "Flask.request_context (flask/app.py:1) 3",
+        one + "SocketIOTestClient.get_received (flask_socketio/test_client.py:1) 2",
+        "main (x.py:1);child (change_instructions.py:3);upgrade (alembic.py:1) 50",
+    ]) + "\n")
+    result = shares(raw)
+    assert result["samples"] == 20
+    share = result["share"]
+    assert share["the login check"] == 0.25
+    assert share["the change's last statement"] == 0.15
+    assert share["the operation's other statements"] == 0.1
+    assert share["the operation's own Python"] == 0.2
+    assert share["the emit after commit"] == 0.05 and share["COMMIT"] == 0
+    assert share["Socket.IO and Flask around the handler"] == 0.15
+    assert share["the test client's own work"] == 0.1
