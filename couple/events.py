@@ -248,12 +248,16 @@ def _guarded_params(w: Guarded, name) -> dict:
             **{name("where_" + c): w.row["where_" + c] for c in w.where}}
 
 
+def _of_shape(shape: tuple) -> Guarded:
+    """A guarded write with no values, of the shape `Guarded.shape()` gave: to build its SQL."""
+    table, columns, unique, where = shape
+    return Guarded(table, dict.fromkeys(columns) if not where else {}, unique, where,
+                   columns if where else (), lambda: None)
+
+
 @cache
 def _guarded_statement(shape: tuple):
-    table, columns, unique, where = shape
-    probe = Guarded(table, dict.fromkeys(columns) if not where else {}, unique, where,
-                    columns if where else (), lambda: None)
-    sql, params = _guarded_sql(probe, lambda c: c)
+    sql, params = _guarded_sql(_of_shape(shape), lambda c: c)
     return text(sql).bindparams(*params)
 
 
@@ -336,10 +340,8 @@ def _pending_and_op_statement(shape: tuple):
         parts, params, guarded = [], [], []
         for i, entry in enumerate(shape):
             if entry[0] == "guarded":
-                table, columns, unique, where = entry[1]
-                probe = Guarded(table, dict.fromkeys(columns) if not where else {}, unique,
-                                where, columns if where else (), lambda: None)
-                sql, typed = _guarded_sql(probe, lambda c, i=i: f"w{i}_{c}", returning=True)
+                sql, typed = _guarded_sql(_of_shape(entry[1]), lambda c, i=i: f"w{i}_{c}",
+                                          returning=True)
                 parts.append(f"w{i} AS ({sql})")
                 params += typed
                 guarded.append(f"(SELECT count(*) FROM w{i})")
@@ -494,6 +496,8 @@ class change:
 
         `unique` (columns of a unique key) and `on_conflict`: the row may already be there
         (ON CONFLICT DO NOTHING); if it is, the change fails with `on_conflict()`."""
+        if unique and on_conflict is None:
+            raise TypeError("a row that may already be there needs on_conflict")
         write = ((table, row) if not unique else
                  Guarded(table, row, tuple(unique), (), (), on_conflict))
         self._add(write)

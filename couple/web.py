@@ -58,7 +58,7 @@ def socket_io_middleware(wsgi_app, path: str = SOCKET_IO_PATH):
     - A WebSocket is opened without permessage-deflate, which every browser offers and
       simple-websocket would accept: its zlib compressor, kept for the socket's life from the
       first frame, and the decompressor for the browser's compressed frames cost ~100 KiB per
-      idle socket (69 -> 169 KiB on the bare relay, bench/socket_memory.py), to shrink frames
+      idle socket (69 -> 167 KiB on the bare relay, bench/socket_memory.py), to shrink frames
       of a few hundred bytes. Engine.io's own server turned it off by default for that
       reason. Without the offer in the environ, simple-websocket's handshake answers none.
     """
