@@ -20,7 +20,10 @@ def test_chromium_offers_compression_and_the_app_declines_it(e2e_server, open_pa
     cdp.send("Network.enable")
     w.page.goto(e2e_server.url + "/home")
     wait_connected(w)
-    w.page.wait_for_timeout(200)  # the handshake's events reach us after the page connects
+    for _ in range(100):  # the DevTools events are delivered on their own: wait up to 5 s
+        if offered and answered:
+            break
+        w.page.wait_for_timeout(50)
     assert offered and answered, (offered, answered)
     assert "permessage-deflate" in offered[-1].get("sec-websocket-extensions", ""), offered
     response = answered[-1]
