@@ -154,3 +154,147 @@ def test_an_ended_couple_is_no_active_couple(people):
         assert snapshot.active_couple is None and orm.active_couple is None
         assert snapshot.role == orm.role == "supporting"  # the role in the couple it was
         db.session.remove()
+
+
+# ---- on PostgreSQL the check is sent with its transaction's BEGIN (couple/pg_begin.py) ------
+
+def _pg_people(request):
+    app, (riley_id, sam_id) = request.getfixturevalue("pg_couple")
+    return app, riley_id, sam_id
+
+
+def test_on_postgresql_the_check_and_its_begin_are_one_round_trip(request):
+    """Every socket event's first statement: libpq's trace shows one Query "BEGIN; SELECT ...",
+    one ReadyForQuery for both, and no BEGIN of psycopg's own before the next statement."""
+    from sqlalchemy import text
+
+    from tests.support.pg_wire import queries, round_trips, wire
+
+    app, riley_id, _sam_id = _pg_people(request)
+    with app.app_context():
+        token = start_session(db.session.get(User, riley_id))
+        db.session.commit()
+        db.session.remove()
+        with wire(db.engine) as traces:
+            snapshot = signed_in_for_token(token)
+            assert db.session.execute(text("SELECT 1")).scalar() == 1
+            db.session.commit()
+        assert snapshot.id == riley_id and snapshot.couple.rebuilding_id == riley_id
+        (trace,) = traces
+        sent = queries(trace)
+        assert sent[0].startswith("BEGIN; SELECT users.id"), sent
+        assert sent[1:] == ["SELECT 1", "COMMIT"], sent
+        assert round_trips(trace) == 3, trace
+        db.session.remove()
+
+
+def test_on_postgresql_a_check_inside_a_transaction_is_sent_as_usual(request):
+    """A check after another statement of the same transaction (a page's own) cannot carry a
+    BEGIN: it runs as the plain statement, with the same answer."""
+    from sqlalchemy import text
+
+    from tests.support.pg_wire import queries, wire
+
+    app, riley_id, _sam_id = _pg_people(request)
+    with app.app_context():
+        token = start_session(db.session.get(User, riley_id))
+        db.session.commit()
+        db.session.remove()
+        fast = signed_in_for_token(token)
+        db.session.remove()
+        with wire(db.engine) as traces:
+            db.session.execute(text("SELECT 1"))
+            plain = signed_in_for_token(token)
+            db.session.rollback()
+        sent = queries(traces[0])
+        assert sent[0] == "BEGIN" and not any(q.startswith("BEGIN;") for q in sent), sent
+        assert any(q.startswith("SELECT users.id") for q in sent), sent
+        for name in SignedIn._FIELDS[:3] + ("login_session_id",):
+            assert getattr(fast, name) == getattr(plain, name)
+        for name in CoupleNow._FIELDS:
+            assert getattr(fast.couple, name) == getattr(plain.couple, name)
+        db.session.remove()
+
+
+def test_on_postgresql_an_ended_couples_time_reads_as_the_orm_reads_it(request):
+    """The one timestamp the check reads comes back as an aware UTC datetime, equal to the
+    ORM's, from both ways of sending the statement."""
+    app, _riley_id, sam_id, = _pg_people(request)
+    with app.app_context():
+        token = start_session(db.session.get(User, sam_id))
+        couple_id = db.session.get(User, sam_id).couple_id
+        ended = utcnow() - timedelta(days=3, microseconds=7)
+        db.session.execute(update(Couple).where(Couple.id == couple_id).values(ended_at=ended))
+        db.session.commit()
+        snapshot, orm = _both(token)
+        assert snapshot.couple.ended_at == orm.couple.ended_at == ended
+        assert snapshot.couple.ended_at.utcoffset() == timedelta(0)
+        db.session.remove()
+
+
+def test_hostile_tokens_never_reach_the_statements_text(people):
+    """Only the token's SHA-256 (hex) is written into the text: a token made of SQL, quotes or
+    format markers signs nobody in and changes nothing, on either database."""
+    from sqlalchemy import func, select
+
+    app, riley_id, _sam_id, _alone_id = people
+    with app.app_context():
+        users = db.session.scalar(select(func.count()).select_from(User))
+        for bad in ("'; DROP TABLE users; --", "x' OR '1'='1", "%(digest)s", "%s", "\\'",
+                    "$$; COMMIT; $$", "\u0027 OR 1=1 --"):
+            db.session.remove()
+            assert signed_in_for_token(bad) is None, bad
+        db.session.remove()
+        assert db.session.scalar(select(func.count()).select_from(User)) == users
+        token = start_session(db.session.get(User, riley_id))
+        db.session.commit()
+        db.session.remove()
+        assert signed_in_for_token(token).id == riley_id
+        db.session.remove()
+
+
+def test_only_hex_and_aware_times_are_written_into_a_statement():
+    from datetime import UTC, datetime, timezone
+
+    from couple.pg_begin import hex_literal, timestamp_literal
+
+    assert hex_literal("09af") == "'09af'"
+    for bad in ("", "09AF", "0x9", "ab'", "ab cd", "ab\x00", "ab;", None, 42, b"ab"):
+        with pytest.raises(ValueError):
+            hex_literal(bad)
+    moment = datetime(2026, 12, 6, 7, 30, 0, 123, tzinfo=timezone(timedelta(hours=2)))
+    assert timestamp_literal(moment) == "'2026-12-06 05:30:00.000123'::timestamp"
+    assert timestamp_literal(datetime(2026, 1, 2, tzinfo=UTC)) == "'2026-01-02 00:00:00'::timestamp"
+    with pytest.raises(ValueError):
+        timestamp_literal(datetime(2026, 1, 2))
+
+
+def test_on_postgresql_a_dropped_connection_under_the_check_discards_the_pool(request):
+    """A database restart: the check, the first statement of every socket event, fails as any
+    statement does (SQLAlchemy's error, the connection invalidated) and takes every pooled
+    connection of that restart with it, so the next event gets a fresh one and succeeds."""
+    import psycopg
+    from sqlalchemy import exc, text
+
+    app, riley_id, _sam_id = _pg_people(request)
+    with app.app_context():
+        token = start_session(db.session.get(User, riley_id))
+        db.session.commit()
+        db.session.remove()
+        # Three connections in the pool, each with its backend.
+        held = [db.engine.connect() for _ in range(3)]
+        pids = [c.execute(text("SELECT pg_backend_pid()")).scalar() for c in held]
+        for c in held:
+            c.close()
+        url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(url, autocommit=True) as killer:
+            for pid in pids:
+                killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(exc.DBAPIError) as failed:
+            signed_in_for_token(token)
+        assert failed.value.connection_invalidated
+        db.session.remove()
+        # Every other connection of the pool was discarded with it: no second failure.
+        for _ in range(3):
+            assert signed_in_for_token(token).id == riley_id
+            db.session.remove()

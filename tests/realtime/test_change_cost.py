@@ -472,3 +472,52 @@ def test_a_heartbeat_sync_that_missed_nothing_is_the_login_check_alone(couple_cl
     missed = sock.emit("sync", since, callback=True)
     assert missed["couple"]["last"] == since["couple"] + 1
     assert [e["op"] for e in missed["couple"]["events"]] == ["heartbeat-op-1"]
+
+
+def test_on_postgresql_a_socket_events_round_trips_on_the_wire(pg_couple):
+    """Round trips, not statements, are what a change pays most for on PostgreSQL, and BEGIN,
+    COMMIT and ROLLBACK are round trips too: counted here in libpq's own trace, per event.
+    The login check goes with the transaction's BEGIN (couple/pg_begin.py)."""
+    import contextvars
+
+    from couple.accounts.models import User
+    from couple.extensions import socketio
+    from tests.conftest import IsolatedSocket, login
+    from tests.support.pg_wire import queries, round_trips, wire
+
+    app, (riley_id, _sam_id) = pg_couple
+    with app.app_context():
+        riley = db.session.get(User, riley_id)
+        client = app.test_client()
+        login(client, riley)
+        couple_id = riley.couple_id
+        db.session.remove()
+    sock = IsolatedSocket(contextvars.Context().run(socketio.test_client, app,
+                                                    flask_test_client=client))
+    try:
+        first = sock.emit("sync", {"couple_id": couple_id}, callback=True)
+        since = {"user": first["user"]["last"], "couple_id": couple_id,
+                 "couple": first["couple"]["last"]}
+        with app.app_context(), wire(db.engine) as traces:
+            beat = sock.emit("sync", since, callback=True)
+        assert beat["couple"] == {"last": since["couple"], "events": []}, beat
+        (trace,) = traces
+        assert [q.split(" FROM")[0][:22] for q in queries(trace)] == [
+            "BEGIN; SELECT users.id", "ROLLBACK"], queries(trace)
+        assert round_trips(trace) == 2, trace
+
+        for n in range(7):  # past psycopg's prepare threshold: the steady state
+            with app.app_context(), wire(db.engine) as traces:
+                answer = sock.emit("change", {"path": "/guide/steps/3/state", "body": {
+                    "state": ("practising", "working")[n % 2], "op_id": f"wire-{n}"}},
+                    callback=True)
+            assert answer.get("ok"), answer
+        (trace,) = traces
+        sent = queries(trace)
+        # The check with its BEGIN; the upsert that takes the couple's next seq; the event
+        # with its op id; COMMIT.
+        assert sent[0].startswith("BEGIN; SELECT users.id") and sent[-1] == "COMMIT", sent
+        assert round_trips(trace) == 4, (sent, trace)
+    finally:
+        if sock.is_connected():
+            sock.disconnect()
