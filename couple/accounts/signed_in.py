@@ -98,14 +98,16 @@ def _statement():
 _SIGNED_IN = _statement()
 _Row = namedtuple("_Row", [c.name for c in _SIGNED_IN.selected_columns])
 _ENDED_AT = _Row._fields.index("ended_at")  # the one timestamp (UTCDateTime's rule below)
-_PG_TEXT: dict[object, str] = {}
+_PG_TEXT: dict[tuple, str] = {}
 
 
 def _pg_text(dialect) -> str:
-    """The statement's text for PostgreSQL, with %(digest)s and %(now)s to fill in."""
-    text = _PG_TEXT.get(dialect)
+    """The statement's text for PostgreSQL, with %(digest)s and %(now)s to fill in: the same
+    for every engine of one driver (keyed by it, not by each app's dialect object)."""
+    key = (dialect.name, dialect.driver, dialect.paramstyle)
+    text = _PG_TEXT.get(key)
     if text is None:
-        text = _PG_TEXT[dialect] = str(_SIGNED_IN.compile(dialect=dialect))
+        text = _PG_TEXT[key] = str(_SIGNED_IN.compile(dialect=dialect))
     return text
 
 
