@@ -80,6 +80,27 @@ def cpu_seconds(pid: int) -> float:
     return sum(cpu_split(pid))
 
 
+def pg_commit_counters() -> tuple[int, int] | None:
+    """(commits, WAL flushes) of the whole PostgreSQL cluster so far: `pg_stat_database`'s
+    `xact_commit` summed and `pg_stat_wal`'s `wal_sync` (every fsync of the WAL, by a committing
+    backend or the WAL writer). None without PostgreSQL.
+
+    Their ratio over a level says whether commits that arrive together already share one flush
+    (PostgreSQL's own group commit: a backend's flush covers every record written before it),
+    which is what an application-level group commit would buy. Backends report these at most
+    once a second, so each end of a level's window is off by up to a second, alike at both
+    ends under a steady load: a ratio, not a count to the commit."""
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=5) as c:
+            commits = c.execute("SELECT sum(xact_commit) FROM pg_stat_database").fetchone()[0]
+            flushes = c.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0]
+        return int(commits), int(flushes)
+    except Exception:  # noqa: BLE001  (no PostgreSQL, or one older than 14: no figure)
+        return None
+
+
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -214,6 +235,8 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
                                     "--duration", str(int(args.warmup + args.duration)),
                                     "-o", str(out)], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
+        on_postgres = target == "durable" or (target == "app" and args.db == "postgres")
+        wal0 = pg_commit_counters() if on_postgres else None
         sys0 = sum(cpu_split(s.pid)[1] for s in servers)
         cpu0, t0 = sum(cpu_seconds(s.pid) for s in servers), time.monotonic()
         loadgen.stdin.write("GO\n")
@@ -229,6 +252,12 @@ def run_level(target: str, n: int, args, env: dict | None, seeds: Path | None, l
         elapsed = max(1e-9, time.monotonic() - t0)
         cpu = (sum(cpu_seconds(s.pid) for s in servers) - cpu0) / elapsed
         system = (sum(cpu_split(s.pid)[1] for s in servers) - sys0) / elapsed
+        if wal0 is not None:
+            wal1 = pg_commit_counters()
+            if wal1 is not None:
+                commits, flushes = wal1[0] - wal0[0], wal1[1] - wal0[1]
+                result["pg_commits_per_s"] = round(commits / elapsed, 1)
+                result["pg_wal_flushes_per_commit"] = round(flushes / max(1, commits), 3)
         result.update({
             "target": target,
             "processes": count,
@@ -297,6 +326,11 @@ def table(levels: list[dict]) -> str:
         if level.get("ratio_cpu_durable"):
             rows.append(f"{'':>7} CPU per change, app/durable floor: "
                         f"{level['ratio_cpu_durable']}x")
+        for target in ("app", "durable"):
+            r = level.get(target) or {}
+            if "pg_wal_flushes_per_commit" in r:
+                rows.append(f"{'':>7} PostgreSQL under the {target}: {r['pg_commits_per_s']} "
+                            f"commits/s, {r['pg_wal_flushes_per_commit']} WAL flushes per commit")
     return "\n".join(rows)
 
 

@@ -54,6 +54,38 @@ def test_marginal_memory_is_the_slope_between_fresh_servers():
     assert marginal_memory(levels[:1]) == {}
 
 
+def test_postgres_commit_counters_see_commits_and_their_flushes(postgres_url, monkeypatch):
+    """bench/realtime.py's WAL figures (`pg_wal_flushes_per_commit`): committed writes move
+    both counters; with no PostgreSQL to ask there is no figure, and no failure."""
+    import time
+
+    import psycopg
+
+    from bench import realtime
+
+    monkeypatch.setattr(realtime, "POSTGRES_ADMIN",
+                        postgres_url.replace("postgresql+psycopg://", "postgresql://", 1))
+    before = realtime.pg_commit_counters()
+    assert before is not None and all(isinstance(n, int) for n in before)
+    with psycopg.connect(realtime.POSTGRES_ADMIN) as conn:
+        conn.execute("CREATE TABLE counted (n int)")
+        conn.commit()
+        for n in range(5):
+            conn.execute("INSERT INTO counted VALUES (%s)", (n,))
+            conn.commit()
+    # Backends report their statistics at most once a second (and at exit, as here).
+    deadline = time.monotonic() + 10
+    while True:
+        after = realtime.pg_commit_counters()
+        if (after[0] >= before[0] + 6 and after[1] > before[1]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert after[0] >= before[0] + 6, (before, after)  # the six commits
+    assert after[1] > before[1], (before, after)  # and at least one WAL flush for them
+    monkeypatch.setattr(realtime, "POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:1/none")
+    assert realtime.pg_commit_counters() is None
+
+
 def test_socket_memory_benchmark_runs_both_ways(tmp_path):
     """bench/socket_memory.py: the floor with the framework's default agrees permessage-deflate
     with every browser-like socket, the floor as the app runs agrees it with none."""
