@@ -62,10 +62,12 @@ def read_with_begin(connection, select_text: str):
         for result in results:
             if result.status not in _OK:
                 raise errors.error_from_result(result, encoding=raw.pgconn._encoding)
-    except Exception as exc:  # noqa: BLE001
+    except BaseException as exc:
         # What SQLAlchemy does when a statement fails: its own exception, and a connection
         # the server dropped discards the whole pool (a database restart costs the events in
-        # flight, not one failure per pooled connection). Always raises.
+        # flight, not one failure per pooled connection); a greenlet killed while it waits
+        # (an exit exception, re-raised as it is) leaves its connection invalidated, never
+        # back in the pool with the query half-read. Always raises.
         connection._handle_dbapi_exception(exc, command.decode(), {}, None, None)
     if len(results) != 2:
         raise errors.InternalError(f"BEGIN and a SELECT answered {len(results)} results")

@@ -298,3 +298,38 @@ def test_on_postgresql_a_dropped_connection_under_the_check_discards_the_pool(re
         for _ in range(3):
             assert signed_in_for_token(token).id == riley_id
             db.session.remove()
+
+
+def test_on_postgresql_a_check_killed_while_it_waits_never_returns_its_connection(request):
+    """A greenlet killed while its check waits for PostgreSQL (a timeout, a server going down):
+    the exit exception goes on as it is, and the connection, its answer still unread, is
+    invalidated rather than given to the next event."""
+    import psycopg
+
+    app, riley_id, _sam_id = _pg_people(request)
+
+    class Killed(BaseException):
+        pass
+
+    with app.app_context():
+        token = start_session(db.session.get(User, riley_id))
+        db.session.commit()
+        db.session.remove()
+        connection = db.session.connection()
+        raw = connection.connection.driver_connection
+
+        def killed_while_waiting(gen, *args, **kwargs):
+            next(gen)  # the query is sent; its answer is never read
+            raise Killed()
+
+        raw.wait = killed_while_waiting
+        try:
+            with pytest.raises(Killed):
+                signed_in_for_token(token)
+        finally:
+            del raw.wait
+        assert connection.invalidated
+        assert raw.closed or raw.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        db.session.remove()
+        assert signed_in_for_token(token).id == riley_id  # the next event, on a fresh one
+        db.session.remove()
