@@ -476,7 +476,8 @@ def test_a_heartbeat_sync_that_missed_nothing_is_the_login_check_alone(couple_cl
 
 def test_on_postgresql_a_socket_events_round_trips_on_the_wire(pg_couple):
     """Round trips, not statements, are what a change pays most for on PostgreSQL, and BEGIN,
-    COMMIT and ROLLBACK are round trips too: counted here in libpq's own trace, per event.
+    COMMIT and ROLLBACK are round trips too: counted here in libpq's own trace, per event, in
+    the steady state (past psycopg's prepare threshold, whose one Parse is a round trip more).
     The login check goes with the transaction's BEGIN (couple/pg_begin.py)."""
     import contextvars
 
@@ -518,6 +519,39 @@ def test_on_postgresql_a_socket_events_round_trips_on_the_wire(pg_couple):
         # with its op id; COMMIT.
         assert sent[0].startswith("BEGIN; SELECT users.id") and sent[-1] == "COMMIT", sent
         assert round_trips(trace) == 4, (sent, trace)
+
+        # A mark (corrections back and forth): the check with its BEGIN, the stream's lock, the
+        # one read, the mark with its log row, event and op id, COMMIT.
+        with app.app_context():
+            cid = create_commitment(db.session.get(User, riley_id), wording="Call when late",
+                                    schedule="daily", tz="UTC")["id"]
+            db.session.remove()
+        path = f"/commitments/{cid}/days/{datetime.now(UTC).date().isoformat()}/mark"
+        for n in range(8):
+            body = {"status": ("kept", "missed")[n % 2], "op_id": f"wire-mark-{n}"}
+            if n:
+                body["version"] = n
+            with app.app_context(), wire(db.engine) as traces:
+                answer = sock.emit("change", {"path": path, "body": body}, callback=True)
+            assert answer.get("ok"), answer
+        (trace,) = traces
+        assert queries(trace)[0].startswith("BEGIN; SELECT users.id"), queries(trace)
+        assert round_trips(trace) == 5, (queries(trace), trace)
+
+        # A keystroke: the check with its BEGIN, the document's lock and next seq, the append
+        # that counts the log's size, COMMIT.
+        editor = Editor(sock, riley_id)
+        editor.sync()
+        bid, ack = editor.add("We say when plans change.", "communication")
+        assert ack == {"ok": True}, ack
+        text = next(m for m in editor.array if isinstance(m, Map) and m.get("id") == bid)["text"]
+        for _ in range(8):
+            with app.app_context(), wire(db.engine) as traces:
+                ack = editor.edit(lambda: text.insert(len(str(text)), "!"))
+            assert ack == {"ok": True}, ack
+        (trace,) = traces
+        assert queries(trace)[0].startswith("BEGIN; SELECT users.id"), queries(trace)
+        assert round_trips(trace) == 4, (queries(trace), trace)
     finally:
         if sock.is_connected():
             sock.disconnect()
