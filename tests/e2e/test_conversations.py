@@ -152,6 +152,11 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     folded.get_by_role("link", name=re.compile("Read it again")).click()
     first_words = s.page.locator("#conv-closed .words").first
     expect(first_words).to_have_text("Where were you on Friday evening?")
+    # "Read it again" is a link: the page loads anew, and its words are in the served HTML before
+    # the page's script has run. Wait for the script and its connection, then refresh as a
+    # partner's change would.
+    s.page.wait_for_function("() => window.coupleConversations !== undefined")
+    wait_connected(s)
     s.page.evaluate("window.coupleConversations.refresh()")
     expect(first_words).to_have_text("Where were you on Friday evening?")
     shot(s, "6b-sam-phone-closed-read-again")
