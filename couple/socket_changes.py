@@ -6,9 +6,11 @@ A page's outbox (static/src/live.js `mutate`) sends a change as the socket event
 The path is matched against the app's own URL map, so a change has one address either way,
 and the body is what the POST's JSON body would be (with its op id, so a change retried over
 the other door is still applied once). Only the routes registered below with `@over_socket`
-are served here: the frequent changes of the realtime path (bench/realtime.py), which have no
-rate limit. The page is told their addresses (`path_templates`, in its config) and POSTs every
-other change; a `change` for any other path is answered {"http": true}. Forms without
+are served here: the couple's own changes that a page makes with JavaScript (guide progress and
+reflections, commitments and their marks, every step of a conversation), none of which has a
+rate limit. Pairing, account and sign-in changes, which are rate-limited or reshape the whole
+page, stay HTTP only. The page is told their addresses (`path_templates`, in its config) and
+POSTs every other change; a `change` for any other path is answered {"http": true}. Forms without
 JavaScript always POST.
 
 What a POST gets from Flask, the socket gets here: the login session says who (checked for

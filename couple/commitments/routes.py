@@ -48,25 +48,31 @@ def index():
     )
 
 
-@bp.post("")
-@login_required
-def create():
-    """Make a commitment; both partners' open pages show it."""
-    data = payload()
-    weekdays = data.get("weekdays") if request.is_json else request.form.getlist("weekdays")
-    if not isinstance(weekdays, list):
-        weekdays = []
-    item = operations.create_commitment(
-        current_user,
+@over_socket("commitments.create")
+def create_change(user, data: dict) -> dict:
+    weekdays = data.get("weekdays")
+    return operations.create_commitment(
+        user,
         wording=data.get("wording"),
         schedule=data.get("schedule"),
         start=data.get("start") or None,
         end=data.get("end") or None,
-        weekdays=weekdays,
+        weekdays=weekdays if isinstance(weekdays, list) else [],
         tz=data.get("tz") or "UTC",
         step=int_field(data, "step") if data.get("step") not in (None, "") else None,
         op_id=op_id_from(data),
     )
+
+
+@bp.post("")
+@login_required
+def create():
+    """Make a commitment; both partners' open pages show it (also over the socket:
+    couple/socket_changes.py)."""
+    data = payload()
+    if not request.is_json:  # a plain form sends one field per ticked weekday
+        data["weekdays"] = request.form.getlist("weekdays")
+    item = create_change(current_user, data)
     # What the quick exit kept of the wording was forgotten in the same transaction, so a
     # reload right after never offers it again (the page's own discard may still be on its way).
     return done(item, then=url_for("commitments.detail", commitment_id=item["id"]),
@@ -130,37 +136,43 @@ def trend(person_id):
                     "weeks": reading.weekly_trend(couple.id, person_id, _weeks())})
 
 
+@over_socket("commitments.reword")
+def reword_change(user, data: dict, commitment_id: int) -> dict:
+    return operations.reword_commitment(user, commitment_id, data.get("wording"),
+                                        version_field(data), op_id_from(data))
+
+
 @bp.post("/<int:commitment_id>/reword")
 @login_required
 def reword(commitment_id):
-    """The owner rewords a commitment (409 with the saved copy if another tab did meanwhile)."""
-    data = payload()
-    item = operations.reword_commitment(current_user, commitment_id, data.get("wording"),
-                                        version_field(data), op_id_from(data))
+    """The owner rewords a commitment (409 with the saved copy if another tab did meanwhile;
+    also over the socket: couple/socket_changes.py)."""
+    item = reword_change(current_user, payload(), commitment_id=commitment_id)
     return done(item, then=url_for("commitments.detail", commitment_id=commitment_id),
                 message="Reworded. The earlier words stay in its history.")
 
 
-def _status_view(target: str, message: str):
+def _status_step(name: str, target: str, message: str, doc: str) -> None:
+    """Pause, resume or end: the change (served over the socket too) and its POST route."""
+    def change(user, data: dict, commitment_id: int) -> dict:
+        return operations.set_commitment_status(user, commitment_id, target, op_id_from(data))
+
     def view(commitment_id):
-        data = payload()
-        item = operations.set_commitment_status(current_user, commitment_id, target,
-                                                op_id_from(data))
+        item = change(current_user, payload(), commitment_id=commitment_id)
         return done(item, then=url_for("commitments.detail", commitment_id=commitment_id),
                     message=message)
-    return view
+
+    change.__name__ = f"{name}_change"
+    view.__name__ = name
+    view.__doc__ = doc
+    over_socket(f"commitments.{name}")(change)
+    bp.post(f"/<int:commitment_id>/{name}", endpoint=name)(login_required(view))
 
 
-for _name, _target, _message, _doc in (
-    ("pause", "paused", "Paused. It will not fall due until you resume it.",
-     "The owner pauses a commitment."),
-    ("resume", "active", "Resumed.", "The owner resumes a paused commitment."),
-    ("end", "ended", "Ended. Its history stays.", "The owner ends a commitment."),
-):
-    _view = _status_view(_target, _message)
-    _view.__name__ = _name
-    _view.__doc__ = _doc
-    bp.post(f"/<int:commitment_id>/{_name}", endpoint=_name)(login_required(_view))
+_status_step("pause", "paused", "Paused. It will not fall due until you resume it.",
+             "The owner pauses a commitment.")
+_status_step("resume", "active", "Resumed.", "The owner resumes a paused commitment.")
+_status_step("end", "ended", "Ended. Its history stays.", "The owner ends a commitment.")
 
 
 @over_socket("commitments.mark")

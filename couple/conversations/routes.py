@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from ..access import current_couple
 from ..models_base import utcnow
+from ..socket_changes import over_socket
 from ..state import state_for
 from ..web import done, op_id_from, payload
 from . import operations
@@ -51,14 +52,18 @@ def index():
     )
 
 
+@over_socket("conversations.open_")
+def open_change(user, data: dict) -> dict:
+    return operations.open_conversation(user, kind=data.get("kind"), title=data.get("title"),
+                                        text=data.get("text"), op_id=op_id_from(data))
+
+
 @bp.post("")
 @login_required
 def open_():
-    """Open a conversation with a question or a feeling; both partners' pages show it."""
-    data = payload()
-    item = operations.open_conversation(current_user, kind=data.get("kind"),
-                                        title=data.get("title"), text=data.get("text"),
-                                        op_id=op_id_from(data))
+    """Open a conversation with a question or a feeling; both partners' pages show it (also
+    over the socket: couple/socket_changes.py)."""
+    item = open_change(current_user, payload())
     return done(item, then=_then(item["id"]), message="Sent. There is no rush for an answer.")
 
 
@@ -89,43 +94,46 @@ def print_summary():
         partner=partner, entry_labels=ENTRY_LABELS, round_labels=ROUND_STATUS_LABELS)
 
 
-def _view(name, doc, call, message):
-    # What a quick exit kept of the field sent is forgotten by the operation, in its change.
+def _step(name, doc, call, message):
+    """A step of a conversation: its change (served over the socket too) and its POST route.
+    What a quick exit kept of the field sent is forgotten by the operation, in its change."""
+    def change(user, data: dict, conversation_id: int) -> dict:
+        return call(user, data, conversation_id)
+
     def view(conversation_id):
-        data = payload()
-        item = call(data, conversation_id)
+        item = change(current_user, payload(), conversation_id=conversation_id)
         return done(item, then=_then(conversation_id), message=message)
 
+    change.__name__ = f"{name}_change"
     view.__name__ = name
     view.__doc__ = doc
+    over_socket(f"conversations.{name}")(change)
     bp.post(f"/<int:conversation_id>/{name}", endpoint=name)(login_required(view))
 
 
-_view("answer", "Answer a question openly, or say not ready yet, or with our counsellor.",
-      lambda d, cid: operations.answer(current_user, cid, d.get("kind"), d.get("text", ""),
-                                       op_id_from(d)),
+_step("answer", "Answer a question openly, or say not ready yet, or with our counsellor.",
+      lambda u, d, cid: operations.answer(u, cid, d.get("kind"), d.get("text", ""),
+                                          op_id_from(d)),
       "Sent. Thank you for answering.")
-_view("heard", "The listener writes what they heard, in their own words.",
-      lambda d, cid: operations.hear_back(current_user, cid, d.get("text"), op_id_from(d)),
+_step("heard", "The listener writes what they heard, in their own words.",
+      lambda u, d, cid: operations.hear_back(u, cid, d.get("text"), op_id_from(d)),
       "Sent. Your partner can say whether that is it.")
-_view("confirm", "The speaker confirms \u201cyes, that's it\u201d, or adds what was missed.",
-      lambda d, cid: operations.confirm(current_user, cid, text=d.get("text", ""),
-                                        op_id=op_id_from(d)),
+_step("confirm", "The speaker confirms \u201cyes, that's it\u201d, or adds what was missed.",
+      lambda u, d, cid: operations.confirm(u, cid, text=d.get("text", ""), op_id=op_id_from(d)),
       "Sent.")
-_view("round", "Either partner asks the next question or shares the next feeling.",
-      lambda d, cid: operations.next_round(current_user, cid, kind=d.get("kind"),
-                                           text=d.get("text"), op_id=op_id_from(d)),
+_step("round", "Either partner asks the next question or shares the next feeling.",
+      lambda u, d, cid: operations.next_round(u, cid, kind=d.get("kind"), text=d.get("text"),
+                                              op_id=op_id_from(d)),
       "Sent. There is no rush for an answer.")
-_view("withdraw", "Take back your own question or feeling while it is unanswered.",
-      lambda d, cid: operations.withdraw(current_user, cid, op_id_from(d)),
+_step("withdraw", "Take back your own question or feeling while it is unanswered.",
+      lambda u, d, cid: operations.withdraw(u, cid, op_id_from(d)),
       "Withdrawn. Your partner sees that it was withdrawn, not the words.")
-_view("pause", "Take a break, for both of you, until a time you choose.",
-      lambda d, cid: operations.pause(current_user, cid, until=d.get("until"),
-                                      tz=d.get("tz") or "UTC", note=d.get("note", ""),
-                                      op_id=op_id_from(d)),
+_step("pause", "Take a break, for both of you, until a time you choose.",
+      lambda u, d, cid: operations.pause(u, cid, until=d.get("until"), tz=d.get("tz") or "UTC",
+                                         note=d.get("note", ""), op_id=op_id_from(d)),
       "On a break. It waits for both of you.")
-_view("resume", "Come back to a conversation after a break.",
-      lambda d, cid: operations.resume(current_user, cid, op_id_from(d)), "Back to it.")
-_view("close", "Close a conversation; what was said stays.",
-      lambda d, cid: operations.close(current_user, cid, op_id_from(d)),
+_step("resume", "Come back to a conversation after a break.",
+      lambda u, d, cid: operations.resume(u, cid, op_id_from(d)), "Back to it.")
+_step("close", "Close a conversation; what was said stays.",
+      lambda u, d, cid: operations.close(u, cid, op_id_from(d)),
       "Closed. What was said stays.")

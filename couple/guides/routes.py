@@ -62,24 +62,37 @@ def set_state(step):
     return done(item, then=url_for("guides.mine", _anchor=f"step-{step}"))
 
 
+@over_socket("guides.save_reflection")
+def save_reflection_change(user, data: dict, step: int) -> dict:
+    return operations.save_reflection(user, step, data.get("text", ""), version_field(data),
+                                      op_id_from(data))
+
+
 @bp.post("/steps/<int:step>/reflection")
 @login_required
 def save_reflection(step):
-    """Save your reflection on a step (private unless you share it)."""
-    data = payload()
-    item = operations.save_reflection(current_user, step, data.get("text", ""),
-                                      version_field(data), op_id_from(data))
+    """Save your reflection on a step (private unless you share it; also over the socket:
+    couple/socket_changes.py)."""
+    item = save_reflection_change(current_user, payload(), step=step)
     # What the quick exit kept for this field was forgotten in the same transaction.
     return done(item, then=url_for("guides.mine", _anchor=f"step-{step}"), message="Saved.")
+
+
+def _shared(data: dict) -> bool:
+    return data.get("shared") in (True, "true", "1", "on", "yes")
+
+
+@over_socket("guides.share")
+def share_change(user, data: dict, step: int) -> dict:
+    return operations.share_reflection(user, step, _shared(data), op_id_from(data))
 
 
 @bp.post("/steps/<int:step>/share")
 @login_required
 def share(step):
-    """Share a reflection with your partner, or make it private again."""
+    """Share a reflection with your partner, or make it private again (also over the socket:
+    couple/socket_changes.py)."""
     data = payload()
-    shared = data.get("shared") in (True, "true", "1", "on", "yes")
-    item = operations.share_reflection(current_user, step, shared, op_id_from(data))
+    item = share_change(current_user, data, step=step)
     return done(item, then=url_for("guides.mine", _anchor=f"step-{step}"),
-                message="Shared with your partner." if shared else "Private again.")
-
+                message="Shared with your partner." if _shared(data) else "Private again.")

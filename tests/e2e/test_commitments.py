@@ -27,6 +27,10 @@ def test_commitment_made_marked_and_acknowledged_live(e2e_server, open_partner, 
         w.page.goto(base + "/commitments")
         wait_connected(w)
 
+    # While a page's socket is connected, its changes go over it (couple/socket_changes.py).
+    posts = []
+    for w in (r, s):
+        w.page.on("request", lambda req: posts.append(req.url) if req.method == "POST" else None)
     wording = "Tell you when I will be late, before I am late"
     mine = f'[data-list-for="{rid}"]'
     measure(latency_log, "make commitment (click)", r, s, lambda: make_commitment(r, wording),
@@ -71,6 +75,7 @@ def test_commitment_made_marked_and_acknowledged_live(e2e_server, open_partner, 
             r_due.get_by_role("button", name="Missed").click,
             f"document.querySelector('{row} .mark-status')?.textContent === 'Missed'")
     expect(s_due.locator(".corrected")).to_be_visible()
+    assert posts == [], posts
 
     # Offline (a phone in a lift): the owner changes the mark back. The page says it is not
     # saved yet and sends it once it is back online; the partner sees it then, and the owner's

@@ -51,6 +51,11 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
         w.page.goto(base + "/conversations")
         wait_connected(w)
         expect(w.page.get_by_role("link", name="Talk")).to_have_attribute("aria-current", "page")
+    # While a page's socket is connected, each step goes over it (couple/socket_changes.py),
+    # not as an HTTP request.
+    posts = []
+    for w in (r, s):
+        w.page.on("request", lambda req: posts.append(req.url) if req.method == "POST" else None)
 
     # Sam (phone) asks. Riley's page shows it live, and says so without the words.
     form = s.page.locator("form.new-conv")
@@ -145,6 +150,7 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     expect(s.page.locator("#conv-closed article.conv")).to_have_count(1)
     expect(s.page.locator("#conv-open article.conv")).to_have_count(0)
     shot(s, "6-sam-phone-closed")
+    assert posts == [], posts
     # Closed, it folds to its title (the page stays light after years of talking); its words
     # are there again on request, and stay open when the partner's page changes meanwhile.
     folded = s.page.locator("#conv-closed article.conv")

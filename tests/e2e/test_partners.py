@@ -89,6 +89,8 @@ def test_two_partners_link_follow_their_own_guides_and_see_each_other_live(
     expect(step2.locator("[data-privacy]")).to_have_text("private")
     step2.get_by_role("button", name="Share this reflection with your partner").click()
     expect(shared_box).to_be_visible()
+    # Saving, sharing and unsharing went over the socket too.
+    assert posts == [], posts
 
     # One unlinks, alone; the other's open page shows it at once.
     r.page.goto(base + "/pair")

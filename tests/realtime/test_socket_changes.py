@@ -8,7 +8,7 @@ retry, a refusal is an error ack that changes nothing and tells nobody, hostile 
 answered without a traceback, and a cut socket's change is never applied.
 """
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -215,4 +215,108 @@ def test_a_socket_whose_session_expired_is_refused_at_its_next_event(deployment)
     assert _with_op(partner.events(since=started), "socketexpired001") == []
     progress = _state(sam, d.first)["data"]["progress"]
     assert not any(item["step"] == 4 for item in progress.values()), progress
+    d.assert_clean_logs()
+
+
+def test_conversations_reflections_and_commitments_over_the_socket(deployment):
+    """Every change a page makes with JavaScript goes over the socket while it is connected:
+    each step of a conversation, a reflection saved and shared, a commitment made, reworded,
+    paused, resumed and ended. Each is acked after its commit, reaches the partner's socket on
+    the other process once (a private reflection never does), and a refusal changes nothing."""
+    d = deployment
+    riley, sam, actor, partner = _couple(d)
+    acks = iter(range(100, 200))
+
+    def by(sock, path, body, op, heard_by=None):
+        answer = _change(sock, next(acks), path, {**body, "op_id": op})
+        assert answer.get("ok") is True, (path, answer)
+        if heard_by is not None:
+            assert heard_by.wait_for(lambda f: op in str(f), 20), f"{path} not heard"
+        return answer
+
+    # A whole round: Riley asks, Sam answers, Riley hears back, Sam confirms; each live.
+    opened = by(actor, "/conversations", {"kind": "question", "title": "Friday",
+                                          "text": "Where were you?"}, "socketconv000001", partner)
+    cid = opened["result"]["id"]
+    steps = [(partner, "answer", {"kind": "answer", "text": "At my sister's."}, actor),
+             (actor, "heard", {"text": "You were at your sister's."}, partner),
+             (partner, "confirm", {"text": ""}, actor),
+             (actor, "round", {"kind": "feeling", "text": "I felt alone."}, partner),
+             (actor, "withdraw", {}, partner)]
+    for n, (sock, step, body, other) in enumerate(steps, start=2):
+        by(sock, f"/conversations/{cid}/{step}", body, f"socketconv00000{n}", other)
+    # The confirm's retry as a POST (its answer was lost on the socket): the first answer.
+    r = post_json(sam, d.first, f"/conversations/{cid}/confirm", {"text": "",
+                                                                  "op_id": "socketconv000004"})
+    assert r.status_code == 200 and r.json()["ok"] is True, r.text
+    # Refusals: Sam cannot withdraw what is not his; a title too long; a break with no end.
+    refused = [(partner, f"/conversations/{cid}/withdraw", {}, 403),
+               (actor, "/conversations", {"kind": "question", "title": "x" * 5000,
+                                          "text": "?"}, 400),
+               (actor, f"/conversations/{cid}/pause", {"until": "", "tz": "UTC"}, 400),
+               (actor, f"/conversations/{cid}/answer", {"kind": "everything"}, 400),
+               (actor, "/conversations/2147483647/close", {}, 404)]
+    for n, (sock, path, body, status) in enumerate(refused):
+        answer = _change(sock, next(acks), path, {**body, "op_id": f"socketrefused{n:03d}"})
+        assert answer.get("status") == status and answer.get("error"), (path, answer)
+    answer = _change(actor, next(acks), f"/conversations/{cid}/pause",
+                     {"until": "2099-01-01T19:00", "tz": "UTC", "op_id": "socketrefused100"})
+    assert answer["status"] == 400 and "30 days" in answer["error"], answer
+    back = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT19:00")
+    by(actor, f"/conversations/{cid}/pause", {"until": back, "tz": "UTC"}, "socketconv000007",
+       partner)
+    # Only who asked for the break ends it early.
+    early = _change(partner, next(acks), f"/conversations/{cid}/resume",
+                    {"op_id": "socketrefused101"})
+    assert early["status"] == 403 and "break" in early["error"], early
+    by(actor, f"/conversations/{cid}/resume", {}, "socketconv000008", partner)
+    by(partner, f"/conversations/{cid}/close", {}, "socketconv000009", actor)
+
+    # A reflection saved over the socket stays Riley's own; shared, it reaches Sam.
+    saved = by(actor, "/guide/steps/2/reflection", {"text": "I want to listen first."},
+               "socketrefl000001")
+    assert saved["result"]["version"] == 1, saved
+    stale = _change(actor, next(acks), "/guide/steps/2/reflection",
+                    {"text": "Older tab", "version": 0, "op_id": "socketrefl000002"})
+    assert stale["status"] == 409, stale
+    by(actor, "/guide/steps/2/share", {"shared": True}, "socketrefl000003", partner)
+
+    # A commitment made, reworded (a stale tab's rewording refused), paused, resumed, ended.
+    made = by(actor, "/commitments", {"wording": "Text when I am running late",
+                                      "schedule": "weekdays", "weekdays": [4, 0], "tz": "UTC"},
+              "socketcomm000001", partner)
+    ccid = made["result"]["id"]
+    assert made["result"]["weekdays"] == [0, 4], made
+    reworded = by(actor, f"/commitments/{ccid}/reword",
+                  {"wording": "Text before I am late", "version": made["result"]["version"]},
+                  "socketcomm000002", partner)
+    stale = _change(actor, next(acks), f"/commitments/{ccid}/reword",
+                    {"wording": "Older words", "version": made["result"]["version"],
+                     "op_id": "socketcomm000003"})
+    assert stale["status"] == 409 and stale["current"]["wording"] == "Text before I am late"
+    assert reworded["result"]["wording"] == "Text before I am late"
+    refused = _change(partner, next(acks), f"/commitments/{ccid}/pause",
+                      {"op_id": "socketcomm000004"})
+    assert refused["status"] == 403, refused
+    for n, step in enumerate(("pause", "resume", "end"), start=5):
+        by(actor, f"/commitments/{ccid}/{step}", {}, f"socketcomm00000{n}", partner)
+
+    partner.pump(1.0)
+    actor.pump(0.5)
+    heard = partner.events() + actor.events()
+    for op in ("socketconv000001", "socketconv000004", "socketrefl000003", "socketcomm000001"):
+        # Once on the partner's socket (the retry of the confirm included).
+        assert len(_with_op(partner.events(), op)) == 1, op
+    # The actor's own tab: once on the couple's stream; a reflection shared, on its own stream
+    # too (its own reflection), so twice.
+    for op in ("socketconv000001", "socketconv000004", "socketcomm000001"):
+        assert len(_with_op(actor.events(), op)) == 1, op
+    assert sorted(e["stream"] for e in _with_op(actor.events(), "socketrefl000003")) == [
+        "couple", "user"]
+    assert [e for e in heard if "socketrefused" in str(e)] == []
+    for op in ("socketrefl000001", "socketrefl000002", "socketcomm000003", "socketcomm000004"):
+        assert _with_op(partner.events(), op) == [], op
+    state = _state(sam, d.first)["data"]
+    assert state["conversations"][str(cid)]["status"] == "closed", state["conversations"]
+    assert state["commitments"][str(ccid)]["status"] == "ended", state["commitments"]
     d.assert_clean_logs()

@@ -171,10 +171,13 @@ function announce(live, ev) {
 export function setupConversations(live) {
   fillTimeZone();
   wire(live);
-  let timer = null;
+  // One change may set several items: they are one refresh, asked at once (a refresh already on
+  // its way is followed by one more, so the page never ends on an older copy).
+  let queued = false;
   live.on("conversations", () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => refresh(live), 50);
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => { queued = false; refresh(live); });
   });
   live.onEvent((ev) => { if (ev && typeof ev.type === "string" && ev.type.startsWith("conversations.")) announce(live, ev); });
   window.coupleConversations = { refresh: () => refresh(live) };
