@@ -180,6 +180,22 @@ def items_for(couple: Couple, ids) -> list[dict]:
     return [conversation_item(c, couple, rounds[c.id], entries) for c in convs]
 
 
+def state_items_for(couple: Couple, ids) -> list[dict]:
+    """These conversations of this couple as both partners' state holds them (closed ones
+    folded to their summary, as state_collections gives them), by id."""
+    return [folded(item) for item in items_for(couple, ids)]
+
+
+def folded(item: dict) -> dict:
+    """A whole item (items_for) as the state holds it: a closed one as its closed_summary."""
+    if item["status"] != "closed":
+        return item
+    return {"id": item["id"], "title": item["title"], "opener_id": item["opener_id"],
+            "status": "closed", "pause": None, "closed_by": item["closed_by"],
+            "created_at": item["created_at"], "rounds": [],
+            "rounds_total": len(item["rounds"])}
+
+
 def _summary_for(c: Conversation) -> dict:
     db.session.flush()
     total = db.session.scalar(select(func.count(ConversationRound.id))
@@ -217,7 +233,7 @@ def state_collections(user) -> dict:
     return out
 
 
-def _waiting_count(couple_id: int, user_id: int) -> int:
+def waiting_count(couple_id: int, user_id: int) -> int:
     """This person's questions and feelings waiting on the partner, in conversations not closed."""
     return db.session.scalar(
         select(func.count(ConversationRound.id))
@@ -230,7 +246,7 @@ def _waiting_count(couple_id: int, user_id: int) -> int:
 
 
 def _check_cap(couple_id: int, user_id: int) -> None:
-    if _waiting_count(couple_id, user_id) >= MAX_WAITING:
+    if waiting_count(couple_id, user_id) >= MAX_WAITING:
         raise InvalidInput(
             f"{MAX_WAITING} of your questions or feelings are already waiting on your partner. "
             "Give them room: close or withdraw one, or wait until they have answered.", "text")

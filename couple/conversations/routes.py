@@ -26,26 +26,39 @@ def _sig(item: dict) -> str:
     return hashlib.sha256(json.dumps(item, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _cards_context() -> dict:
+    """What a card needs to be drawn (templates/conversations/_cards.html), on the page and in
+    the cards a page asks for."""
+    return dict(entry_labels=ENTRY_LABELS, round_labels=ROUND_STATUS_LABELS,
+                break_words=break_words, max_waiting=operations.MAX_WAITING, sig_of=_sig,
+                back_at_passed=lambda item: operations.back_at_passed(item, utcnow()))
+
+
 @bp.get("")
 @login_required
 def index():
-    """Every conversation of the couple: open ones first, each round with its steps."""
+    """Every conversation of the couple: open ones first, each round with its steps. With
+    ?cards=<id> (repeated), only those conversations' cards: what a page asks for when they
+    changed, instead of the whole page, which grows with every conversation ever had."""
     if current_user.active_couple is None:
         return render_template("conversations/unlinked.html")
     couple = current_couple()
     partner = couple.partner_of(current_user)
-    state = state_for(current_user)
     # A closed conversation is a summary in the state (operations.closed_summary); ?read=<id>
     # shows one in full, in its place. Only an id is in the address, never its words.
     read = request.args.get("read", type=int)
     found = operations.items_for(couple, [read]) if read is not None else []
     reading = found[0] if found and found[0]["status"] == "closed" else None
+    if "cards" in request.args:
+        wanted = request.args.getlist("cards", type=int)
+        return render_template(
+            "conversations/cards.html", items=operations.state_items_for(couple, wanted),
+            partner=partner, reading=reading,
+            waiting=operations.waiting_count(couple.id, current_user.id), **_cards_context())
+    state = state_for(current_user)
     return render_template(
         "conversations/index.html", state=state, partner=partner, reading=reading,
-        page_script="conversations", entry_labels=ENTRY_LABELS,
-        round_labels=ROUND_STATUS_LABELS, break_words=break_words,
-        back_at_passed=lambda item: operations.back_at_passed(item, utcnow()),
-        max_waiting=operations.MAX_WAITING, sig_of=_sig,
+        page_script="conversations", **_cards_context(),
         waiting=sum(1 for c in state["data"]["conversations"].values() if c["status"] != "closed"
                     for r in c["rounds"] if r["opener_id"] == current_user.id
                     and r["status"] == ("asked" if r["kind"] == "question" else "answered")),

@@ -104,3 +104,66 @@ def test_reading_another_id_or_no_id_shows_the_folded_page(app, client, make_cou
     for cid in theirs:
         for url in (f"/conversations?read={cid}", f"/conversations/print?c={cid}"):
             assert SENTENCE.strip() not in client.get(url).get_data(as_text=True)
+
+
+def _cards(body: str) -> dict:
+    """{conversation id: (its list, its fingerprint)} of the cards in a page or in ?cards=
+    (both draw the open list before the closed one)."""
+    import re
+
+    start, closed = body.index('<div id="conv-open">'), body.index('<div id="conv-closed">')
+    out = {}
+    for name, part in (("conv-open", body[start:closed]), ("conv-closed", body[closed:])):
+        for cid, sig in re.findall(r'<article [^>]*data-conv="(\d+)" data-sig="(\w+)"', part):
+            out[int(cid)] = (name, sig)
+    return out
+
+
+def test_the_cards_a_page_asks_for_are_the_pages_own_and_cost_the_same_after_years(
+        app, client, make_couple, capsys):
+    """?cards=<id> answers those conversations' cards as the whole page draws them (the same
+    fingerprints, in the same list, the same cap hint), and its size does not grow with the
+    couple's history: what both pages ask for on every step the partner sends."""
+    riley, sam = make_couple()
+    _history(user(riley).couple_id, sam.id, riley.id, conversations=300, rounds=10, open_ones=3)
+    login(client, riley)
+    page = client.get("/conversations").get_data(as_text=True)
+    drawn = _cards(page)
+    assert len(drawn) == 300
+    ids = sorted(drawn)
+    newest, oldest = ids[-1], ids[0]  # an open one and a closed one
+    t0 = time.perf_counter()
+    r = client.get(f"/conversations?cards={newest}&cards={oldest}")
+    elapsed = time.perf_counter() - t0
+    assert r.status_code == 200
+    body = r.get_data(as_text=True)
+    assert _cards(body) == {newest: drawn[newest], oldest: drawn[oldest]}
+    assert drawn[newest][0] == "conv-open" and drawn[oldest][0] == "conv-closed"
+    hint = '<p class="hint cap-hint" id="cap-hint"'
+    assert body[body.index(hint):].split("</p>")[0] == page[page.index(hint):].split("</p>")[0]
+    assert "<html" not in body and "Start a conversation" not in body  # the cards alone
+    with capsys.disabled():
+        print(f"\n/conversations after 300 conversations: {len(page):,} bytes; "
+              f"?cards= of two: {len(r.data):,} bytes in {elapsed * 1000:.1f} ms")
+    assert len(r.data) < 30_000 < len(page)
+    # Reading a closed one in full (?read=) keeps it in full when its card is asked for.
+    read = client.get(f"/conversations?read={oldest}&cards={oldest}").get_data(as_text=True)
+    assert read.count(SENTENCE.strip()) == 10 * 6
+
+
+@pytest.mark.parametrize("cards", ["999999", str(2**31), str(2**64), "-1", "x", "1e3", "",
+                                   "1&cards=" + "&cards=".join(["1"] * 500)])
+def test_cards_of_another_couple_or_no_id_show_nothing(app, client, make_couple, cards):
+    """A foreign, huge, repeated or non-number id in ?cards= shows nothing of anyone, never
+    a 500: an empty answer with the lists and the hint."""
+    riley, sam = make_couple()
+    lee, kim = make_couple()
+    _history(user(lee).couple_id, kim.id, lee.id, conversations=2, rounds=1, open_ones=1)
+    login(client, riley)
+    theirs = [c.id for c in db.session.scalars(select(Conversation))]
+    for url in [f"/conversations?cards={cards}"] + [f"/conversations?cards={c}" for c in theirs]:
+        r = client.get(url)
+        assert r.status_code == 200
+        body = r.get_data(as_text=True)
+        assert SENTENCE.strip() not in body and "Talk " not in body
+        assert _cards(body) == {} and 'id="cap-hint"' in body

@@ -28,7 +28,7 @@ def _tab(app, uid):
 def _waiting(app, uid):
     with app.app_context():
         u = db.session.get(User, uid)
-        return ops._waiting_count(u.couple_id, uid)
+        return ops.waiting_count(u.couple_id, uid)
 
 
 @pytest.mark.parametrize("attempt", range(3))

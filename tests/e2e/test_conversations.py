@@ -145,10 +145,17 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     expect(sc.get_by_label(re.compile("What I heard"))).to_have_count(0)
     shot(r, "5-riley-desktop-set-aside")
 
+    # A second conversation is drawn above the first on the partner's page (newest first):
+    # only the changed card is asked for and put in its place.
+    start_conversation(r, "Next week", "Can we plan next week together?", "Sam")
+    open_titles = s.page.locator("#conv-open article.conv h2")
+    expect(open_titles).to_have_text(["Next week", title])
+
     # Either can close it; it stays, under Closed, for both.
     rc.get_by_role("button", name="Close this conversation").click()
     expect(s.page.locator("#conv-closed article.conv")).to_have_count(1)
-    expect(s.page.locator("#conv-open article.conv")).to_have_count(0)
+    expect(open_titles).to_have_text(["Next week"])
+    expect(r.page.locator("#conv-open article.conv h2")).to_have_text(["Next week"])
     shot(s, "6-sam-phone-closed")
     assert posts == [], posts
     # Closed, it folds to its title (the page stays light after years of talking); its words

@@ -48,7 +48,8 @@ async function send(live, form, submitter) {
     delete form.dataset.dirty;
     if (note) note.textContent = "Sent";
     live.announce("Sent.");
-    refresh(live);
+    const id = answer.result && answer.result.id;
+    refresh(live, Number.isInteger(id) ? [id] : null);
   } else {
     const text = answer.error || "That was not sent. Try again.";
     if (note) { note.textContent = text; note.setAttribute("role", "alert"); }
@@ -94,28 +95,95 @@ function keep(card, values) {
   card.append(box);
 }
 
+// What the next ask is for: the cards of these conversation ids, or (all) the whole page.
+const wanted = new Set();
+let wantAll = false;
 let pending = null;
 let again = false;
 
-export function refresh(live) {
+// Ask the server for the cards of `ids` (the conversations that changed), or with no ids for
+// the whole page, and put them in place. The cards alone cost the same after years of
+// conversations as on the first day; the whole page grows with every one ever had.
+export function refresh(live, ids = null) {
+  if (ids === null) wantAll = true;
+  else for (const id of ids) wanted.add(String(id));
   if (pending) { again = true; return pending; }
+  const all = wantAll;
+  const some = [...wanted];
+  wantAll = false;
+  wanted.clear();
+  if (!all && some.length === 0) return Promise.resolve();
   pending = (async () => {
     try {
-      const response = await fetch(url("conversations") + window.location.search, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      const params = new URLSearchParams(window.location.search);
+      if (!all) for (const id of some) params.append("cards", id);
+      const query = params.toString();
+      const response = await fetch(url("conversations") + (query ? `?${query}` : ""), { headers: { Accept: "text/html" }, credentials: "same-origin" });
       if (!response.ok || response.redirected) return;
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-      for (const id of ["conv-open", "conv-closed"]) swapList(live, document.getElementById(id), fresh.getElementById(id));
+      if (all) {
+        for (const id of ["conv-open", "conv-closed"]) swapList(live, document.getElementById(id), fresh.getElementById(id));
+      } else {
+        placeCards(live, fresh, some);
+      }
       const hint = document.getElementById("cap-hint");
       const freshHint = fresh.getElementById("cap-hint");
       if (hint && freshHint && hint.textContent !== freshHint.textContent) hint.textContent = freshHint.textContent;
     } catch (e) {
-      // Offline: the lists stay as drawn; the next change (or the reconnect's sync) asks again.
+      // Offline: the lists stay as drawn, and these are asked for with the next change (or the
+      // reconnect's sync, which names every conversation that changed meanwhile).
+      if (all) wantAll = true;
+      else for (const id of some) wanted.add(id);
     } finally {
       pending = null;
-      if (again) { again = false; refresh(live); }
+      if (again) { again = false; refresh(live, []); }
     }
   })();
   return pending;
+}
+
+// A card drawn anew from the server's copy, keeping what is being typed in the old one, its
+// unsent words, which details are open and where the focus was.
+function redrawn(old, freshCard) {
+  const card = document.importNode(freshCard, true);
+  if (!old) return card;
+  const values = typed(old);
+  const focused = old.contains(document.activeElement) ? document.activeElement.id : null;
+  for (const box of qa(old, ".unsent")) card.append(box);
+  keep(card, values);
+  for (const d of qa(old, "details[open]")) {
+    const same = d.className && card.querySelector(`details.${CSS.escape(d.className.split(" ")[0])}`);
+    if (same) same.open = true;
+  }
+  queueMicrotask(() => { if (focused) { const el = document.getElementById(focused); if (el) el.focus(); } });
+  return card;
+}
+
+function cardOf(root, id) {
+  return root.querySelector(`article[data-conv="${CSS.escape(String(id))}"]`);
+}
+
+// The cards asked for, each put in the list the server drew it in (open or closed), where the
+// page would draw it: the lists run newest first. An id asked for and not answered is gone.
+function placeCards(live, fresh, ids) {
+  for (const id of ids) {
+    const old = cardOf(document, id);
+    const freshCard = cardOf(fresh, id);
+    if (!freshCard) { if (old) old.remove(); continue; }
+    const list = document.getElementById(freshCard.closest("#conv-closed") ? "conv-closed" : "conv-open");
+    if (!list) continue;
+    if (old && old.dataset.sig === freshCard.dataset.sig && old.parentElement === list) continue;
+    const card = old && old.dataset.sig === freshCard.dataset.sig ? old : redrawn(old, freshCard);
+    if (old && old !== card && old.parentElement === list) {
+      old.replaceWith(card);
+    } else {
+      if (old && old !== card) old.remove();
+      const after = qa(list, "article[data-conv]").find((a) => a !== card && Number(a.dataset.conv) < Number(id));
+      list.insertBefore(card, after || null);
+    }
+    fillTimeZone(card);
+    wire(live, card);
+  }
 }
 
 function swapList(live, list, freshList) {
@@ -126,23 +194,9 @@ function swapList(live, list, freshList) {
   for (const freshCard of qa(freshList, "article[data-conv]")) {
     const old = everywhere.get(freshCard.dataset.conv);
     if (old && old.dataset.sig === freshCard.dataset.sig) { next.push(old); continue; }
-    const card = document.importNode(freshCard, true);
-    if (old) {
-      const values = typed(old);
-      const focused = old.contains(document.activeElement) ? document.activeElement.id : null;
-      for (const box of qa(old, ".unsent")) card.append(box);
-      keep(card, values);
-      for (const d of qa(old, "details[open]")) {
-        const same = d.className && card.querySelector(`details.${CSS.escape(d.className.split(" ")[0])}`);
-        if (same) same.open = true;
-      }
-      next.push(card);
-      queueMicrotask(() => { if (focused) { const el = document.getElementById(focused); if (el) el.focus(); } });
-    } else {
-      next.push(card);
-    }
+    next.push(redrawn(old, freshCard));
   }
-  for (const [id, old] of mine) if (!next.includes(old)) old.remove();
+  for (const [, old] of mine) if (!next.includes(old)) old.remove();
   list.replaceChildren(...next);
   fillTimeZone(list);
   wire(live, list);
@@ -173,11 +227,11 @@ export function setupConversations(live) {
   wire(live);
   // One change may set several items: they are one refresh, asked at once (a refresh already on
   // its way is followed by one more, so the page never ends on an older copy).
-  let queued = false;
-  live.on("conversations", () => {
-    if (queued) return;
-    queued = true;
-    queueMicrotask(() => { queued = false; refresh(live); });
+  let queued = null;
+  live.on("conversations", (key) => {
+    if (queued) { queued.push(key); return; }
+    queued = [key];
+    queueMicrotask(() => { const ids = queued; queued = null; refresh(live, ids); });
   });
   live.onEvent((ev) => { if (ev && typeof ev.type === "string" && ev.type.startsWith("conversations.")) announce(live, ev); });
   window.coupleConversations = { refresh: () => refresh(live) };
