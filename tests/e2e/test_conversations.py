@@ -3,6 +3,7 @@ asker says what they heard, the answerer adds what was missed and then confirms;
 by one pauses it for both; the asker's phone drops off and catches up on reconnecting; a second
 round is set aside with "not ready yet". Screenshots go to /work/shots/i14/ (or
 COUPLE_SHOTS_DIR)."""
+import json
 import os
 import re
 from datetime import datetime, timedelta
@@ -172,6 +173,21 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     wait_connected(s)
     s.page.evaluate("window.coupleConversations.refresh()")
     expect(first_words).to_have_text("Where were you on Friday evening?")
+    # Cards are asked for by id; more than 20 at once (back after a long time offline) are one
+    # ask for the whole page. Either way the page stays as it was, the card being read too.
+    def asks(ids_js, by_id):
+        with s.page.expect_response(lambda r: "/conversations?" in r.url
+                                    and ("cards=" in r.url) == by_id) as answer:
+            s.page.evaluate(f"() => window.coupleConversations.refresh({ids_js})")
+        assert answer.value.ok and "read=" in answer.value.url, answer.value.url
+        return answer.value.url
+
+    cids = sorted(int(a.get_attribute("data-conv")) for a in s.page.locator("article.conv").all())
+    by_id = asks(json.dumps(cids), by_id=True)
+    assert sorted(int(v) for v in re.findall(r"cards=(\d+)", by_id)) == cids, by_id
+    asks("[...Array(25).keys()].map((i) => i + 1)", by_id=False)
+    expect(first_words).to_have_text("Where were you on Friday evening?")
+    expect(open_titles).to_have_text(["Next week"])
     shot(s, "6b-sam-phone-closed-read-again")
 
     # A printable summary for a counsellor: the chosen conversation beside the agreed boundaries.
