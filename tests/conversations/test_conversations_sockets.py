@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.scaleout_helpers import LiveClient, new_op, wait_until
-from tests.support.servers import link_couple, post_json, signup, start_server
+from tests.support.servers import healthz, link_couple, post_json, signup, start_server
 
 
 def _round(a, b, a_url, b_url, live_a, live_b):
@@ -70,6 +70,19 @@ def test_a_round_on_the_default_server(tmp_path):
                 _check_same(live_b2, b, server.url)
             finally:
                 live_b2.close()
+            # The cards a page asks for, through the real server: hostile ids show nothing and
+            # never fail it; the real one is the same card in both partners' pages.
+            for cards in ("%00", "%ED%A0%80", "1%00", "-1", "1e3", str(2**64), "",
+                          "&cards=".join(["1"] * 2000)):
+                r = a.get(f"{server.url}/conversations?cards={cards}")
+                assert r.status_code in (200, 400, 414) and "Where were you" not in r.text, cards
+                if r.status_code == 400:  # a NUL or a lone surrogate: said, not a traceback
+                    assert "cannot be saved" in r.text, (cards, r.text[:300])
+            card = f'data-conv="{cid}"'
+            for who in (a, b):
+                r = who.get(f"{server.url}/conversations?cards={cid}")
+                assert r.status_code == 200 and card in r.text and "<html" not in r.text
+            assert healthz(server.url)
         finally:
             live_a.close()
     finally:
