@@ -402,13 +402,23 @@ def next_round(user, conversation_id, *, kind, text, op_id: str | None = None) -
     return _conversation_step(user, conversation_id, op_id, step)
 
 
-def _scrub_event_copies(couple_id: int, conversation_id: int, number: int) -> None:
+# Copies of a round's words are only in what was written after the round was: what is read
+# for them starts this long before its created_at, for clocks of several processes that differ.
+SCRUB_MARGIN = timedelta(hours=1)
+
+
+def _scrub_event_copies(couple_id: int, conversation_id: int, number: int,
+                        since: datetime) -> None:
     """A withdrawn question or feeling leaves the couple's event log too (a tab replaying later
     gets no copy) and the stored answers of both partners' op ids. Each event keeps its seq (no
-    gap); only the withdrawn words are emptied."""
+    gap); only the withdrawn words are emptied. Only rows written since the round was opened
+    (`since`, less SCRUB_MARGIN) can hold them, and only those are read: a couple's log grows
+    for years (unpruned on the embedded default), and a withdrawal holds the couple's lock."""
     key = str(conversation_id)
+    since = since - SCRUB_MARGIN
     for row in db.session.scalars(
             select(events.Event).where(events.Event.stream == events.couple_stream(couple_id),
+                                       events.Event.created_at >= since,
                                        events.Event.type.like("conversations.%"))):
         item = (row.data or {}).get("set", {}).get(CONVERSATIONS, {}).get(key)
         if not item:
@@ -418,8 +428,9 @@ def _scrub_event_copies(couple_id: int, conversation_id: int, number: int) -> No
         row.data = {"set": {CONVERSATIONS: {key: dict(item, rounds=rounds)}}}
     # The stored answers of both partners' op ids hold whole items too (a retry gets them).
     members = db.session.scalars(select(Couple).where(Couple.id == couple_id)).one()
-    for row in db.session.scalars(select(events.AppliedOp).where(events.AppliedOp.user_id.in_(
-            [m for m in (members.rebuilding_id, members.supporting_id) if m is not None]))):
+    for row in db.session.scalars(select(events.AppliedOp).where(
+            events.AppliedOp.created_at >= since, events.AppliedOp.user_id.in_(
+                [m for m in (members.rebuilding_id, members.supporting_id) if m is not None]))):
         item = row.result
         if isinstance(item, dict) and item.get("id") == conversation_id and "rounds" in item:
             rounds = [dict(r, text="") if r.get("number") == number else r
@@ -444,7 +455,7 @@ def withdraw(user, conversation_id, op_id: str | None = None) -> dict:
         rnd.status = "withdrawn"
         rnd.text = ""
         rnd.withdrawn_at = utcnow()
-        _scrub_event_copies(couple.id, c.id, rnd.number)
+        _scrub_event_copies(couple.id, c.id, rnd.number, rnd.created_at)
         return _finish(change, couple.id, "withdrawn", item_for(c, couple))
 
     return _conversation_step(user, conversation_id, op_id, step)

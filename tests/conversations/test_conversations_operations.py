@@ -129,6 +129,57 @@ def test_nobody_changes_the_others_words_and_withdrawal_shows(make_couple):
         ops.withdraw(user(riley), c3["id"])
 
 
+def test_a_withdrawal_reads_only_what_was_written_since_its_round(make_couple):
+    """The words are scrubbed from every copy written since the round was asked (three days
+    ago here), and nothing older is read: a couple's log grows for years on the embedded
+    default, and a withdrawal holds the couple's lock while it reads."""
+    from datetime import timedelta
+
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.orm import Session
+
+    from couple.conversations.models import ConversationRound
+    from couple.models_base import utcnow
+
+    riley, sam = _pair(make_couple)
+    for n in range(12):  # a history: each with its events and both partners' op answers
+        old = _ask(sam, f"old question {n}", title=f"Old {n}", op_id=f"op-old-{n:08d}")
+        ops.answer(user(riley), old["id"], "answer", "an old answer", op_id=f"op-olda-{n:07d}")
+        ops.close(user(sam), old["id"], op_id=f"op-oldc-{n:07d}")
+    month_ago = utcnow() - timedelta(days=30)
+    db.session.execute(update(events.Event).values(created_at=month_ago))
+    db.session.execute(update(events.AppliedOp).values(created_at=month_ago))
+    db.session.commit()
+    secret = new_canary("ASKED")
+    c = _ask(sam, f"did you {secret}", op_id="op-ask-000002")
+    ops.pause(user(riley), c["id"], until=later(), tz="UTC", op_id="op-break-00002")
+    ops.resume(user(riley), c["id"], op_id="op-resume-0002")
+    # Asked three days ago, the break since: every copy of the words is from then on.
+    three_days = utcnow() - timedelta(days=3)
+    db.session.execute(update(ConversationRound)
+                       .where(ConversationRound.conversation_id == c["id"])
+                       .values(created_at=three_days))
+    for model in (events.Event, events.AppliedOp):
+        db.session.execute(update(model).where(model.created_at > month_ago)
+                           .values(created_at=three_days + timedelta(hours=1)))
+    db.session.commit()
+    loaded = []
+
+    def count(session, instance):
+        loaded.append(type(instance).__name__)
+
+    sa_event.listen(Session, "loaded_as_persistent", count)
+    try:
+        ops.withdraw(user(sam), c["id"])
+    finally:
+        sa_event.remove(Session, "loaded_as_persistent", count)
+    assert search_database(secret) == []
+    # What was written since (the question, the break, its end; their op answers), not the
+    # 36 events and 36 op answers of the history.
+    assert loaded.count("Event") == 3, loaded
+    assert loaded.count("AppliedOp") == 3, loaded
+
+
 def test_there_is_no_read_seen_or_typing_field_in_anything_shared(make_couple):
     riley, sam = make_couple()
     c = _ask(sam)
