@@ -245,6 +245,12 @@ def main() -> None:
         from couple.commitments.reminders import run_loop
 
         gevent.spawn(run_loop, app, app.config["REMINDER_EVERY"])
+    if app.config.get("PRUNE_LOOP"):
+        # Old events and op ids on the embedded default: this process is the daily timer too.
+        from couple import housekeeping
+
+        gevent.spawn(housekeeping.run_loop, app, app.config["PRUNE_DAYS"],
+                     app.config["PRUNE_EVERY"])
     gevent.signal_handler(signal.SIGTERM, on_signal)
     gevent.signal_handler(signal.SIGINT, on_signal)
     tune_gc()

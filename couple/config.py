@@ -104,6 +104,11 @@ def from_environment(instance_path: Path) -> dict:
         # `flask --app app couple remind` (docs/deploy.md).
         "REMINDER_LOOP": _flag("COUPLE_REMINDER_LOOP", database_url.startswith("sqlite")),
         "REMINDER_EVERY": float(os.environ.get("COUPLE_REMINDER_EVERY", "60")),
+        # `python app.py` prunes events and op ids older than PRUNE_DAYS itself, at start and
+        # then daily (couple/housekeeping.py); elsewhere cron runs `flask couple prune`.
+        "PRUNE_LOOP": _flag("COUPLE_PRUNE_LOOP", database_url.startswith("sqlite")),
+        "PRUNE_DAYS": int(os.environ.get("COUPLE_PRUNE_DAYS") or 30),
+        "PRUNE_EVERY": float(os.environ.get("COUPLE_PRUNE_EVERY") or 24 * 60 * 60),
         **{name: int(os.environ.get(f"COUPLE_{name}") or default)
            for name, default in BOUNDARIES_LIMITS.items()},
     }
