@@ -138,9 +138,17 @@ def test_the_page_is_told_which_changes_go_over_its_socket(app):
 
     with app.test_request_context():
         templates = client_config()["socket_changes"]
-    assert templates == ["/commitments/{commitment_id}/days/{day}/acknowledge",
-                         "/commitments/{commitment_id}/days/{day}/mark",
-                         "/guide/steps/{step}/state"]
+    assert sorted(templates) == sorted([
+        "/commitments", "/commitments/{commitment_id}/days/{day}/acknowledge",
+        "/commitments/{commitment_id}/days/{day}/mark", "/commitments/{commitment_id}/end",
+        "/commitments/{commitment_id}/pause", "/commitments/{commitment_id}/resume",
+        "/commitments/{commitment_id}/reword", "/conversations/{conversation_id}/answer",
+        "/conversations/{conversation_id}/close", "/conversations/{conversation_id}/confirm",
+        "/conversations/{conversation_id}/heard", "/conversations",
+        "/conversations/{conversation_id}/pause", "/conversations/{conversation_id}/resume",
+        "/conversations/{conversation_id}/round", "/conversations/{conversation_id}/withdraw",
+        "/guide/steps/{step}/reflection", "/guide/steps/{step}/share",
+        "/guide/steps/{step}/state"])
     socket_changes.CHANGES["core.home"] = lambda user, body: None  # a GET page
     try:
         with pytest.raises(RuntimeError, match="core.home"):
