@@ -94,3 +94,74 @@ def test_commitment_made_marked_and_acknowledged_live(e2e_server, open_partner, 
     r.page.wait_for_timeout(1000)  # past the trend's refresh (250 ms after the change)
     assert r.problems() == [], r.problems()
     r.page.unroute("**/commitments/trend/**")
+
+
+def test_the_owner_rewords_pauses_resumes_and_ends_live_on_the_detail_page(
+        e2e_server, open_partner):
+    """The owner's controls on a commitment's own page (owner on a phone, the partner on a
+    desktop): each goes over the socket, the partner's open copy of the page follows live, a
+    rewording from a tab that saw older words is refused with the saved ones, and an ended
+    commitment keeps its history."""
+    from .conftest import DESKTOP, PHONE
+
+    base = e2e_server.url
+    r, s = linked_couple(open_partner, base)
+    r.page.set_viewport_size(PHONE)
+    s.page.set_viewport_size(DESKTOP)
+    r.page.goto(base + "/commitments")
+    wait_connected(r)
+    make_commitment(r, "Tell you where I am after work")
+    row = r.page.locator(".commitment-row", has_text="Tell you where I am after work")
+    expect(row).to_have_count(1)
+    row.locator("a.wording").click()
+    detail = r.page.url
+    old_tab = r.context.new_page()  # the same person, an older tab of the same page
+    for page in (r.page, old_tab, s.page):
+        page.goto(detail)
+        page.wait_for_function(
+            "() => document.getElementById('conn-status')?.dataset.state === 'connected'")
+    posts = []
+    for page in (r.page, old_tab, s.page):
+        page.on("request", lambda req: posts.append(req.url) if req.method == "POST" else None)
+    badge = s.page.locator(".c-status")
+
+    form = r.page.locator("form.reword")
+    form.get_by_label(re.compile("New wording")).fill("Text you when I leave work")
+    form.get_by_role("button", name="Reword").click()
+    expect(s.page.locator("h1.wording")).to_have_text("Text you when I leave work")
+    expect(s.page.locator("#announcer")).to_contain_text("Riley reworded a commitment")
+    # The older tab held the first words' version: its rewording is refused, the saved words
+    # shown, and nothing changes for the partner.
+    expect(old_tab.locator("h1.wording")).to_have_text("Text you when I leave work")
+    stale = old_tab.locator("form.reword")
+    stale.locator('input[name="version"]').evaluate("(el) => { el.value = '1'; }")
+    stale.get_by_label(re.compile("New wording")).fill("Call you after work")
+    stale.get_by_role("button", name="Reword").click()
+    expect(stale.locator(".save-state")).to_contain_text("Text you when I leave work")
+    expect(s.page.locator("h1.wording")).to_have_text("Text you when I leave work")
+
+    for button, label in (("Pause", "Paused"), ("Resume", "Active")):
+        r.page.get_by_role("button", name=button, exact=True).click()
+        expect(badge).to_have_text(label)
+        expect(r.page.locator(".c-status")).to_have_text(label)
+    r.page.screenshot(path=str(_shots() / "commitment-owner-phone.png"), full_page=True)
+    r.page.get_by_role("button", name="End it").click()
+    expect(badge).to_have_text("Ended")
+    expect(s.page.locator("#announcer")).to_contain_text("Riley ended")
+    expect(r.page.locator("section.owner-controls")).to_be_hidden()
+    s.page.screenshot(path=str(_shots() / "commitment-partner-desktop-ended.png"), full_page=True)
+    assert posts == [], posts
+    # A fresh load shows the same: nothing was only on the open pages.
+    s.page.reload()
+    expect(s.page.locator("h1.wording")).to_have_text("Text you when I leave work")
+    expect(badge).to_have_text("Ended")
+    expect(s.page.locator("ol.history")).to_contain_text("Tell you where I am after work")
+
+
+def _shots():
+    import os
+    from pathlib import Path
+
+    shots = Path(os.environ.get("COUPLE_SHOTS_DIR", "/tmp/couple-shots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
