@@ -151,6 +151,21 @@ def test_a_whole_round_with_a_break_and_a_reconnect(e2e_server, open_partner, la
     start_conversation(r, "Next week", "Can we plan next week together?", "Sam")
     open_titles = s.page.locator("#conv-open article.conv h2")
     expect(open_titles).to_have_text(["Next week", title])
+    # A cards answer that fails (a restart's 503) is asked for again until the card is drawn.
+    failed, cards_asked = [], re.compile(r".*/conversations\?.*cards=.*")
+
+    def fail_once(route):
+        if failed:
+            route.continue_()
+        else:
+            failed.append(route.request.url)
+            route.fulfill(status=503, body="restarting")
+
+    s.page.route(cards_asked, fail_once)
+    card(r, "Next week").get_by_role("button", name="Withdraw my question").click()
+    expect(card(s, "Next week").locator(".withdrawn")).to_be_visible()
+    assert len(failed) == 1, failed
+    s.page.unroute(cards_asked)
 
     # Either can close it; it stays, under Closed, for both.
     rc.get_by_role("button", name="Close this conversation").click()

@@ -122,8 +122,13 @@ export function refresh(live, ids = null) {
       if (!all) for (const id of some) params.append("cards", id);
       const query = params.toString();
       const response = await fetch(url("conversations") + (query ? `?${query}` : ""), { headers: { Accept: "text/html" }, credentials: "same-origin" });
-      if (!response.ok || response.redirected) return;
+      if (response.redirected) return; // signed out: the socket's disconnect takes the page away
+      if (!response.ok) { askLater(live, all, some); return; } // a restart's 503, a proxy's 502
+      retryIn = FIRST_RETRY;
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      // Not the conversations (the couple was unlinked meanwhile: the page reloads for that, or
+      // keeps what is being typed and says so); no card is taken for gone.
+      if (!fresh.getElementById("conv-open") || !fresh.getElementById("conv-closed")) return;
       if (all) {
         for (const id of ["conv-open", "conv-closed"]) swapList(live, document.getElementById(id), fresh.getElementById(id));
       } else {
@@ -133,16 +138,29 @@ export function refresh(live, ids = null) {
       const freshHint = fresh.getElementById("cap-hint");
       if (hint && freshHint && hint.textContent !== freshHint.textContent) hint.textContent = freshHint.textContent;
     } catch (e) {
-      // Offline: the lists stay as drawn, and these are asked for with the next change (or the
-      // reconnect's sync, which names every conversation that changed meanwhile).
-      if (all) wantAll = true;
-      else for (const id of some) wanted.add(id);
+      // Offline: the lists stay as drawn; these are asked for again a little later, and at once
+      // when the socket is back.
+      askLater(live, all, some);
     } finally {
       pending = null;
       if (again) { again = false; refresh(live, []); }
     }
   })();
   return pending;
+}
+
+// What was asked for and not answered is asked for again: later and later (up to 30 s), and
+// at once when the page's socket connects again (setupConversations).
+const FIRST_RETRY = 1000;
+let retryIn = FIRST_RETRY;
+let retryTimer = null;
+
+function askLater(live, all, some) {
+  if (all) wantAll = true;
+  else for (const id of some) wanted.add(id);
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(() => refresh(live, []), retryIn);
+  retryIn = Math.min(retryIn * 2, 30000);
 }
 
 // A card drawn anew from the server's copy, keeping what is being typed in the old one, its
@@ -237,6 +255,8 @@ export function setupConversations(live) {
     queueMicrotask(() => { const ids = queued; queued = null; refresh(live, ids); });
   });
   live.onEvent((ev) => { if (ev && typeof ev.type === "string" && ev.type.startsWith("conversations.")) announce(live, ev); });
+  // Back online: what could not be asked for meanwhile is asked for now.
+  live.socket.on("connect", () => refresh(live, []));
   // For the end-to-end tests and the console: ask for these conversations' cards, or the page.
   window.coupleConversations = { refresh: (ids = null) => refresh(live, ids) };
 }
