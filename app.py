@@ -245,6 +245,13 @@ def main() -> None:
         from couple.commitments.reminders import run_loop
 
         gevent.spawn(run_loop, app, app.config["REMINDER_EVERY"])
+    if not app.config.get("REDIS_URL"):
+        # The only process there is, before it serves: no socket row names an open socket (a
+        # crash left them). Rows are how a logout anywhere finds the sockets to cut.
+        from couple import housekeeping
+
+        with app.app_context():
+            housekeeping.forget_sockets()
     if app.config.get("PRUNE_LOOP"):
         # Old events and op ids on the embedded default: this process is the daily timer too.
         from couple import housekeeping

@@ -14,8 +14,7 @@ def register_cli(app) -> None:
         from .housekeeping import prune
 
         result = prune(days)
-        click.echo(f"pruned {result['events']} events, {result['ops']} op ids, "
-                   f"{result['sockets']} sockets")
+        click.echo(f"pruned {result['events']} events, {result['ops']} op ids")
 
     @group.command("mail")
     def mail_command():

@@ -412,8 +412,9 @@ def _scrub_event_copies(couple_id: int, conversation_id: int, number: int,
     """A withdrawn question or feeling leaves the couple's event log too (a tab replaying later
     gets no copy) and the stored answers of both partners' op ids. Each event keeps its seq (no
     gap); only the withdrawn words are emptied. Only rows written since the round was opened
-    (`since`, less SCRUB_MARGIN) can hold them, and only those are read: a couple's log grows
-    for years (unpruned on the embedded default), and a withdrawal holds the couple's lock."""
+    (`since`, less SCRUB_MARGIN) can hold them, and only those are read: a couple's log holds
+    every change of the last PRUNE_DAYS (or of years, where nothing prunes it), and a
+    withdrawal holds the couple's lock while it reads."""
     key = str(conversation_id)
     since = since - SCRUB_MARGIN
     for row in db.session.scalars(
