@@ -49,20 +49,16 @@ def index():
     read = request.args.get("read", type=int)
     found = operations.items_for(couple, [read]) if read is not None else []
     reading = found[0] if found and found[0]["status"] == "closed" else None
+    # How many of this person's questions and feelings wait on the partner: the cap's hint.
+    waiting = operations.waiting_count(couple.id, current_user.id)
     if "cards" in request.args:
         wanted = request.args.getlist("cards", type=int)
         return render_template(
             "conversations/cards.html", items=operations.state_items_for(couple, wanted),
-            partner=partner, reading=reading,
-            waiting=operations.waiting_count(couple.id, current_user.id), **_cards_context())
-    state = state_for(current_user)
+            partner=partner, reading=reading, waiting=waiting, **_cards_context())
     return render_template(
-        "conversations/index.html", state=state, partner=partner, reading=reading,
-        page_script="conversations", **_cards_context(),
-        waiting=sum(1 for c in state["data"]["conversations"].values() if c["status"] != "closed"
-                    for r in c["rounds"] if r["opener_id"] == current_user.id
-                    and r["status"] == ("asked" if r["kind"] == "question" else "answered")),
-    )
+        "conversations/index.html", state=state_for(current_user), partner=partner,
+        reading=reading, page_script="conversations", waiting=waiting, **_cards_context())
 
 
 @over_socket("conversations.open_")

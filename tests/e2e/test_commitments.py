@@ -97,7 +97,7 @@ def test_commitment_made_marked_and_acknowledged_live(e2e_server, open_partner, 
 
 
 def test_the_owner_rewords_pauses_resumes_and_ends_live_on_the_detail_page(
-        e2e_server, open_partner):
+        e2e_server, open_partner, screenshot_dir):
     """The owner's controls on a commitment's own page (owner on a phone, the partner on a
     desktop): each goes over the socket, the partner's open copy of the page follows live, a
     rewording from a tab that saw older words is refused with the saved ones, and an ended
@@ -144,24 +144,24 @@ def test_the_owner_rewords_pauses_resumes_and_ends_live_on_the_detail_page(
         r.page.get_by_role("button", name=button, exact=True).click()
         expect(badge).to_have_text(label)
         expect(r.page.locator(".c-status")).to_have_text(label)
-    r.page.screenshot(path=str(_shots() / "commitment-owner-phone.png"), full_page=True)
+    r.page.screenshot(path=str(screenshot_dir / "commitment-owner-phone.png"), full_page=True)
     r.page.get_by_role("button", name="End it").click()
     expect(badge).to_have_text("Ended")
     expect(s.page.locator("#announcer")).to_contain_text("Riley ended")
     expect(r.page.locator("section.owner-controls")).to_be_hidden()
-    s.page.screenshot(path=str(_shots() / "commitment-partner-desktop-ended.png"), full_page=True)
+    s.page.screenshot(path=str(screenshot_dir / "commitment-partner-desktop-ended.png"),
+                      full_page=True)
     assert posts == [], posts
     # A fresh load shows the same: nothing was only on the open pages.
     s.page.reload()
     expect(s.page.locator("h1.wording")).to_have_text("Text you when I leave work")
     expect(badge).to_have_text("Ended")
     expect(s.page.locator("ol.history")).to_contain_text("Tell you where I am after work")
+    # To the list and Back: the list says it ended, and Back shows the page as it is now.
+    s.page.get_by_role("link", name=re.compile("All commitments")).click()
+    expect(s.page.locator(".commitment-row", has_text="Text you when I leave work")
+           .locator(".c-status")).to_have_text("Ended")
+    s.page.go_back()
+    expect(s.page.locator("h1.wording")).to_have_text("Text you when I leave work")
+    expect(s.page.locator(".c-status")).to_have_text("Ended")
 
-
-def _shots():
-    import os
-    from pathlib import Path
-
-    shots = Path(os.environ.get("COUPLE_SHOTS_DIR", "/tmp/couple-shots"))
-    shots.mkdir(parents=True, exist_ok=True)
-    return shots

@@ -119,6 +119,19 @@ def test_hostile_change_frames_are_answered_and_change_nothing(deployment):
         '42{n}["change",{{"path":"/guide/steps/0/state","body":{{"state":"working"}}}}]',
         '42{n}["change",{{"path":"/commitments/1/days/9999-99-99/mark","body":{{}}}}]',
         '42{n}["change",{{"path":"/guide/steps/1/state","body":{{}}}},"extra"]',
+        # The doors added later: wrong types, deep values, NUL and lone surrogates.
+        '42{n}["change",{{"path":"/conversations","body":{{"kind":"question","title":["x"],'
+        '"text":{{"a":1}}}}}}]',
+        '42{n}["change",{{"path":"/conversations","body":{{"kind":"question","title":"a\\u0000",'
+        '"text":"?"}}}}]',
+        '42{n}["change",{{"path":"/conversations/1/answer","body":{{"kind":"answer",'
+        '"text":"\\udfff"}}}}]',
+        '42{n}["change",{{"path":"/commitments","body":{{"wording":"x","schedule":"weekdays",'
+        '"weekdays":[[[1]]],"tz":"UTC"}}}}]',
+        '42{n}["change",{{"path":"/commitments","body":{{"wording":1e400,"schedule":"daily"}}}}]',
+        '42{n}["change",{{"path":"/guide/steps/1/reflection","body":{{"text":["x"],'
+        '"version":"abc"}}}}]',
+        '42{n}["change",{{"path":"/guide/steps/1/share","body":{{"shared":{{"$ne":1}}}}}}]',
     ]
     answers = []
     for n, frame in enumerate(frames, start=10):
